@@ -1,0 +1,48 @@
+package org.tlspolicy.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code tlspolicyd}: the command line.
+ *
+ * <p>Exit codes, for every subcommand:
+ * <ul>
+ *   <li>0: success ({@code query}: a policy or NOTFOUND was decided)</li>
+ *   <li>1: the configuration is invalid or the daemon could not start</li>
+ *   <li>2: usage error (unknown option, missing argument)</li>
+ *   <li>3: {@code query} only: the decision is TEMP or TIMEOUT (mail would be deferred)</li>
+ * </ul>
+ */
+@Command(name = "tlspolicyd",
+        description = "MTA-STS and DANE policy daemon for Postfix smtp_tls_policy_maps.",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionCommand.Provider.class,
+        subcommands = {ServeCommand.class, QueryCommand.class, VersionCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:success (query: a policy or NOTFOUND was decided)",
+            "1:invalid configuration, or the daemon could not start",
+            "2:usage error",
+            "3:query: the decision is TEMP or TIMEOUT (mail would be deferred)"})
+public final class Main {
+
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_CONFIG = 1;
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_DEFERRED = 3;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code; for tests as well as main. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExitCodeExceptionMapper(e -> EXIT_CONFIG);
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,216 @@
+package org.tlspolicy.config;
+
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.tlspolicy.socketmap.ListenAddress;
+import org.tlspolicy.socketmap.SocketmapLimits;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads the YAML configuration: the embedded defaults, with the operator's file (if any) laid
+ * over them, validated key by key. Nothing the daemon does starts before this has succeeded, so
+ * a bad value is reported once, at start, naming the key.
+ */
+public final class ConfigLoader {
+
+    private static final String DEFAULTS = "default-config.yml";
+    private static final int MAX_FILE_BYTES = 1 << 20;
+    private static final Set<String> LOG_LEVELS = Set.of("error", "warn", "info", "debug", "trace");
+
+    private ConfigLoader() {
+    }
+
+    /** The embedded defaults, as YAML text: the reference for every key. */
+    public static String defaultsText() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULTS)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("embedded default configuration missing", e);
+        }
+    }
+
+    /** The embedded defaults alone. */
+    public static DaemonConfig defaults() {
+        try {
+            return parse("");
+        } catch (ConfigException e) {
+            throw new IllegalStateException("embedded default configuration invalid", e);
+        }
+    }
+
+    /** The defaults with {@code file} laid over them. */
+    public static DaemonConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw new ConfigException("config file " + file + " is larger than 1 MiB");
+            }
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read config file " + file + ": " + e);
+        }
+        return parse(text);
+    }
+
+    /** The defaults with the YAML document {@code text} laid over them. */
+    public static DaemonConfig parse(String text) throws ConfigException {
+        Map<String, Object> defaults = yaml(defaultsText(), "embedded defaults");
+        ConfigTree tree = ConfigTree.merge(defaults, yaml(text, "config"));
+        return build(tree);
+    }
+
+    private static Map<String, Object> yaml(String text, String what) throws ConfigException {
+        LoadSettings settings = LoadSettings.builder()
+                .setAllowDuplicateKeys(false)
+                .setMaxAliasesForCollections(10)
+                .setLabel(what)
+                .build();
+        Object doc;
+        try {
+            doc = new Load(settings).loadFromString(text);
+        } catch (YamlEngineException e) {
+            throw new ConfigException(what + " is not valid YAML: " + e.getMessage());
+        }
+        if (doc == null) {
+            return Map.of();
+        }
+        if (!(doc instanceof Map<?, ?> map)) {
+            throw new ConfigException(what + " must be a YAML mapping of keys");
+        }
+        return ConfigTree.stringKeys(map, "");
+    }
+
+    private static DaemonConfig build(ConfigTree t) throws ConfigException {
+        String mapName = t.string("socketmap.map_name");
+        if (!mapName.matches("[A-Za-z0-9_.-]{1,64}")) {
+            throw ConfigException.badValue("socketmap.map_name", mapName,
+                    "must be 1 to 64 letters, digits, '_', '.' or '-'");
+        }
+        boolean allowRemote = t.bool("socketmap.allow_remote");
+        List<ListenAddress> listen = new ArrayList<>();
+        for (String address : t.strings("socketmap.listen")) {
+            listen.add(tcp(address, allowRemote));
+        }
+        String socketPath = t.string("socketmap.unix_socket.path");
+        if (!socketPath.isEmpty()) {
+            listen.add(unix(t, socketPath));
+        }
+        if (listen.isEmpty()) {
+            throw new ConfigException("config keys socketmap.listen and "
+                    + "socketmap.unix_socket.path: at least one listener is needed");
+        }
+        SocketmapLimits limits = new SocketmapLimits(
+                t.integer("socketmap.max_connections", 1, 1_000_000),
+                t.duration("socketmap.idle_timeout", Duration.ofSeconds(11), Duration.ofHours(1)),
+                t.duration("socketmap.request_timeout", Duration.ofMillis(100),
+                        Duration.ofSeconds(100)),
+                t.duration("socketmap.lookup_timeout", Duration.ofMillis(100),
+                        Duration.ofSeconds(99)),
+                t.integer("socketmap.max_pipelined", 1, 10_000));
+        int threads = t.integer("socketmap.threads", 0, 256);
+        Duration grace = t.duration("shutdown_grace", Duration.ZERO, Duration.ofMinutes(5));
+        String level = t.string("log.level");
+        if (!LOG_LEVELS.contains(level)) {
+            throw ConfigException.badValue("log.level", level, "must be one of error, warn, "
+                    + "info, debug, trace");
+        }
+        return new DaemonConfig(mapName, listen, limits, threads, grace, level);
+    }
+
+    private static ListenAddress tcp(String address, boolean allowRemote) throws ConfigException {
+        String key = "socketmap.listen";
+        int colon = address.lastIndexOf(':');
+        String allowed = "must be IP:PORT or [IPv6]:PORT with an IP literal and a port from 1 to "
+                + "65535, e.g. 127.0.0.1:8461 or [::1]:8461";
+        if (colon < 0) {
+            throw ConfigException.badValue(key, address, allowed);
+        }
+        String host = address.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        } else if (host.indexOf(':') >= 0) {
+            throw ConfigException.badValue(key, address, allowed);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(address.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        // Only literals: a host name would make start-up depend on DNS. The JDK parses a string
+        // with ':' or a dotted quad as a literal and never resolves it.
+        boolean literal = host.indexOf(':') >= 0 || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        InetAddress inet = null;
+        if (literal) {
+            try {
+                inet = InetAddress.getByName(host);
+            } catch (UnknownHostException e) {
+                inet = null;
+            }
+        }
+        if (inet == null || port < 1 || port > 65535) {
+            throw ConfigException.badValue(key, address, allowed);
+        }
+        if (!inet.isLoopbackAddress() && !allowRemote) {
+            throw ConfigException.badValue(key, address, "is not a loopback address, and the "
+                    + "socketmap protocol has no authentication; set socketmap.allow_remote: true"
+                    + " to listen there anyway");
+        }
+        return new ListenAddress.Tcp(new InetSocketAddress(inet, port));
+    }
+
+    private static ListenAddress unix(ConfigTree t, String path) throws ConfigException {
+        Path p = Path.of(path);
+        if (!p.isAbsolute()) {
+            throw ConfigException.badValue("socketmap.unix_socket.path", path,
+                    "must be an absolute path");
+        }
+        String mode = t.string("socketmap.unix_socket.mode");
+        if (!mode.matches("0?[0-7]{3}")) {
+            throw ConfigException.badValue("socketmap.unix_socket.mode", mode,
+                    "must be octal permissions such as \"0660\"");
+        }
+        String owner = t.string("socketmap.unix_socket.owner");
+        String group = t.string("socketmap.unix_socket.group");
+        return new ListenAddress.Unix(p, optional(owner), optional(group), permissions(mode));
+    }
+
+    private static Optional<String> optional(String s) {
+        return s.isEmpty() ? Optional.empty() : Optional.of(s);
+    }
+
+    private static Set<PosixFilePermission> permissions(String octal) {
+        int bits = Integer.parseInt(octal, 8);
+        PosixFilePermission[] order = {
+            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
+            PosixFilePermission.OWNER_READ,
+        };
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        for (int i = 0; i < order.length; i++) {
+            if ((bits & (1 << i)) != 0) {
+                set.add(order[i]);
+            }
+        }
+        return set;
+    }
+}

@@ -1,0 +1,105 @@
+package org.tlspolicy.daemon;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlspolicy.config.ConfigException;
+import org.tlspolicy.config.ConfigLoader;
+import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.policy.NoPolicyResolver;
+import org.tlspolicy.policy.PolicyResolver;
+import org.tlspolicy.policy.PolicyTable;
+import org.tlspolicy.socketmap.SocketmapServer;
+
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * tlspolicyd running: the socketmap server in front of the policy table, with reload and stop.
+ *
+ * <p>A reload re-reads the configuration file and applies what can change under live
+ * connections (the map name); changes to listeners, limits or threads are logged as needing a
+ * restart. An invalid file on reload is logged and the running configuration kept: a typo must
+ * not take mail delivery down.
+ */
+public final class PolicyDaemon implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PolicyDaemon.class);
+
+    private final Optional<Path> configFile;
+    private final PolicyTable table;
+    private final SocketmapServer server;
+    private final List<SocketAddress> bound;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile DaemonConfig config;
+
+    private PolicyDaemon(DaemonConfig config, Optional<Path> configFile) throws IOException {
+        this.config = config;
+        this.configFile = configFile;
+        this.table = new PolicyTable(config.mapName(), resolverFor(config));
+        this.server = new SocketmapServer(table, config.limits(), config.threads());
+        this.bound = server.bind(config.listen());
+    }
+
+    /** Starts serving; returns once every listener is bound. */
+    public static PolicyDaemon start(DaemonConfig config, Optional<Path> configFile)
+            throws IOException {
+        PolicyDaemon daemon = new PolicyDaemon(config, configFile);
+        log.info("started map={} listeners={}", config.mapName(), config.listen());
+        return daemon;
+    }
+
+    /** The resolver the configuration asks for. */
+    public static PolicyResolver resolverFor(DaemonConfig config) {
+        return new NoPolicyResolver();
+    }
+
+    /** The addresses actually bound (with the real port where 0 was asked for). */
+    public List<SocketAddress> boundAddresses() {
+        return bound;
+    }
+
+    /** Re-reads the configuration file; see the class comment for what takes effect. */
+    public synchronized void reload() {
+        if (configFile.isEmpty()) {
+            log.info("reload: no config file, embedded defaults unchanged");
+            return;
+        }
+        DaemonConfig next;
+        try {
+            next = ConfigLoader.load(configFile.get());
+        } catch (ConfigException e) {
+            log.error("reload failed, keeping the running configuration: {}", e.getMessage());
+            return;
+        }
+        DaemonConfig current = config;
+        if (!next.listen().equals(current.listen()) || !next.limits().equals(current.limits())
+                || next.threads() != current.threads() || !next.logLevel().equals(current.logLevel())) {
+            log.warn("reload: changes to listeners, limits, threads or log level take effect on "
+                    + "restart");
+        }
+        table.mapName(next.mapName());
+        config = next;
+        log.info("reloaded config={} map={}", configFile.get(), next.mapName());
+    }
+
+    /** Blocks until {@link #close()} has finished. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    /** Stops accepting, lets lookups in flight finish within the grace period, and stops. */
+    @Override
+    public void close() {
+        if (stopped.getCount() == 0) {
+            return;
+        }
+        log.info("stopping grace_ms={}", config.shutdownGrace().toMillis());
+        server.close(config.shutdownGrace());
+        log.info("stopped");
+        stopped.countDown();
+    }
+}

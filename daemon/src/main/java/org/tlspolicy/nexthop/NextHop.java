@@ -1,0 +1,107 @@
+package org.tlspolicy.nexthop;
+
+import java.net.IDN;
+import java.util.Locale;
+
+/**
+ * A Postfix next-hop lookup key, classified.
+ *
+ * <p>Postfix queries {@code smtp_tls_policy_maps} with the next-hop destination verbatim
+ * (TLS_README, "TLS policy table"): a recipient domain, a parent-domain form {@code .example.com},
+ * an explicit relay {@code [host]} or {@code [host]:port}, a {@code host:port}, or an address
+ * literal; it does not lowercase keys. Only a plain domain can carry an MTA-STS (RFC 8461 §4) or
+ * DANE-by-MX (RFC 7672 §2.2.1) policy; every other form is answered NOTFOUND without network work,
+ * which leaves Postfix at its default security level for it.
+ *
+ * <p>Domains are normalised so that one policy domain has one cache key: lowercase, no trailing
+ * dot, U-labels converted to A-labels (IDNA, via {@link IDN}), and checked against the
+ * host-name rules (RFC 1035 §2.3.4 lengths, RFC 952/1123 letters-digits-hyphen labels).
+ */
+public sealed interface NextHop {
+
+    /** A domain eligible for MTA-STS and DANE lookups: lowercase A-labels, no trailing dot. */
+    record Domain(String name) implements NextHop {
+    }
+
+    /** A key that is answered NOTFOUND without any lookup, and why. */
+    record NoLookup(String reason) implements NextHop {
+    }
+
+    /** RFC 1035 §2.3.4: 255 octets on the wire, so 253 characters in text without the dot. */
+    int MAX_NAME_LENGTH = 253;
+
+    /** RFC 1035 §2.3.4. */
+    int MAX_LABEL_LENGTH = 63;
+
+    /** Classifies and normalises one lookup key. */
+    static NextHop parse(String key) {
+        if (key.isEmpty()) {
+            return new NoLookup("empty key");
+        }
+        if (key.length() > 4 * MAX_NAME_LENGTH) {
+            return new NoLookup("key too long to be a domain");
+        }
+        char first = key.charAt(0);
+        if (first == '[') {
+            return new NoLookup("explicit relay: no MX lookup, no domain policy applies");
+        }
+        if (first == '.') {
+            return new NoLookup("parent-domain form: policies are looked up by exact domain");
+        }
+        if (key.indexOf(':') >= 0) {
+            return key.indexOf(':') != key.lastIndexOf(':') || key.regionMatches(true, 0, "ipv6:", 0, 5)
+                    ? new NoLookup("address literal")
+                    : new NoLookup("non-default port: MTA-STS and DANE apply to port 25");
+        }
+        String name = key.endsWith(".") ? key.substring(0, key.length() - 1) : key;
+        String ascii;
+        try {
+            ascii = IDN.toASCII(name, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            return new NoLookup("not a valid domain name: " + e.getMessage());
+        }
+        return checkHostName(ascii);
+    }
+
+    private static NextHop checkHostName(String name) {
+        if (name.isEmpty() || name.length() > MAX_NAME_LENGTH) {
+            return new NoLookup("not a valid domain name: length");
+        }
+        int labels = 0;
+        int labelStart = 0;
+        boolean lastLabelNumeric = true;
+        for (int i = 0; i <= name.length(); i++) {
+            if (i < name.length() && name.charAt(i) != '.') {
+                continue;
+            }
+            int length = i - labelStart;
+            if (length == 0 || length > MAX_LABEL_LENGTH) {
+                return new NoLookup("not a valid domain name: empty or over-long label");
+            }
+            lastLabelNumeric = true;
+            for (int j = labelStart; j < i; j++) {
+                char c = name.charAt(j);
+                boolean letterOrDigit = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+                if (!letterOrDigit && c != '-') {
+                    return new NoLookup("not a valid domain name: character '" + c + "'");
+                }
+                if (!(c >= '0' && c <= '9')) {
+                    lastLabelNumeric = false;
+                }
+            }
+            if (name.charAt(labelStart) == '-' || name.charAt(i - 1) == '-') {
+                return new NoLookup("not a valid domain name: label starts or ends with '-'");
+            }
+            labels++;
+            labelStart = i + 1;
+        }
+        if (lastLabelNumeric) {
+            // RFC 3696 §2: no top-level domain is all-numeric, so this is an IPv4 address.
+            return new NoLookup("address literal");
+        }
+        if (labels < 2) {
+            return new NoLookup("single-label name: no policy can be published for it");
+        }
+        return new Domain(name);
+    }
+}

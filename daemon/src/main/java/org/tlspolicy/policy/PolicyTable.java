@@ -1,0 +1,79 @@
+package org.tlspolicy.policy;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlspolicy.nexthop.NextHop;
+import org.tlspolicy.socketmap.SocketmapReply;
+import org.tlspolicy.socketmap.SocketmapTable;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The socketmap table Postfix queries: map name check, key classification, resolution, and the
+ * translation of outcomes into replies, with one log line per decision.
+ *
+ * <p>Keys that cannot carry a policy are answered on the calling thread without touching the
+ * resolver, so the common negative answers cost no more than parsing the key.
+ */
+public final class PolicyTable implements SocketmapTable {
+
+    private static final Logger log = LoggerFactory.getLogger("org.tlspolicy.decision");
+
+    private volatile String mapName;
+    private final PolicyResolver resolver;
+
+    public PolicyTable(String mapName, PolicyResolver resolver) {
+        this.mapName = mapName;
+        this.resolver = resolver;
+    }
+
+    /** Renames the map, as a configuration reload may; lookups in flight are unaffected. */
+    public void mapName(String name) {
+        this.mapName = name;
+    }
+
+    @Override
+    public CompletableFuture<SocketmapReply> lookup(String name, String key) {
+        if (!name.equals(mapName)) {
+            return CompletableFuture.completedFuture(
+                    new SocketmapReply.Perm("unknown map name '" + name + "'"));
+        }
+        return decide(key).thenApply(Decision::reply);
+    }
+
+    /** Decides the reply for {@code key}, logging the decision. */
+    public CompletableFuture<Decision> decide(String key) {
+        long start = System.nanoTime();
+        NextHop nextHop = NextHop.parse(key);
+        if (nextHop instanceof NextHop.NoLookup) {
+            Decision decision = new Decision(key, nextHop, null, SocketmapReply.NOT_FOUND,
+                    System.nanoTime() - start);
+            if (log.isDebugEnabled()) {
+                log.debug(decision.logLine());
+            }
+            return CompletableFuture.completedFuture(decision);
+        }
+        return resolver.resolve((NextHop.Domain) nextHop)
+                .exceptionally(e -> {
+                    // A resolver bug must not become a downgrade: defer the mail and say why.
+                    log.error("resolver failed key=\"{}\"", key, e);
+                    return new PolicyOutcome.Defer("internal error");
+                })
+                .thenApply(outcome -> {
+                    Decision decision = new Decision(key, nextHop, outcome, reply(outcome),
+                            System.nanoTime() - start);
+                    log.info(decision.logLine());
+                    return decision;
+                });
+    }
+
+    static SocketmapReply reply(PolicyOutcome outcome) {
+        if (outcome instanceof PolicyOutcome.Apply apply) {
+            return SocketmapReply.ok(apply.policy().render());
+        }
+        if (outcome instanceof PolicyOutcome.Defer defer) {
+            return new SocketmapReply.Temp(defer.reason());
+        }
+        return SocketmapReply.NOT_FOUND;
+    }
+}

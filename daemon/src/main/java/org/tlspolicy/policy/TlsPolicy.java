@@ -1,0 +1,65 @@
+package org.tlspolicy.policy;
+
+import java.util.List;
+
+/**
+ * A Postfix TLS policy table value (postconf(5) {@code smtp_tls_policy_maps}):
+ * {@code LEVEL [name=value ...]}.
+ *
+ * @param level      the security level
+ * @param match      certificate name patterns for {@code secure}; joined with ':' in the reply
+ * @param attributes further {@code name=value} attributes, rendered verbatim in order
+ */
+public record TlsPolicy(Level level, List<String> match, List<String> attributes) {
+
+    /** The security levels a policy from this daemon can name. */
+    public enum Level {
+        /** Opportunistic DANE: Postfix looks TLSA up per MX itself. */
+        DANE("dane"),
+        /** Mandatory DANE: defer when no usable TLSA record is found. */
+        DANE_ONLY("dane-only"),
+        /** Mandatory TLS with certificate name matching, as MTA-STS enforce needs. */
+        SECURE("secure"),
+        /** Mandatory TLS without authentication. */
+        ENCRYPT("encrypt"),
+        /** Opportunistic TLS. */
+        MAY("may");
+
+        private final String word;
+
+        Level(String word) {
+            this.word = word;
+        }
+
+        /** The level as Postfix spells it. */
+        public String word() {
+            return word;
+        }
+    }
+
+    public TlsPolicy {
+        match = List.copyOf(match);
+        attributes = List.copyOf(attributes);
+        // Postfix defers with "attribute match has empty value" on an empty list.
+        if (level == Level.SECURE && match.isEmpty()) {
+            throw new IllegalArgumentException("a secure policy needs at least one match pattern");
+        }
+        for (String m : match) {
+            if (m.isEmpty() || m.indexOf(':') >= 0 || m.indexOf(' ') >= 0) {
+                throw new IllegalArgumentException("bad match pattern: '" + m + "'");
+            }
+        }
+    }
+
+    /** The value as Postfix reads it, e.g. {@code secure match=mx.example.net servername=hostname}. */
+    public String render() {
+        StringBuilder b = new StringBuilder(level.word());
+        if (!match.isEmpty()) {
+            b.append(" match=").append(String.join(":", match));
+        }
+        for (String attribute : attributes) {
+            b.append(' ').append(attribute);
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,221 @@
+package org.tlspolicy.socketmap;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A socketmap server: listeners, event loops, and the per-connection pipeline
+ * (limit, idle timeout, decoder, encoder, handler).
+ *
+ * <p>Uses the native epoll transport where it exists (Linux; required for unix sockets) and
+ * NIO elsewhere. Lookups that complete at once are answered on the event loop with no thread
+ * hand-off; slow ones complete on whatever thread finishes them and are written back on the
+ * connection's own event loop.
+ */
+public final class SocketmapServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SocketmapServer.class);
+
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final boolean epoll;
+    private final ConnectionLimit connectionLimit;
+    private final ChannelGroup listeners = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final List<Path> socketFiles = new ArrayList<>();
+    private final SocketmapTable table;
+    private final SocketmapLimits limits;
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    /**
+     * @param threads event loop threads for connections; 0 for one per available processor
+     */
+    public SocketmapServer(SocketmapTable table, SocketmapLimits limits, int threads) {
+        this.table = table;
+        this.limits = limits;
+        this.connectionLimit = new ConnectionLimit(limits.maxConnections());
+        int workers = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        this.epoll = Epoll.isAvailable();
+        if (epoll) {
+            bossGroup = new EpollEventLoopGroup(1);
+            workerGroup = new EpollEventLoopGroup(workers);
+        } else {
+            bossGroup = new NioEventLoopGroup(1);
+            workerGroup = new NioEventLoopGroup(workers);
+        }
+    }
+
+    /** Binds every address; on failure nothing stays bound. Returns the bound addresses. */
+    public List<SocketAddress> bind(List<ListenAddress> addresses) throws IOException {
+        List<SocketAddress> bound = new ArrayList<>();
+        try {
+            for (ListenAddress address : addresses) {
+                bound.add(bindOne(address));
+            }
+        } catch (IOException | RuntimeException e) {
+            close(Duration.ZERO);
+            throw e;
+        }
+        return bound;
+    }
+
+    private SocketAddress bindOne(ListenAddress address) throws IOException {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.add(ch);
+                        SocketmapDecoder decoder = new SocketmapDecoder();
+                        ch.pipeline().addLast(connectionLimit,
+                                new IdleStateHandler(0, 0,
+                                        limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                                decoder,
+                                SocketmapEncoder.INSTANCE,
+                                new SocketmapHandler(table, decoder, limits, inFlight));
+                    }
+                })
+                .option(ChannelOption.SO_BACKLOG, 1024);
+        SocketAddress local;
+        if (address instanceof ListenAddress.Tcp tcp) {
+            bootstrap.channel(serverChannel(false)).childOption(ChannelOption.TCP_NODELAY, true);
+            local = tcp.address();
+        } else {
+            ListenAddress.Unix unix = (ListenAddress.Unix) address;
+            if (!epoll) {
+                throw new IOException("unix sockets need the native epoll transport, which is "
+                        + "unavailable here: " + Epoll.unavailabilityCause());
+            }
+            removeStaleSocket(unix.path());
+            bootstrap.channel(serverChannel(true));
+            local = new DomainSocketAddress(unix.path().toFile());
+        }
+        Channel channel;
+        try {
+            channel = bootstrap.bind(local).sync().channel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while binding " + address, e);
+        } catch (Exception e) {
+            // Netty rethrows the bind's checked exception undeclared.
+            throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
+        }
+        listeners.add(channel);
+        if (address instanceof ListenAddress.Unix unix) {
+            socketFiles.add(unix.path());
+            applyOwnership(unix);
+        }
+        log.info("listening on {}", address);
+        return channel.localAddress();
+    }
+
+    private Class<? extends ServerChannel> serverChannel(boolean unix) {
+        if (unix) {
+            return EpollServerDomainSocketChannel.class;
+        }
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    private static void removeStaleSocket(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Object type = Files.readAttributes(path, "unix:mode", LinkOption.NOFOLLOW_LINKS)
+                .get("mode");
+        boolean isSocket = type instanceof Integer mode && (mode & 0170000) == 0140000;
+        if (!isSocket) {
+            throw new IOException("cannot listen on unix:" + path + ": the path exists and is "
+                    + "not a socket");
+        }
+        Files.delete(path); // left behind by a previous run that did not stop cleanly
+    }
+
+    private static void applyOwnership(ListenAddress.Unix unix) throws IOException {
+        Path path = unix.path();
+        Files.setPosixFilePermissions(path, unix.mode());
+        PosixFileAttributeView view = Files.getFileAttributeView(path,
+                PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        UserPrincipalLookupService users = path.getFileSystem().getUserPrincipalLookupService();
+        if (unix.owner().isPresent()) {
+            view.setOwner(users.lookupPrincipalByName(unix.owner().get()));
+        }
+        if (unix.group().isPresent()) {
+            view.setGroup(users.lookupPrincipalByGroupName(unix.group().get()));
+        }
+    }
+
+    /** Connections currently open. */
+    public int openConnections() {
+        return connectionLimit.open();
+    }
+
+    /**
+     * Stops accepting, gives lookups in progress up to {@code grace} to be answered, then
+     * closes every connection and stops the event loops.
+     */
+    public void close(Duration grace) {
+        listeners.close().awaitUninterruptibly();
+        for (Path socket : socketFiles) {
+            try {
+                Files.deleteIfExists(socket);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        socketFiles.clear();
+        // Postfix sends one request at a time and waits for its reply: once the lookups in
+        // flight are answered, closing the connections loses nothing.
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (inFlight.get() > 0) {
+            log.warn("shutdown unanswered={} reason=\"grace period of {} ms over\"",
+                    inFlight.get(), grace.toMillis());
+        }
+        connections.close().awaitUninterruptibly(1000);
+        workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3000);
+        bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3000);
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+}
