@@ -39,10 +39,14 @@ public final class Main {
         System.exit(run(args));
     }
 
+    static int exitCode(Throwable e) {
+        return e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_CONFIG;
+    }
+
     /** Runs the command line and returns its exit code; for tests as well as main. */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
-        cli.setExitCodeExceptionMapper(e -> EXIT_CONFIG);
+        cli.setExitCodeExceptionMapper(Main::exitCode);
         return cli.execute(args);
     }
 }

@@ -137,8 +137,8 @@ public final class ConfigLoader {
     private static ListenAddress tcp(String address, boolean allowRemote) throws ConfigException {
         String key = "socketmap.listen";
         int colon = address.lastIndexOf(':');
-        String allowed = "must be IP:PORT or [IPv6]:PORT with an IP literal and a port from 1 to "
-                + "65535, e.g. 127.0.0.1:8461 or [::1]:8461";
+        String allowed = "must be IP:PORT or [IPv6]:PORT with an IP literal and a port from 0 "
+                + "(any free port) to 65535, e.g. 127.0.0.1:8461 or [::1]:8461";
         if (colon < 0) {
             throw ConfigException.badValue(key, address, allowed);
         }
@@ -165,7 +165,7 @@ public final class ConfigLoader {
                 inet = null;
             }
         }
-        if (inet == null || port < 1 || port > 65535) {
+        if (inet == null || port < 0 || port > 65535) {
             throw ConfigException.badValue(key, address, allowed);
         }
         if (!inet.isLoopbackAddress() && !allowRemote) {

@@ -53,7 +53,13 @@ public final class PolicyTable implements SocketmapTable {
             }
             return CompletableFuture.completedFuture(decision);
         }
-        return resolver.resolve((NextHop.Domain) nextHop)
+        CompletableFuture<PolicyOutcome> resolution;
+        try {
+            resolution = resolver.resolve((NextHop.Domain) nextHop);
+        } catch (RuntimeException e) {
+            resolution = CompletableFuture.failedFuture(e);
+        }
+        return resolution
                 .exceptionally(e -> {
                     // A resolver bug must not become a downgrade: defer the mail and say why.
                     log.error("resolver failed key=\"{}\"", key, e);

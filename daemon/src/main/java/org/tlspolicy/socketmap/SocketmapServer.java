@@ -22,7 +22,11 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -158,7 +162,14 @@ public final class SocketmapServer implements AutoCloseable {
             throw new IOException("cannot listen on unix:" + path + ": the path exists and is "
                     + "not a socket");
         }
-        Files.delete(path); // left behind by a previous run that did not stop cleanly
+        // A socket someone still accepts on belongs to a running daemon: never steal it.
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            throw new IOException("cannot listen on unix:" + path + ": another process is "
+                    + "listening there");
+        } catch (ConnectException refused) {
+            Files.delete(path); // left behind by a run that did not stop cleanly
+        }
     }
 
     private static void applyOwnership(ListenAddress.Unix unix) throws IOException {

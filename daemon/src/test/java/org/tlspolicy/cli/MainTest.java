@@ -1,0 +1,87 @@
+package org.tlspolicy.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MainTest {
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new MainCommandForTest());
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        cli.setExitCodeExceptionMapper(Main::exitCode);
+        int code = cli.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    /** The real command tree; a subclass only so that output can be captured. */
+    @CommandLine.Command(name = "tlspolicyd",
+            subcommands = {ServeCommand.class, QueryCommand.class, VersionCommand.class})
+    static final class MainCommandForTest {
+    }
+
+    @Test
+    void queryExplainsADomainWithoutPolicy() {
+        Result r = run("query", "Example.COM.");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("next hop:  domain example.com"), r.out());
+        assertTrue(r.out().contains("reply:     NOTFOUND "), r.out());
+        assertTrue(r.out().contains("reason:    no policy source enabled"), r.out());
+    }
+
+    @Test
+    void queryPrintsJsonForScripts() {
+        Result r = run("query", "--json", "[mx.example.com]:25");
+        assertEquals(0, r.code());
+        assertTrue(r.out().startsWith("{\"key\":\"[mx.example.com]:25\",\"domain\":null,"
+                + "\"status\":\"NOTFOUND\",\"reply\":\"NOTFOUND \",\"source\":null,"
+                + "\"reason\":\"explicit relay: no MX lookup, no domain policy applies\","
+                + "\"elapsed_ms\":"), r.out());
+    }
+
+    @Test
+    void anInvalidConfigExitsOneNamingTheKey(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("c.yml");
+        Files.writeString(config, "socketmap: {threads: -1}\n");
+        Result r = run("serve", "--config", config.toString());
+        assertEquals(1, r.code());
+        assertEquals("tlspolicyd: config key socketmap.threads: -1 must be a whole number from 0 "
+                + "to 256\n", r.err());
+        assertEquals(1, run("query", "--config", config.toString(), "example.com").code());
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertEquals(2, run("query").code());
+        assertEquals(2, run("serve", "--bogus").code());
+    }
+
+    @Test
+    void printsTheDefaultConfigurationAndTheVersion() {
+        Result r = run("serve", "--print-default-config");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("map_name: postfix"));
+        Result v = run("version");
+        assertTrue(v.out().matches("tlspolicyd \\S+ \\(Java .*\\)\\n"), v.out());
+    }
+
+    @Test
+    void mainRunReturnsTheExitCode() {
+        assertEquals(0, Main.run("version"));
+        assertEquals(2, Main.run("nonsense"));
+    }
+}

@@ -1,0 +1,151 @@
+package org.tlspolicy.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.socketmap.ListenAddress;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ConfigLoaderTest {
+
+    private static String error(String yaml) {
+        return assertThrows(ConfigException.class, () -> ConfigLoader.parse(yaml)).getMessage();
+    }
+
+    @Test
+    void embeddedDefaultsAreThePostfixMtaStsResolverCompatibleOnes() {
+        DaemonConfig c = ConfigLoader.defaults();
+        assertEquals("postfix", c.mapName());
+        assertEquals(List.of(new ListenAddress.Tcp(new InetSocketAddress("127.0.0.1", 8461))),
+                c.listen());
+        assertEquals(Duration.ofSeconds(60), c.limits().idleTimeout());
+        assertEquals(Duration.ofSeconds(30), c.limits().lookupTimeout());
+        assertEquals(1024, c.limits().maxConnections());
+        assertEquals("info", c.logLevel());
+    }
+
+    @Test
+    void aFileOverridesOnlyWhatItNames() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                socketmap:
+                  map_name: tls
+                  listen: ["[::1]:9000", "127.0.0.2:9001"]
+                  idle_timeout: 2m
+                  request_timeout: 1500ms
+                """);
+        assertEquals("tls", c.mapName());
+        assertEquals(List.of(new ListenAddress.Tcp(new InetSocketAddress("::1", 9000)),
+                new ListenAddress.Tcp(new InetSocketAddress("127.0.0.2", 9001))), c.listen());
+        assertEquals(Duration.ofMinutes(2), c.limits().idleTimeout());
+        assertEquals(Duration.ofMillis(1500), c.limits().requestTimeout());
+        assertEquals(Duration.ofSeconds(30), c.limits().lookupTimeout());
+    }
+
+    @Test
+    void readsAUnixSocketWithOwnershipAndOctalMode() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                socketmap:
+                  listen: []
+                  unix_socket: {path: /var/spool/postfix/private/tlspolicy, owner: postfix,
+                                group: postfix, mode: 0600}
+                """);
+        assertEquals(List.of(new ListenAddress.Unix(
+                Path.of("/var/spool/postfix/private/tlspolicy"), Optional.of("postfix"),
+                Optional.of("postfix"), PosixFilePermissions.fromString("rw-------"))),
+                c.listen());
+    }
+
+    @Test
+    void anEmptyFileMeansTheDefaults() throws Exception {
+        assertEquals(ConfigLoader.defaults(), ConfigLoader.parse(""));
+        assertEquals(ConfigLoader.defaults(), ConfigLoader.parse("# nothing\nsocketmap:\n"));
+    }
+
+    @Test
+    void rejectsUnknownKeysNamingTheKnownOnes() {
+        assertEquals("config key socketmap.port is unknown; known keys under socketmap: "
+                        + "map_name, listen, allow_remote, unix_socket, max_connections, "
+                        + "max_pipelined, idle_timeout, request_timeout, lookup_timeout, threads",
+                error("socketmap:\n  port: 8461\n"));
+        assertEquals("config key cache is unknown; known keys: socketmap, shutdown_grace, log",
+                error("cache: {}\n"));
+    }
+
+    @Test
+    void namesTheKeyTheValueAndWhatIsAllowed() {
+        assertEquals("config key socketmap.idle_timeout: \"soon\" must be a duration from "
+                        + "11000ms to 3600s with a unit, e.g. 500ms, 10s, 5m",
+                error("socketmap: {idle_timeout: soon}"));
+        assertEquals("config key socketmap.idle_timeout: \"5s\" must be a duration from "
+                        + "11000ms to 3600s with a unit, e.g. 500ms, 10s, 5m",
+                error("socketmap: {idle_timeout: 5s}"));
+        assertEquals("config key socketmap.max_connections: 0 must be a whole number from 1 to "
+                + "1000000", error("socketmap: {max_connections: 0}"));
+        assertEquals("config key socketmap.allow_remote: \"yes please\" must be true or false",
+                error("socketmap: {allow_remote: yes please}"));
+        assertEquals("config key log.level: \"loud\" must be one of error, warn, info, debug, "
+                + "trace", error("log: {level: loud}"));
+        assertEquals("config key socketmap.unix_socket.mode: \"0999\" must be octal permissions "
+                + "such as \"0660\"", error("socketmap: {unix_socket: {path: /s, mode: \"0999\"}}"));
+    }
+
+    @Test
+    void refusesNonLoopbackListenersUnlessAllowed() throws Exception {
+        String e = error("socketmap: {listen: [\"192.0.2.1:8461\"]}");
+        assertEquals("config key socketmap.listen: \"192.0.2.1:8461\" is not a loopback address, "
+                + "and the socketmap protocol has no authentication; set socketmap.allow_remote: "
+                + "true to listen there anyway", e);
+        DaemonConfig c = ConfigLoader.parse(
+                "socketmap: {allow_remote: true, listen: [\"0.0.0.0:8461\"]}");
+        assertEquals(new ListenAddress.Tcp(new InetSocketAddress("0.0.0.0", 8461)),
+                c.listen().get(0));
+    }
+
+    @Test
+    void refusesHostNamesAndBadPorts() {
+        for (String bad : List.of("localhost:8461", "127.0.0.1", "127.0.0.1:-1", "127.0.0.1:70000",
+                "::1:8461", "[::1]", "999.1.1.1:25")) {
+            String e = error("socketmap: {listen: [\"" + bad + "\"]}");
+            assertEquals("config key socketmap.listen: \"" + bad + "\" must be IP:PORT or "
+                    + "[IPv6]:PORT with an IP literal and a port from 0 (any free port) to "
+                    + "65535, e.g. 127.0.0.1:8461 or [::1]:8461", e);
+        }
+    }
+
+    @Test
+    void needsAtLeastOneListener() {
+        assertEquals("config keys socketmap.listen and socketmap.unix_socket.path: at least one "
+                + "listener is needed", error("socketmap: {listen: []}"));
+    }
+
+    @Test
+    void rejectsMalformedYamlAndDuplicateKeys() {
+        assertEquals(true, error("socketmap: [").startsWith("config is not valid YAML"));
+        assertEquals(true, error("log: {level: info}\nlog: {level: debug}\n")
+                .startsWith("config is not valid YAML"));
+        assertEquals("config must be a YAML mapping of keys", error("- a\n- b\n"));
+        assertEquals("config key socketmap: \"x\" must be a section of keys: map_name, listen, "
+                + "allow_remote, unix_socket, max_connections, max_pipelined, idle_timeout, "
+                + "request_timeout, lookup_timeout, threads", error("socketmap: x"));
+    }
+
+    @Test
+    void reportsAnUnreadableFile(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("missing.yml");
+        String e = assertThrows(ConfigException.class, () -> ConfigLoader.load(missing))
+                .getMessage();
+        assertEquals(true, e.startsWith("cannot read config file " + missing), e);
+        Path ok = dir.resolve("ok.yml");
+        Files.writeString(ok, "socketmap: {map_name: x}\n");
+        assertEquals("x", ConfigLoader.load(ok).mapName());
+    }
+}
