@@ -140,8 +140,10 @@ public final class SocketmapServer implements AutoCloseable {
             socketFiles.add(unix.path());
             applyOwnership(unix);
         }
-        log.info("listening on {}", address);
-        return channel.localAddress();
+        SocketAddress bound = channel.localAddress();
+        log.info("listening on {}", address instanceof ListenAddress.Tcp tcp
+                ? new ListenAddress.Tcp((java.net.InetSocketAddress) bound) : address);
+        return bound;
     }
 
     private Class<? extends ServerChannel> serverChannel(boolean unix) {

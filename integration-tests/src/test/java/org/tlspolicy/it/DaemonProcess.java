@@ -1,0 +1,151 @@
+package org.tlspolicy.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The packaged tlspolicyd jar, run as the operator runs it: a separate JVM process. */
+final class DaemonProcess implements AutoCloseable {
+
+    private static final Pattern TCP = Pattern.compile("listening on inet:[^ ]*:(\\d+)");
+
+    private final Process process;
+    private final List<String> lines = new ArrayList<>();
+    private int port = -1;
+
+    private DaemonProcess(Process process) {
+        this.process = process;
+        Thread reader = new Thread(this::readOutput, "daemon-output");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    static Path jar() {
+        Path jar = Path.of(System.getProperty("tlspolicyd.jar", "../daemon/target/tlspolicyd.jar"));
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: run the tests with 'mvn verify' "
+                    + "from the top directory, which packages the daemon first");
+        }
+        return jar;
+    }
+
+    static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    /** Runs {@code tlspolicyd ARGS} to completion and returns exit code and output. */
+    static Result run(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(java(), "-jar", jar().toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("tlspolicyd " + List.of(args) + " did not finish");
+        }
+        return new Result(p.exitValue(), out, err);
+    }
+
+    record Result(int exitCode, String out, String err) {
+    }
+
+    /** Starts {@code tlspolicyd serve --config FILE} and waits until it has started. */
+    static DaemonProcess serve(Path config) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(java(), "-jar", jar().toString(), "serve", "--config",
+                config.toString()).redirectErrorStream(true).start();
+        DaemonProcess d = new DaemonProcess(p);
+        d.awaitLine("started ", 30);
+        return d;
+    }
+
+    private void readOutput() {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                synchronized (lines) {
+                    lines.add(line);
+                    Matcher m = TCP.matcher(line);
+                    if (m.find() && port < 0) {
+                        port = Integer.parseInt(m.group(1));
+                    }
+                    lines.notifyAll();
+                }
+            }
+        } catch (IOException e) {
+            // process gone
+        }
+    }
+
+    /** Waits for an output line containing {@code text}; returns it. */
+    String awaitLine(String text, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        synchronized (lines) {
+            while (true) {
+                for (String line : lines) {
+                    if (line.contains(text)) {
+                        return line;
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || (!process.isAlive() && lines.stream().noneMatch(
+                        l -> l.contains(text)))) {
+                    if (!process.isAlive()) {
+                        Thread.sleep(100); // let the reader drain
+                    }
+                    throw new AssertionError("no line containing '" + text + "' in " + lines);
+                }
+                lines.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+    }
+
+    List<String> output() {
+        synchronized (lines) {
+            return List.copyOf(lines);
+        }
+    }
+
+    int port() {
+        synchronized (lines) {
+            return port;
+        }
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                .inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new AssertionError("kill -" + name + " failed");
+        }
+    }
+
+    /** Waits for the process to exit; returns its exit code. */
+    int awaitExit(int seconds) throws InterruptedException {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            throw new AssertionError("tlspolicyd still running after " + seconds + " s");
+        }
+        return process.exitValue();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}

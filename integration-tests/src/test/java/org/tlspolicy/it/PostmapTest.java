@@ -1,0 +1,113 @@
+package org.tlspolicy.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The packaged daemon, started as a process on a YAML file, queried by Postfix's own postmap
+ * over TCP and over a unix socket, reloaded with SIGHUP and stopped with SIGTERM.
+ */
+@Timeout(180)
+class PostmapTest {
+
+    @TempDir
+    Path dir;
+
+    private Path config(String mapName, Path socket) throws Exception {
+        Path file = dir.resolve("tlspolicyd.yml");
+        Files.writeString(file, """
+                socketmap:
+                  map_name: %s
+                  listen: ["127.0.0.1:0"]
+                  unix_socket: {path: "%s", mode: "0660"}
+                """.formatted(mapName, socket));
+        return file;
+    }
+
+    @Test
+    void postmapGetsAnswersOverTcpAndUnixSocket() throws Exception {
+        Path socket = dir.resolve("tlspolicy.sock");
+        Postmap postmap = new Postmap(dir.resolve("postfix"));
+        try (DaemonProcess daemon = DaemonProcess.serve(config("postfix", socket))) {
+            assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(socket)));
+            for (String table : new String[] {
+                "socketmap:inet:127.0.0.1:" + daemon.port() + ":postfix",
+                "socketmap:unix:" + socket + ":postfix"}) {
+                // NOTFOUND: postmap exits 1 with no output and, unlike on errors, no warning.
+                for (String key : new String[] {"Example.COM", "[mx.example.com]:25",
+                    "192.0.2.1", ".example.com", "bücher.example"}) {
+                    Postmap.Result r = postmap.query(key, table);
+                    assertEquals(new Postmap.Result(1, "", ""), r, key + " via " + table);
+                }
+                Postmap.Result unknown = postmap.query("example.com",
+                        table.replace(":postfix", ":nomap"));
+                assertEquals(1, unknown.exitCode()); // postmap exits 1 on fatal errors too
+                assertTrue(unknown.err().contains(
+                        "socketmap server permanent error: unknown map name 'nomap'"),
+                        unknown.err());
+            }
+            String decision = daemon.awaitLine("decision key=Example.COM", 10);
+            assertTrue(decision.startsWith("INFO decision key=Example.COM domain=example.com "
+                    + "reply=NOTFOUND reason="), decision);
+            daemon.awaitLine("decision key=\"bücher.example\" domain=xn--bcher-kva.example", 10);
+        }
+    }
+
+    @Test
+    void sighupReloadsTheConfigurationWithoutRestarting() throws Exception {
+        Path socket = dir.resolve("s.sock");
+        Postmap postmap = new Postmap(dir.resolve("postfix"));
+        try (DaemonProcess daemon = DaemonProcess.serve(config("postfix", socket))) {
+            String tcp = "socketmap:inet:127.0.0.1:" + daemon.port() + ":";
+            assertEquals(1, postmap.query("example.com", tcp + "postfix").exitCode());
+            config("tls", socket);
+            daemon.signal("HUP");
+            daemon.awaitLine("reloaded config=", 10);
+            assertEquals(new Postmap.Result(1, "", ""), postmap.query("example.com", tcp + "tls"));
+            assertTrue(postmap.query("example.com", tcp + "postfix").err()
+                    .contains("unknown map name 'postfix'"));
+            assertTrue(daemon.isAlive());
+        }
+    }
+
+    @Test
+    void sigtermStopsGracefullyAndRemovesTheSocket() throws Exception {
+        Path socket = dir.resolve("t.sock");
+        try (DaemonProcess daemon = DaemonProcess.serve(config("postfix", socket))) {
+            assertTrue(Files.exists(socket));
+            daemon.signal("TERM");
+            // 143 = 128 + SIGTERM: the JVM's exit status after a signal-initiated shutdown;
+            // the systemd unit lists it in SuccessExitStatus.
+            assertEquals(143, daemon.awaitExit(30));
+            daemon.awaitLine("INFO stopped", 5);
+            assertFalse(Files.exists(socket));
+        }
+    }
+
+    @Test
+    void anInvalidConfigurationIsRefusedAtStartNamingTheKey() throws Exception {
+        Path file = dir.resolve("bad.yml");
+        Files.writeString(file, "socketmap:\n  listen: [\"192.0.2.7:8461\"]\n");
+        DaemonProcess.Result r = DaemonProcess.run("serve", "--config", file.toString());
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().startsWith("tlspolicyd: config key socketmap.listen: "
+                + "\"192.0.2.7:8461\" is not a loopback address"), r.err());
+    }
+
+    @Test
+    void queryExplainsFromTheCommandLine() throws Exception {
+        DaemonProcess.Result r = DaemonProcess.run("query", "--json", "Example.COM.");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("\"domain\":\"example.com\",\"status\":\"NOTFOUND\""),
+                r.out());
+    }
+}
