@@ -54,6 +54,10 @@ public sealed interface NextHop {
                     : new NoLookup("non-default port: MTA-STS and DANE apply to port 25");
         }
         String name = key.endsWith(".") ? key.substring(0, key.length() - 1) : key;
+        if (isDigitsAndDots(name)) {
+            // RFC 3696 §2: no top-level domain is all-numeric, so this is an IPv4 address.
+            return new NoLookup("address literal");
+        }
         String ascii;
         try {
             ascii = IDN.toASCII(name, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
@@ -61,6 +65,16 @@ public sealed interface NextHop {
             return new NoLookup("not a valid domain name: " + e.getMessage());
         }
         return checkHostName(ascii);
+    }
+
+    private static boolean isDigitsAndDots(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < '0' || c > '9') && c != '.') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static NextHop checkHostName(String name) {

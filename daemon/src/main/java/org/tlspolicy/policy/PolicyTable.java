@@ -19,6 +19,9 @@ public final class PolicyTable implements SocketmapTable {
 
     private static final Logger log = LoggerFactory.getLogger("org.tlspolicy.decision");
 
+    private static final CompletableFuture<SocketmapReply> NOT_FOUND =
+            CompletableFuture.completedFuture(SocketmapReply.NOT_FOUND);
+
     private volatile String mapName;
     private final PolicyResolver resolver;
 
@@ -38,7 +41,14 @@ public final class PolicyTable implements SocketmapTable {
             return CompletableFuture.completedFuture(
                     new SocketmapReply.Perm("unknown map name '" + name + "'"));
         }
-        return decide(key).thenApply(Decision::reply);
+        long start = System.nanoTime();
+        NextHop nextHop = NextHop.parse(key);
+        if (nextHop instanceof NextHop.NoLookup) {
+            // The hot negative path: one shared future, no allocation beyond parsing the key.
+            logNoLookup(key, nextHop, start);
+            return NOT_FOUND;
+        }
+        return resolve(key, (NextHop.Domain) nextHop, start).thenApply(Decision::reply);
     }
 
     /** Decides the reply for {@code key}, logging the decision. */
@@ -46,16 +56,24 @@ public final class PolicyTable implements SocketmapTable {
         long start = System.nanoTime();
         NextHop nextHop = NextHop.parse(key);
         if (nextHop instanceof NextHop.NoLookup) {
-            Decision decision = new Decision(key, nextHop, null, SocketmapReply.NOT_FOUND,
-                    System.nanoTime() - start);
-            if (log.isDebugEnabled()) {
-                log.debug(decision.logLine());
-            }
-            return CompletableFuture.completedFuture(decision);
+            logNoLookup(key, nextHop, start);
+            return CompletableFuture.completedFuture(new Decision(key, nextHop, null,
+                    SocketmapReply.NOT_FOUND, System.nanoTime() - start));
         }
+        return resolve(key, (NextHop.Domain) nextHop, start);
+    }
+
+    private static void logNoLookup(String key, NextHop nextHop, long start) {
+        if (log.isDebugEnabled()) {
+            log.debug(new Decision(key, nextHop, null, SocketmapReply.NOT_FOUND,
+                    System.nanoTime() - start).logLine());
+        }
+    }
+
+    private CompletableFuture<Decision> resolve(String key, NextHop.Domain domain, long start) {
         CompletableFuture<PolicyOutcome> resolution;
         try {
-            resolution = resolver.resolve((NextHop.Domain) nextHop);
+            resolution = resolver.resolve(domain);
         } catch (RuntimeException e) {
             resolution = CompletableFuture.failedFuture(e);
         }
@@ -66,7 +84,7 @@ public final class PolicyTable implements SocketmapTable {
                     return new PolicyOutcome.Defer("internal error");
                 })
                 .thenApply(outcome -> {
-                    Decision decision = new Decision(key, nextHop, outcome, reply(outcome),
+                    Decision decision = new Decision(key, domain, outcome, reply(outcome),
                             System.nanoTime() - start);
                     log.info(decision.logLine());
                     return decision;

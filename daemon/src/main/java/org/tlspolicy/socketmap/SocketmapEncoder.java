@@ -1,22 +1,32 @@
 package org.tlspolicy.socketmap;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.MessageToByteEncoder;
+import io.netty.handler.codec.MessageToMessageEncoder;
 
-/** Encodes {@link SocketmapReply} values as netstrings. Stateless, so one instance serves all. */
+import java.util.List;
+
+/**
+ * Encodes {@link SocketmapReply} values as netstrings. Stateless, so one instance serves all.
+ * NOTFOUND, the most common reply by far, is one shared read-only buffer: no allocation.
+ */
 @ChannelHandler.Sharable
-public final class SocketmapEncoder extends MessageToByteEncoder<SocketmapReply> {
+public final class SocketmapEncoder extends MessageToMessageEncoder<SocketmapReply> {
 
     public static final SocketmapEncoder INSTANCE = new SocketmapEncoder();
+
+    private static final ByteBuf NOT_FOUND = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer().writeBytes(SocketmapReply.NOT_FOUND.encoded()).asReadOnly());
 
     private SocketmapEncoder() {
         super(SocketmapReply.class);
     }
 
     @Override
-    protected void encode(ChannelHandlerContext ctx, SocketmapReply reply, ByteBuf out) {
-        out.writeBytes(reply.encoded());
+    protected void encode(ChannelHandlerContext ctx, SocketmapReply reply, List<Object> out) {
+        out.add(reply instanceof SocketmapReply.NotFound
+                ? NOT_FOUND.duplicate() : Unpooled.wrappedBuffer(reply.encoded()));
     }
 }

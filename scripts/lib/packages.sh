@@ -1,0 +1,26 @@
+# Debian package installation shared by the scripts. Sourced, not run.
+# Installs only what is missing, so a second run touches nothing and needs no network.
+
+# ensure_packages PKG...: installs the packages not yet installed (as root, Debian 12).
+ensure_packages() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages: ${missing[*]}; run this as root to install them" >&2
+        return 1
+    fi
+    # Postfix must not configure or start a mail system on this host: its tools are enough.
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    echo "installing: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The JDK and build tool, for building tlspolicyd from source.
+BUILD_PACKAGES=(openjdk-17-jdk-headless maven)
