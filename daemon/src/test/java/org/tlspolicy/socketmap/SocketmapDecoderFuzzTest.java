@@ -9,14 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Jazzer fuzz target for the socketmap request decoder: the parser that faces the network.
  *
- * <p>In a normal test run this replays the inputs under
- * {@code src/test/resources/org/tlspolicy/socketmap/SocketmapDecoderFuzzTestInputs/} and a short
- * fuzzing run is made by {@code scripts/fuzz}; {@code JAZZER_FUZZ=1 mvn test
- * -Dtest=SocketmapDecoderFuzzTest} fuzzes for as long as {@code maxDuration}.
+ * <p>The ordinary test run replays the inputs under
+ * {@code src/test/resources/org/tlspolicy/socketmap/SocketmapDecoderFuzzTestInputs/}; the
+ * {@code fuzz} execution in daemon/pom.xml then fuzzes with {@code JAZZER_FUZZ=1} for
+ * {@code maxDuration}, so every build fuzzes briefly. A finding fails the build and is saved
+ * beside the corpus, where it becomes a regression input.
  */
 class SocketmapDecoderFuzzTest {
 
-    @FuzzTest(maxDuration = "60s")
+    @FuzzTest(maxDuration = "30s")
     void decoderNeverThrowsAndNeverOverreads(byte[] input) {
         ByteBuf in = Unpooled.wrappedBuffer(input);
         int lastReader = -1;
