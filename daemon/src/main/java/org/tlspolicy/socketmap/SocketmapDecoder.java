@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -105,18 +104,32 @@ public final class SocketmapDecoder extends ByteToMessageDecoder {
         if (space == from) {
             return new SocketmapFrame.Malformed("bad request: empty map name");
         }
-        String name;
-        try {
-            name = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(in.nioBuffer(from, space - from))
-                    .toString();
-        } catch (CharacterCodingException e) {
+        String name = mapName(in, from, space - from);
+        if (name == null) {
             return new SocketmapFrame.Malformed("bad request: map name is not UTF-8");
         }
-        ByteBuffer keyBytes = in.nioBuffer(space + 1, from + length - space - 1);
-        String key = StandardCharsets.UTF_8.decode(keyBytes).toString();
+        // Invalid UTF-8 in the key becomes U+FFFD, which no domain name contains.
+        String key = in.toString(space + 1, from + length - space - 1, StandardCharsets.UTF_8);
         return new SocketmapFrame.Request(name, key);
+    }
+
+    /** The map name, or null when it is not valid UTF-8. Map names are ASCII in practice. */
+    private static String mapName(ByteBuf in, int from, int length) {
+        boolean ascii = true;
+        for (int i = from; i < from + length && ascii; i++) {
+            ascii = in.getByte(i) >= 0;
+        }
+        if (ascii) {
+            return in.toString(from, length, StandardCharsets.US_ASCII);
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(in.nioBuffer(from, length))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
     }
 }

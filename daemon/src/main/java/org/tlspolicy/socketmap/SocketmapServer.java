@@ -103,8 +103,10 @@ public final class SocketmapServer implements AutoCloseable {
                         connections.add(ch);
                         SocketmapDecoder decoder = new SocketmapDecoder();
                         ch.pipeline().addLast(connectionLimit,
-                                new IdleStateHandler(0, 0,
-                                        limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                                // Reader idleness only: "no request for this long". An
+                                // all-idle handler would also hook every write we make.
+                                new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0,
+                                        TimeUnit.MILLISECONDS),
                                 decoder,
                                 SocketmapEncoder.INSTANCE,
                                 new SocketmapHandler(table, decoder, limits, inFlight));
