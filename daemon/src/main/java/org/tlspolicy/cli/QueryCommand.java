@@ -10,6 +10,7 @@ import org.tlspolicy.nexthop.NextHop;
 import org.tlspolicy.policy.Decision;
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.PolicyTable;
+import org.tlspolicy.socketmap.SocketmapReply;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,10 +63,9 @@ final class QueryCommand implements Callable<Integer> {
             printText(decision, out);
         }
         out.flush();
-        return decision.outcome() instanceof PolicyOutcome.Defer
-                || !(decision.reply().status().equals("OK")
-                || decision.reply().status().equals("NOTFOUND"))
-                ? Main.EXIT_DEFERRED : Main.EXIT_OK;
+        boolean decided = decision.reply() instanceof SocketmapReply.Ok
+                || decision.reply() instanceof SocketmapReply.NotFound;
+        return decided ? Main.EXIT_OK : Main.EXIT_DEFERRED;
     }
 
     private static void printText(Decision d, PrintWriter out) {

@@ -70,8 +70,7 @@ public final class SocketmapHandler extends ChannelInboundHandlerAdapter {
             // pipelined requests of one read leave in one write.
             ctx.write(reply.join());
             if (closeAfterDrain) {
-                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
-                        .addListener(ChannelFutureListener.CLOSE);
+                flushAndClose(ctx);
             }
             return;
         }
@@ -116,14 +115,18 @@ public final class SocketmapHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (pending.isEmpty() && closeAfterDrain) {
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
-                    .addListener(ChannelFutureListener.CLOSE);
+            flushAndClose(ctx);
             return;
         }
         ctx.flush();
         if (pending.size() < limits.maxPipelined() && !ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(true);
         }
+    }
+
+    /** Closes once every reply written so far has left, the PERM for a malformed one last. */
+    private static void flushAndClose(ChannelHandlerContext ctx) {
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override

@@ -21,7 +21,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -205,7 +204,8 @@ public final class SocketmapServer implements AutoCloseable {
             try {
                 Files.deleteIfExists(socket);
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                // Not worth aborting the shutdown for: the next start replaces a stale socket.
+                log.warn("cannot remove socket path={} error=\"{}\"", socket, e.getMessage());
             }
         }
         socketFiles.clear();

@@ -85,6 +85,20 @@ class SocketmapServerTest {
     }
 
     @Test
+    void listensOnIpv6LoopbackToo() throws Exception {
+        server = new SocketmapServer(this::table, LIMITS, 1);
+        List<SocketAddress> bound = server.bind(List.of(
+                new ListenAddress.Tcp(new InetSocketAddress(InetAddress.getByName("::1"), 0)),
+                new ListenAddress.Tcp(new InetSocketAddress(InetAddress.getByName("127.0.0.1"),
+                        0))));
+        for (SocketAddress address : bound) {
+            try (TestClient c = new TestClient(address)) {
+                assertEquals("OK echo=example.com", c.lookup("postfix", "example.com"), "" + address);
+            }
+        }
+    }
+
+    @Test
     void reassemblesRequestsSentOneByteAtATime() throws Exception {
         SocketAddress address = start(LIMITS);
         try (TestClient c = new TestClient(address)) {
