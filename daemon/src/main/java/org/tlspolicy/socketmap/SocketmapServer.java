@@ -31,6 +31,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -181,11 +182,18 @@ public final class SocketmapServer implements AutoCloseable {
         PosixFileAttributeView view = Files.getFileAttributeView(path,
                 PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
         UserPrincipalLookupService users = path.getFileSystem().getUserPrincipalLookupService();
-        if (unix.owner().isPresent()) {
-            view.setOwner(users.lookupPrincipalByName(unix.owner().get()));
-        }
-        if (unix.group().isPresent()) {
-            view.setGroup(users.lookupPrincipalByGroupName(unix.group().get()));
+        try {
+            if (unix.owner().isPresent()) {
+                view.setOwner(users.lookupPrincipalByName(unix.owner().get()));
+            }
+            if (unix.group().isPresent()) {
+                view.setGroup(users.lookupPrincipalByGroupName(unix.group().get()));
+            }
+        } catch (UserPrincipalNotFoundException e) {
+            throw new IOException("cannot give " + unix + " to user or group '" + e.getName()
+                    + "': no such user or group", e);
+        } catch (IOException e) {
+            throw new IOException("cannot give " + unix + " its owner or group: " + e, e);
         }
     }
 

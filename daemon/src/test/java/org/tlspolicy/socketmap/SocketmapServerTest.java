@@ -335,6 +335,31 @@ class SocketmapServerTest {
     }
 
     @Test
+    void givesTheSocketTheConfiguredOwnerAndGroup(@TempDir Path dir) throws Exception {
+        // Changing a file's owner needs root, which is how the test suite runs (scripts/test).
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                "root".equals(System.getProperty("user.name")), "needs root to chown");
+        Path socket = dir.resolve("owned.sock");
+        server = new SocketmapServer(this::table, LIMITS, 1);
+        server.bind(List.of(new ListenAddress.Unix(socket, Optional.of("nobody"),
+                Optional.of("nogroup"), PosixFilePermissions.fromString("rw-rw----"))));
+        assertEquals("nobody", Files.getOwner(socket).getName());
+        assertEquals("nogroup", Files.readAttributes(socket,
+                java.nio.file.attribute.PosixFileAttributes.class).group().getName());
+    }
+
+    @Test
+    void failsToStartWhenTheOwnerDoesNotExist(@TempDir Path dir) {
+        Path socket = dir.resolve("x.sock");
+        SocketmapServer s = new SocketmapServer(this::table, LIMITS, 1);
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> s.bind(List.of(new ListenAddress.Unix(socket,
+                        Optional.of("no-such-user-tlspolicy"), Optional.empty(),
+                        PosixFilePermissions.fromString("rw-------")))));
+        assertTrue(e.getMessage().contains("no-such-user-tlspolicy"), e.getMessage());
+    }
+
+    @Test
     void replacesAStaleSocketButNeverALiveOneOrAnOrdinaryFile(@TempDir Path dir)
             throws Exception {
         Path socket = dir.resolve("s");
