@@ -56,18 +56,25 @@ public final class PolicyTable implements SocketmapTable {
         long start = System.nanoTime();
         NextHop nextHop = NextHop.parse(key);
         if (nextHop instanceof NextHop.NoLookup) {
-            logNoLookup(key, nextHop, start);
-            return CompletableFuture.completedFuture(new Decision(key, nextHop, null,
-                    SocketmapReply.NOT_FOUND, System.nanoTime() - start));
+            Decision decision = noLookup(key, nextHop, start);
+            if (log.isDebugEnabled()) {
+                log.debug(decision.logLine());
+            }
+            return CompletableFuture.completedFuture(decision);
         }
         return resolve(key, (NextHop.Domain) nextHop, start);
     }
 
+    /** Logs at debug only: on the hot path the Decision is not even built otherwise. */
     private static void logNoLookup(String key, NextHop nextHop, long start) {
         if (log.isDebugEnabled()) {
-            log.debug(new Decision(key, nextHop, null, SocketmapReply.NOT_FOUND,
-                    System.nanoTime() - start).logLine());
+            log.debug(noLookup(key, nextHop, start).logLine());
         }
+    }
+
+    private static Decision noLookup(String key, NextHop nextHop, long start) {
+        return new Decision(key, nextHop, null, SocketmapReply.NOT_FOUND,
+                System.nanoTime() - start);
     }
 
     private CompletableFuture<Decision> resolve(String key, NextHop.Domain domain, long start) {

@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -144,7 +145,7 @@ public final class SocketmapServer implements AutoCloseable {
         }
         SocketAddress bound = channel.localAddress();
         log.info("listening on {}", address instanceof ListenAddress.Tcp tcp
-                ? new ListenAddress.Tcp((java.net.InetSocketAddress) bound) : address);
+                ? new ListenAddress.Tcp((InetSocketAddress) bound) : address);
         return bound;
     }
 

@@ -20,6 +20,7 @@ final class DaemonProcess implements AutoCloseable {
     private final Process process;
     private final List<String> lines = new ArrayList<>();
     private int port = -1;
+    private boolean outputEnded;
 
     private DaemonProcess(Process process) {
         this.process = process;
@@ -82,10 +83,18 @@ final class DaemonProcess implements AutoCloseable {
             }
         } catch (IOException e) {
             // process gone
+        } finally {
+            synchronized (lines) {
+                outputEnded = true;
+                lines.notifyAll();
+            }
         }
     }
 
-    /** Waits for an output line containing {@code text}; returns it. */
+    /**
+     * Waits for an output line containing {@code text}; returns it. Gives up at the deadline or
+     * once the process's output has ended (everything it wrote has then been read).
+     */
     String awaitLine(String text, int seconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         synchronized (lines) {
@@ -96,11 +105,7 @@ final class DaemonProcess implements AutoCloseable {
                     }
                 }
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || (!process.isAlive() && lines.stream().noneMatch(
-                        l -> l.contains(text)))) {
-                    if (!process.isAlive()) {
-                        Thread.sleep(100); // let the reader drain
-                    }
+                if (left <= 0 || outputEnded) {
                     throw new AssertionError("no line containing '" + text + "' in " + lines);
                 }
                 lines.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
