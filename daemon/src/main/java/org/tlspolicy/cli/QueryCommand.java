@@ -2,29 +2,57 @@ package org.tlspolicy.cli;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
-import org.tlspolicy.daemon.PolicyDaemon;
+import org.tlspolicy.daemon.PolicyEngine;
+import org.tlspolicy.mtasts.PolicyFetcher;
+import org.tlspolicy.mtasts.PolicyHostTrust;
+import org.tlspolicy.mtasts.StsCache;
+import org.tlspolicy.mtasts.StsDecision;
+import org.tlspolicy.mtasts.StsLookup;
+import org.tlspolicy.mtasts.StsResolver;
+import org.tlspolicy.mtasts.StsState;
 import org.tlspolicy.nexthop.NextHop;
-import org.tlspolicy.policy.Decision;
+import org.tlspolicy.policy.NoPolicyResolver;
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.socketmap.SocketmapReply;
+import org.tlspolicy.tlsrpt.TlsrptMode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * {@code tlspolicyd query KEY}: decides what the daemon would answer Postfix for KEY, in this
- * process (no running daemon needed), and explains why.
+ * process (no running daemon needed), and explains why: the policy stored by the daemon (read
+ * only), or a fresh resolution from the network with its TXT record, policy text and a timing
+ * breakdown. {@code --no-cache} always resolves afresh.
  */
 @Command(name = "query", description = "Explain the policy decision for a next-hop key.")
 final class QueryCommand implements Callable<Integer> {
@@ -40,8 +68,14 @@ final class QueryCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the decision as one JSON object.")
     boolean json;
 
+    @Option(names = "--no-cache", description = "Ignore the stored policy; resolve afresh.")
+    boolean noCache;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** Everything the explanation shows, in print order. */
+    private final Map<String, Object> facts = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws IOException {
@@ -54,48 +88,214 @@ final class QueryCommand implements Callable<Integer> {
         }
         // Warnings only: the explanation is the output, the decision log line would repeat it.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        PolicyTable table = new PolicyTable(config.mapName(), PolicyDaemon.resolverFor(config));
-        Decision decision = table.decide(key).join();
+        long start = System.nanoTime();
+        facts.put("key", key);
+        NextHop nextHop = NextHop.parse(key);
+        SocketmapReply reply;
+        if (!(nextHop instanceof NextHop.Domain domain)) {
+            reply = new PolicyTable(config.mapName(), new NoPolicyResolver()).decide(key).join()
+                    .reply();
+            facts.put("next_hop", "not a policy domain");
+            facts.put("reason", ((NextHop.NoLookup) nextHop).reason());
+        } else {
+            facts.put("domain", domain.name());
+            PolicyOutcome outcome;
+            try {
+                outcome = explain(config, domain.name());
+            } catch (ConfigException e) {
+                spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
+                return Main.EXIT_CONFIG;
+            }
+            reply = PolicyTable.reply(outcome);
+            if (outcome instanceof PolicyOutcome.Apply apply) {
+                facts.put("source", apply.source());
+            }
+            facts.put("reason", outcome.reason());
+        }
+        facts.put("status", reply.status());
+        facts.put("reply", reply.payload());
+        facts.put("total_ms", ms(Duration.ofNanos(System.nanoTime() - start)));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            printJson(decision, out);
+            printJson(out);
         } else {
-            printText(decision, out);
+            printText(out);
         }
         out.flush();
-        boolean decided = decision.reply() instanceof SocketmapReply.Ok
-                || decision.reply() instanceof SocketmapReply.NotFound;
+        boolean decided = reply instanceof SocketmapReply.Ok || reply instanceof SocketmapReply.NotFound;
         return decided ? Main.EXIT_OK : Main.EXIT_DEFERRED;
     }
 
-    private static void printText(Decision d, PrintWriter out) {
-        out.printf("key:       %s%n", d.key());
-        if (d.nextHop() instanceof NextHop.Domain domain) {
-            out.printf("next hop:  domain %s%n", domain.name());
-        } else {
-            out.printf("next hop:  not a policy domain%n");
+    private PolicyOutcome explain(DaemonConfig config, String domain) throws ConfigException {
+        if (!config.mtaSts().enabled()) {
+            facts.put("mta_sts", "disabled by configuration");
+            return new PolicyOutcome.NoPolicy("no policy source enabled");
         }
-        out.printf("reply:     %s%n", d.reply().payload());
-        if (d.outcome() instanceof PolicyOutcome.Apply apply) {
-            out.printf("source:    %s%n", apply.source());
+        StsDecision decision = new StsDecision(config.mtaSts().strictTesting(),
+                TlsrptMode.of(config.tlsrpt()));
+        facts.put("tlsrpt", TlsrptMode.of(config.tlsrpt()).why());
+        Optional<StoredPolicy> stored = storedPolicy(config);
+        long now = System.currentTimeMillis();
+        if (stored.isPresent() && stored.get().expiresAt() > now) {
+            StoredPolicy s = stored.get();
+            facts.put("cache", "policy id=" + s.id() + " fetched " + age(now - s.fetchedAt())
+                    + " ago, expires in " + age(s.expiresAt() - now) + ", refresh due in "
+                    + age(Math.max(0, s.refreshAt() - now)));
+            if (!noCache) {
+                Optional<StsState.Policy> state = StsCache.fromStore(s);
+                if (state.isPresent()) {
+                    facts.put("policy", s.body());
+                    return decision.decide(domain, state.get());
+                }
+            }
+        } else if (stored.isPresent()) {
+            facts.put("cache", "expired policy id=" + stored.get().id());
         }
-        out.printf("reason:    %s%n", d.reason());
-        out.printf(Locale.ROOT, "time:      %.3f ms%n", d.elapsedNanos() / 1e6);
+        return fresh(config, domain, decision);
     }
 
-    private static void printJson(Decision d, PrintWriter out) throws IOException {
+    private Optional<StoredPolicy> storedPolicy(DaemonConfig config) {
+        if (config.cache().path().isEmpty()) {
+            facts.put("cache", "memory only (cache.path is empty): nothing stored");
+            return Optional.empty();
+        }
+        Path path = config.cache().path().get();
+        Optional<PolicyStore> store = PolicyStore.openReadOnly(path);
+        if (store.isEmpty()) {
+            facts.put("cache", "no store at " + path);
+            return Optional.empty();
+        }
+        try (PolicyStore s = store.get()) {
+            Optional<StoredPolicy> p = s.get(facts.get("domain").toString()).join();
+            facts.put("cache", p.isEmpty() ? "no entry in " + path : "entry in " + path);
+            return p;
+        }
+    }
+
+    /** A fresh resolution, step by step, with timings. */
+    private PolicyOutcome fresh(DaemonConfig config, String domain, StsDecision decision)
+            throws ConfigException {
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+        try {
+            SSLContext tls = PolicyHostTrust.context(config.mtaSts().extraCaFile());
+            PolicyFetcher fetcher = new PolicyFetcher(tls, config.mtaSts().connectTimeout(),
+                    config.mtaSts().fetchTimeout(), 443, executor, timer);
+            StsResolver resolver = new StsResolver(PolicyEngine.dnsClient(config.dns()), fetcher);
+            StsResolver.Discovery d = resolver.discover(domain).join();
+            facts.put("resolution", "fresh");
+            facts.put("txt", d.texts().isEmpty() ? "(none) " + d.reason() : d.texts());
+            facts.put("dns_txt_ms", ms(d.elapsed()));
+            if (d.record() == null) {
+                long until = System.currentTimeMillis();
+                return decision.decide(domain, new StsState.NoPolicy(d.reason(), null, until));
+            }
+            facts.put("tls_connect", probe(tls, "mta-sts." + domain, config));
+            StsLookup lookup = resolver.fetch(domain, d.record(), d.elapsed()).join();
+            facts.put("https_fetch_ms", ms(lookup.timings().fetch()));
+            long now = System.currentTimeMillis();
+            if (lookup instanceof StsLookup.Found found) {
+                facts.put("policy", found.body());
+                return decision.decide(domain, new StsState.Policy(found.record().id(),
+                        found.body(), found.policy(), now, now, now, now, ""));
+            }
+            StsLookup.Failed failed = (StsLookup.Failed) lookup;
+            facts.put("policy_failure", failed.failure().resultType() + ": " + failed.reason());
+            return decision.decide(domain, new StsState.NoPolicy(failed.reason(), failed.failure(),
+                    now));
+        } catch (IOException | GeneralSecurityException e) {
+            throw new ConfigException("config key mta_sts.extra_ca_file: " + e.getMessage());
+        } finally {
+            executor.shutdownNow();
+            timer.shutdownNow();
+        }
+    }
+
+    /**
+     * Times address lookup, TCP connect and TLS handshake to the policy host separately from
+     * the fetch (the HTTP client does not expose its phases), with the same trust and host name
+     * check.
+     */
+    private static String probe(SSLContext tls, String host, DaemonConfig config) {
+        long t0 = System.nanoTime();
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(host);
+        } catch (IOException e) {
+            return "address lookup failed: " + e.getMessage();
+        }
+        long t1 = System.nanoTime();
+        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket()) {
+            socket.connect(new InetSocketAddress(address, 443),
+                    (int) config.mtaSts().connectTimeout().toMillis());
+            long t2 = System.nanoTime();
+            socket.setSoTimeout((int) config.mtaSts().fetchTimeout().toMillis());
+            SSLParameters p = socket.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName(host)));
+            p.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(p);
+            socket.startHandshake();
+            long t3 = System.nanoTime();
+            return String.format(Locale.ROOT, "address %s in %s ms, TCP %s ms, TLS %s ms (%s)",
+                    address.getHostAddress(), ms(Duration.ofNanos(t1 - t0)),
+                    ms(Duration.ofNanos(t2 - t1)), ms(Duration.ofNanos(t3 - t2)),
+                    socket.getSession().getProtocol());
+        } catch (IOException e) {
+            return "failed after " + ms(Duration.ofNanos(System.nanoTime() - t1)) + " ms: "
+                    + e.getMessage();
+        }
+    }
+
+    private static String ms(Duration d) {
+        return String.format(Locale.ROOT, "%.1f", d.toNanos() / 1e6);
+    }
+
+    private static String age(long millis) {
+        Duration d = Duration.ofMillis(millis);
+        if (d.toDays() > 0) {
+            return d.toDays() + "d" + d.toHoursPart() + "h";
+        }
+        if (d.toHours() > 0) {
+            return d.toHours() + "h" + d.toMinutesPart() + "m";
+        }
+        return d.toMinutes() + "m" + d.toSecondsPart() + "s";
+    }
+
+    private void printText(PrintWriter out) {
+        for (Map.Entry<String, Object> e : facts.entrySet()) {
+            String label = (e.getKey() + ":" + " ".repeat(16)).substring(0, 16);
+            Object v = e.getValue();
+            List<String> lines = new ArrayList<>();
+            if (v instanceof List<?> list) {
+                list.forEach(x -> lines.add(String.valueOf(x)));
+            } else {
+                lines.addAll(String.valueOf(v).lines().toList());
+            }
+            if (lines.isEmpty()) {
+                lines.add("");
+            }
+            out.println(label + lines.get(0));
+            for (String line : lines.subList(1, lines.size())) {
+                out.println(" ".repeat(16) + line);
+            }
+        }
+    }
+
+    private void printJson(PrintWriter out) throws IOException {
         try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
             g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
             g.writeStartObject();
-            g.writeStringField("key", d.key());
-            g.writeStringField("domain", d.nextHop() instanceof NextHop.Domain domain
-                    ? domain.name() : null);
-            g.writeStringField("status", d.reply().status());
-            g.writeStringField("reply", d.reply().payload());
-            g.writeStringField("source", d.outcome() instanceof PolicyOutcome.Apply apply
-                    ? apply.source() : null);
-            g.writeStringField("reason", d.reason());
-            g.writeNumberField("elapsed_ms", d.elapsedNanos() / 1e6);
+            for (Map.Entry<String, Object> e : facts.entrySet()) {
+                if (e.getValue() instanceof List<?> list) {
+                    g.writeArrayFieldStart(e.getKey());
+                    for (Object x : list) {
+                        g.writeString(String.valueOf(x));
+                    }
+                    g.writeEndArray();
+                } else {
+                    g.writeStringField(e.getKey(), String.valueOf(e.getValue()));
+                }
+            }
             g.writeEndObject();
         }
         out.println();

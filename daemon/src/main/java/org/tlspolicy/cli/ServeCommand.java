@@ -50,7 +50,7 @@ final class ServeCommand implements Callable<Integer> {
         PolicyDaemon daemon;
         try {
             daemon = PolicyDaemon.start(config, Optional.ofNullable(configFile));
-        } catch (IOException e) {
+        } catch (IOException | ConfigException e) {
             spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
             return Main.EXIT_CONFIG;
         }

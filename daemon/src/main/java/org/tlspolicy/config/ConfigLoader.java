@@ -131,7 +131,103 @@ public final class ConfigLoader {
             throw ConfigException.badValue("log.level", level, "must be one of error, warn, "
                     + "info, debug, trace");
         }
-        return new DaemonConfig(mapName, listen, limits, threads, grace, level);
+        return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
+                mtaSts(t), cache(t), tlsrpt(t));
+    }
+
+    private static DaemonConfig.Dns dns(ConfigTree t) throws ConfigException {
+        List<InetSocketAddress> servers = new ArrayList<>();
+        for (String s : t.strings("dns.servers")) {
+            servers.add(server(s));
+        }
+        return new DaemonConfig.Dns(servers,
+                t.duration("dns.timeout", Duration.ofMillis(100), Duration.ofSeconds(30)),
+                t.integer("dns.attempts", 1, 10));
+    }
+
+    /** IP, IP:PORT or [IPv6]:PORT; port 53 when none is given. */
+    private static InetSocketAddress server(String s) throws ConfigException {
+        String allowed = "must be an IP address, IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1 or "
+                + "[::1]:53";
+        String host = s;
+        int port = 53;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) {
+                throw ConfigException.badValue("dns.servers", s, allowed);
+            }
+            host = s.substring(1, close);
+            String rest = s.substring(close + 1);
+            if (!rest.isEmpty()) {
+                if (!rest.startsWith(":")) {
+                    throw ConfigException.badValue("dns.servers", s, allowed);
+                }
+                port = port(rest.substring(1), s, allowed);
+            }
+        } else if (s.indexOf(':') >= 0 && s.indexOf(':') == s.lastIndexOf(':')) {
+            host = s.substring(0, s.indexOf(':'));
+            port = port(s.substring(s.indexOf(':') + 1), s, allowed);
+        }
+        boolean literal = host.indexOf(':') >= 0 || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        try {
+            if (!literal) {
+                throw new UnknownHostException(host);
+            }
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw ConfigException.badValue("dns.servers", s, allowed);
+        }
+    }
+
+    private static int port(String text, String value, String allowed) throws ConfigException {
+        try {
+            int p = Integer.parseInt(text);
+            if (p >= 1 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw ConfigException.badValue("dns.servers", value, allowed);
+    }
+
+    private static DaemonConfig.MtaSts mtaSts(ConfigTree t) throws ConfigException {
+        String ca = t.string("mta_sts.extra_ca_file");
+        Optional<Path> caFile = Optional.empty();
+        if (!ca.isEmpty()) {
+            Path p = Path.of(ca);
+            if (!Files.isReadable(p)) {
+                throw ConfigException.badValue("mta_sts.extra_ca_file", ca,
+                        "must be a readable PEM file of CA certificates");
+            }
+            caFile = Optional.of(p);
+        }
+        return new DaemonConfig.MtaSts(t.bool("mta_sts.enabled"), t.bool("mta_sts.strict_testing"),
+                t.duration("mta_sts.connect_timeout", Duration.ofMillis(100), Duration.ofSeconds(60)),
+                t.duration("mta_sts.fetch_timeout", Duration.ofMillis(100), Duration.ofSeconds(90)),
+                caFile);
+    }
+
+    private static DaemonConfig.Cache cache(ConfigTree t) throws ConfigException {
+        String path = t.string("cache.path");
+        if (!path.isEmpty() && !Path.of(path).isAbsolute()) {
+            throw ConfigException.badValue("cache.path", path, "must be an absolute path, or "
+                    + "empty for memory only");
+        }
+        return new DaemonConfig.Cache(path.isEmpty() ? Optional.empty() : Optional.of(Path.of(path)),
+                t.integer("cache.max_entries", 100, 100_000_000),
+                t.duration("cache.negative_ttl", Duration.ZERO, Duration.ofDays(1)),
+                t.duration("cache.failure_ttl", Duration.ZERO, Duration.ofHours(1)),
+                t.duration("cache.check_interval", Duration.ofMinutes(1), Duration.ofDays(7)),
+                t.integer("cache.refresh_rate", 1, 1000));
+    }
+
+    private static String tlsrpt(ConfigTree t) throws ConfigException {
+        String v = t.string("tlsrpt");
+        if (!Set.of("auto", "on", "off").contains(v)) {
+            throw ConfigException.badValue("tlsrpt", v, "must be auto, on or off");
+        }
+        return v;
     }
 
     private static ListenAddress tcp(String address, boolean allowRemote) throws ConfigException {

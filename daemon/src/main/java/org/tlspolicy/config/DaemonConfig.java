@@ -3,8 +3,11 @@ package org.tlspolicy.config;
 import org.tlspolicy.socketmap.ListenAddress;
 import org.tlspolicy.socketmap.SocketmapLimits;
 
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The daemon's validated configuration. Built only by {@link ConfigLoader}, so every instance
@@ -16,11 +19,32 @@ import java.util.List;
  * @param threads       event loop threads, 0 for one per processor
  * @param shutdownGrace how long lookups in flight may take to finish on SIGTERM
  * @param logLevel      the SLF4J level name
+ * @param dns           recursive resolvers
+ * @param mtaSts        MTA-STS settings
+ * @param cache         the policy cache
+ * @param tlsrpt        {@code auto}, {@code on} or {@code off}
  */
 public record DaemonConfig(String mapName, List<ListenAddress> listen, SocketmapLimits limits,
-                           int threads, Duration shutdownGrace, String logLevel) {
+                           int threads, Duration shutdownGrace, String logLevel, Dns dns,
+                           MtaSts mtaSts, Cache cache, String tlsrpt) {
 
     public DaemonConfig {
         listen = List.copyOf(listen);
+    }
+
+    /** @param servers empty: those of /etc/resolv.conf */
+    public record Dns(List<InetSocketAddress> servers, Duration timeout, int attempts) {
+        public Dns {
+            servers = List.copyOf(servers);
+        }
+    }
+
+    public record MtaSts(boolean enabled, boolean strictTesting, Duration connectTimeout,
+                         Duration fetchTimeout, Optional<Path> extraCaFile) {
+    }
+
+    /** @param path empty: memory only */
+    public record Cache(Optional<Path> path, int maxEntries, Duration negativeTtl,
+                        Duration failureTtl, Duration checkInterval, int refreshRate) {
     }
 }

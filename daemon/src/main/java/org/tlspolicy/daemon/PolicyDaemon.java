@@ -5,14 +5,13 @@ import org.slf4j.LoggerFactory;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
-import org.tlspolicy.policy.NoPolicyResolver;
-import org.tlspolicy.policy.PolicyResolver;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.socketmap.SocketmapServer;
 
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -30,31 +29,39 @@ public final class PolicyDaemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PolicyDaemon.class);
 
     private final Optional<Path> configFile;
+    private final PolicyEngine engine;
     private final PolicyTable table;
     private final SocketmapServer server;
     private final List<SocketAddress> bound;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile DaemonConfig config;
 
-    private PolicyDaemon(DaemonConfig config, Optional<Path> configFile) throws IOException {
+    private PolicyDaemon(DaemonConfig config, Optional<Path> configFile)
+            throws IOException, ConfigException {
         this.config = config;
         this.configFile = configFile;
-        this.table = new PolicyTable(config.mapName(), resolverFor(config));
-        this.server = new SocketmapServer(table, config.limits(), config.threads());
-        this.bound = server.bind(config.listen());
+        this.engine = PolicyEngine.start(config, Optional.empty(), true);
+        this.table = new PolicyTable(config.mapName(), engine.resolver());
+        SocketmapServer s = null;
+        try {
+            s = new SocketmapServer(table, config.limits(), config.threads());
+            this.bound = s.bind(config.listen());
+        } catch (IOException | RuntimeException e) {
+            if (s != null) {
+                s.close(Duration.ZERO);
+            }
+            engine.close();
+            throw e;
+        }
+        this.server = s;
     }
 
     /** Starts serving; returns once every listener is bound. */
     public static PolicyDaemon start(DaemonConfig config, Optional<Path> configFile)
-            throws IOException {
+            throws IOException, ConfigException {
         PolicyDaemon daemon = new PolicyDaemon(config, configFile);
         log.info("started map={} listeners={}", config.mapName(), config.listen());
         return daemon;
-    }
-
-    /** The resolver the configuration asks for. */
-    public static PolicyResolver resolverFor(DaemonConfig config) {
-        return new NoPolicyResolver();
     }
 
     /** The addresses actually bound (with the real port where 0 was asked for). */
@@ -77,9 +84,11 @@ public final class PolicyDaemon implements AutoCloseable {
         }
         DaemonConfig current = config;
         if (!next.listen().equals(current.listen()) || !next.limits().equals(current.limits())
-                || next.threads() != current.threads() || !next.logLevel().equals(current.logLevel())) {
-            log.warn("reload: changes to listeners, limits, threads or log level take effect on "
-                    + "restart");
+                || next.threads() != current.threads() || !next.logLevel().equals(current.logLevel())
+                || !next.dns().equals(current.dns()) || !next.mtaSts().equals(current.mtaSts())
+                || !next.cache().equals(current.cache()) || !next.tlsrpt().equals(current.tlsrpt())) {
+            log.warn("reload: only socketmap.map_name changes at once; the other changes take "
+                    + "effect on restart");
         }
         table.mapName(next.mapName());
         config = next;
@@ -99,6 +108,7 @@ public final class PolicyDaemon implements AutoCloseable {
         }
         log.info("stopping grace_ms={}", config.shutdownGrace().toMillis());
         server.close(config.shutdownGrace());
+        engine.close();
         log.info("stopped");
         stopped.countDown();
     }

@@ -14,6 +14,9 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Keys that cannot carry a policy are answered on the calling thread without touching the
  * resolver, so the common negative answers cost no more than parsing the key.
+ *
+ * <p>Logging: a decision the resolver had to make (network, store) is logged at info, one line;
+ * an answer from memory repeats an earlier decision and is logged at debug only.
  */
 public final class PolicyTable implements SocketmapTable {
 
@@ -84,6 +87,9 @@ public final class PolicyTable implements SocketmapTable {
         } catch (RuntimeException e) {
             resolution = CompletableFuture.failedFuture(e);
         }
+        // Answered at once means answered from memory: the decision was logged when it was
+        // made, so repeating it costs only a debug line. Resolved now: the decision line.
+        boolean fromMemory = resolution.isDone();
         return resolution
                 .exceptionally(e -> {
                     // A resolver bug must not become a downgrade: defer the mail and say why.
@@ -93,12 +99,17 @@ public final class PolicyTable implements SocketmapTable {
                 .thenApply(outcome -> {
                     Decision decision = new Decision(key, domain, outcome, reply(outcome),
                             System.nanoTime() - start);
-                    log.info(decision.logLine());
+                    if (!fromMemory) {
+                        log.info(decision.logLine());
+                    } else if (log.isDebugEnabled()) {
+                        log.debug(decision.logLine());
+                    }
                     return decision;
                 });
     }
 
-    static SocketmapReply reply(PolicyOutcome outcome) {
+    /** The socketmap reply for an outcome. */
+    public static SocketmapReply reply(PolicyOutcome outcome) {
         if (outcome instanceof PolicyOutcome.Apply apply) {
             return SocketmapReply.ok(apply.policy().render());
         }

@@ -1,6 +1,7 @@
 package org.tlspolicy.dns;
 
 import org.junit.jupiter.api.AfterAll;
+import org.tlspolicy.testworld.KnotServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,4 +1,4 @@
-package org.tlspolicy.dns;
+package org.tlspolicy.testworld;
 
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
@@ -23,18 +23,20 @@ import java.util.concurrent.TimeUnit;
  * Debian's Knot DNS (knotd), a real authoritative server, started by a test on 127.0.0.1 with
  * the zones it is given, and stopped when closed. scripts/test installs the knot package.
  */
-final class KnotServer implements AutoCloseable {
+public final class KnotServer implements AutoCloseable {
 
     private final Process process;
     private final InetSocketAddress address;
+    private final Path dir;
 
-    private KnotServer(Process process, InetSocketAddress address) {
+    private KnotServer(Process process, InetSocketAddress address, Path dir) {
         this.process = process;
         this.address = address;
+        this.dir = dir;
     }
 
     /** Starts knotd serving {@code zones} (origin → zone file text) from {@code dir}. */
-    static KnotServer start(Path dir, Map<String, String> zones) throws Exception {
+    public static KnotServer start(Path dir, Map<String, String> zones) throws Exception {
         Path knotd = Path.of("/usr/sbin/knotd");
         if (!Files.isExecutable(knotd)) {
             throw new IllegalStateException("/usr/sbin/knotd is missing: install Debian's knot "
@@ -46,6 +48,7 @@ final class KnotServer implements AutoCloseable {
                 .append("  rundir: ").append(dir).append('\n')
                 .append("log:\n  - target: stderr\n    any: warning\n")
                 .append("database:\n  storage: ").append(dir).append('\n')
+                .append("control:\n  listen: ").append(dir.resolve("knot.sock")).append('\n')
                 .append("zone:\n");
         for (Map.Entry<String, String> zone : zones.entrySet()) {
             Path file = dir.resolve(zone.getKey() + "zone");
@@ -60,7 +63,7 @@ final class KnotServer implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("knotd.log").toFile())
                 .start();
-        KnotServer server = new KnotServer(p, new InetSocketAddress("127.0.0.1", port));
+        KnotServer server = new KnotServer(p, new InetSocketAddress("127.0.0.1", port), dir);
         server.awaitReady(zones.keySet().iterator().next());
         return server;
     }
@@ -103,7 +106,24 @@ final class KnotServer implements AutoCloseable {
         throw new IllegalStateException("knotd did not answer within 15 s");
     }
 
-    InetSocketAddress address() {
+    /**
+     * Replaces the text of zones being served and waits until knotd has loaded them (raise the
+     * SOA serial, or knotd keeps the old zone).
+     */
+    public void update(Map<String, String> zones) throws Exception {
+        for (Map.Entry<String, String> zone : zones.entrySet()) {
+            Files.writeString(dir.resolve(zone.getKey() + "zone"), zone.getValue());
+        }
+        Process knotc = new ProcessBuilder("/usr/sbin/knotc", "-c",
+                dir.resolve("knot.conf").toString(), "-b", "zone-reload")
+                .redirectErrorStream(true).start();
+        String out = new String(knotc.getInputStream().readAllBytes());
+        if (!knotc.waitFor(15, TimeUnit.SECONDS) || knotc.exitValue() != 0) {
+            throw new IllegalStateException("knotc zone-reload failed: " + out);
+        }
+    }
+
+    public InetSocketAddress address() {
         return address;
     }
 

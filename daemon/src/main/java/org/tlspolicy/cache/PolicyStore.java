@@ -1,0 +1,330 @@
+package org.tlspolicy.cache;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The persisted side of the policy cache: an embedded SQLite database, so that a restarted
+ * daemon answers from the policies it had (RFC 8461 §10.2: a restart must not open a downgrade
+ * window) and knows when each is due for refresh.
+ *
+ * <p>All work runs on one thread of its own, in submission order, never on a caller's. Losing
+ * the store costs restart-safety, never mail: a file that cannot be opened or is corrupt is moved
+ * aside and a new one made; if even that fails, the store lives in memory. A failed operation is
+ * logged and answers "nothing stored".
+ */
+public final class PolicyStore implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PolicyStore.class);
+
+    private static final int SCHEMA_VERSION = 1;
+
+    private final ExecutorService thread;
+    private final Connection db;
+    private final String where;
+
+    private PolicyStore(Connection db, String where, ExecutorService thread) {
+        this.db = db;
+        this.where = where;
+        this.thread = thread;
+    }
+
+    /**
+     * Opens (creating if needed) the store at {@code file}, or an in-memory store when empty.
+     * Never fails: see the class comment.
+     */
+    public static PolicyStore open(Optional<Path> file) {
+        ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "policy-store");
+            t.setDaemon(true);
+            return t;
+        });
+        if (file.isPresent()) {
+            Path path = file.get();
+            try {
+                return new PolicyStore(openFile(path), path.toString(), thread);
+            } catch (IOException | SQLException first) {
+                log.warn("store path={} unusable ({}), moving it aside and starting empty",
+                        path, first.getMessage());
+                try {
+                    moveAside(path);
+                    return new PolicyStore(openFile(path), path.toString(), thread);
+                } catch (IOException | SQLException second) {
+                    log.error("store path={} cannot be created ({}): policies are kept in "
+                            + "memory only and will not survive a restart", path,
+                            second.getMessage());
+                }
+            }
+        }
+        try {
+            Connection memory = DriverManager.getConnection("jdbc:sqlite::memory:");
+            schema(memory);
+            return new PolicyStore(memory, "memory", thread);
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQLite unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens an existing store for reading only (the query command); empty if there is none. */
+    public static Optional<PolicyStore> openReadOnly(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            Connection c = DriverManager.getConnection("jdbc:sqlite:file:" + file + "?mode=ro");
+            try (Statement s = c.createStatement()) {
+                s.execute("PRAGMA busy_timeout = 5000");
+            }
+            ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "policy-store");
+                t.setDaemon(true);
+                return t;
+            });
+            return Optional.of(new PolicyStore(c, file.toString(), thread));
+        } catch (SQLException e) {
+            log.warn("store path={} cannot be read: {}", file, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static Connection openFile(Path path) throws IOException, SQLException {
+        Path dir = path.toAbsolutePath().getParent();
+        if (dir != null) {
+            Files.createDirectories(dir);
+        }
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + path);
+        try {
+            try (Statement s = c.createStatement()) {
+                s.execute("PRAGMA busy_timeout = 5000");
+                // WAL: readers (the query command) never block the daemon's writes; NORMAL
+                // sync loses at most the last writes on power loss, never consistency.
+                s.execute("PRAGMA journal_mode = WAL");
+                s.execute("PRAGMA synchronous = NORMAL");
+                try (ResultSet r = s.executeQuery("PRAGMA quick_check")) {
+                    String result = r.next() ? r.getString(1) : "no result";
+                    if (!"ok".equals(result)) {
+                        throw new SQLException("integrity check: " + result);
+                    }
+                }
+            }
+            schema(c);
+            return c;
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private static void schema(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            int version;
+            try (ResultSet r = s.executeQuery("PRAGMA user_version")) {
+                version = r.next() ? r.getInt(1) : 0;
+            }
+            if (version > SCHEMA_VERSION) {
+                throw new SQLException("store schema " + version + " is newer than this "
+                        + "daemon's (" + SCHEMA_VERSION + ")");
+            }
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS sts_policy (
+                        domain     TEXT PRIMARY KEY,
+                        txt_id     TEXT NOT NULL,
+                        body       TEXT NOT NULL,
+                        fetched_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        refresh_at INTEGER NOT NULL,
+                        last_used  INTEGER NOT NULL
+                    ) WITHOUT ROWID""");
+            s.execute("CREATE INDEX IF NOT EXISTS sts_policy_refresh ON sts_policy(refresh_at)");
+            s.execute("PRAGMA user_version = " + SCHEMA_VERSION);
+        }
+    }
+
+    private static void moveAside(Path path) throws IOException {
+        for (String suffix : new String[] {"", "-wal", "-shm"}) {
+            Path p = Path.of(path + suffix);
+            if (Files.exists(p)) {
+                Files.move(p, Path.of(path + suffix + ".corrupt-" + System.currentTimeMillis()),
+                        StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    /** Where the store lives: a path, or "memory". */
+    public String where() {
+        return where;
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    private <T> CompletableFuture<T> submit(String what, T onFailure, Work<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        try {
+            thread.execute(() -> {
+                try {
+                    f.complete(work.run());
+                } catch (SQLException | RuntimeException e) {
+                    log.warn("store {} failed: {}", what, e.getMessage());
+                    f.complete(onFailure);
+                }
+            });
+        } catch (RuntimeException rejected) { // closed
+            f.complete(onFailure);
+        }
+        return f;
+    }
+
+    public CompletableFuture<Optional<StoredPolicy>> get(String domain) {
+        return submit("get", Optional.empty(), () -> {
+            try (PreparedStatement s = db.prepareStatement(
+                    "SELECT * FROM sts_policy WHERE domain = ?")) {
+                s.setString(1, domain);
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() ? Optional.of(row(r)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    public CompletableFuture<Boolean> put(StoredPolicy p) {
+        return submit("put", false, () -> {
+            try (PreparedStatement s = db.prepareStatement("""
+                    INSERT INTO sts_policy VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(domain) DO UPDATE SET txt_id = excluded.txt_id,
+                        body = excluded.body, fetched_at = excluded.fetched_at,
+                        expires_at = excluded.expires_at, refresh_at = excluded.refresh_at,
+                        last_used = max(last_used, excluded.last_used)""")) {
+                s.setString(1, p.domain());
+                s.setString(2, p.id());
+                s.setString(3, p.body());
+                s.setLong(4, p.fetchedAt());
+                s.setLong(5, p.expiresAt());
+                s.setLong(6, p.refreshAt());
+                s.setLong(7, p.lastUsed());
+                s.executeUpdate();
+                return true;
+            }
+        });
+    }
+
+    /** Records a use of the policy (for the refresher: only policies in use are refreshed). */
+    public CompletableFuture<Boolean> touch(String domain, long usedAt) {
+        return update("touch", "UPDATE sts_policy SET last_used = max(last_used, ?) "
+                + "WHERE domain = ?", usedAt, domain);
+    }
+
+    /** Moves a policy's next refresh, e.g. after a failed attempt. */
+    public CompletableFuture<Boolean> reschedule(String domain, long refreshAt) {
+        return update("reschedule", "UPDATE sts_policy SET refresh_at = ? WHERE domain = ?",
+                refreshAt, domain);
+    }
+
+    public CompletableFuture<Boolean> delete(String domain) {
+        return submit("delete", false, () -> {
+            try (PreparedStatement s = db.prepareStatement(
+                    "DELETE FROM sts_policy WHERE domain = ?")) {
+                s.setString(1, domain);
+                return s.executeUpdate() > 0;
+            }
+        });
+    }
+
+    private CompletableFuture<Boolean> update(String what, String sql, long value, String domain) {
+        return submit(what, false, () -> {
+            try (PreparedStatement s = db.prepareStatement(sql)) {
+                s.setLong(1, value);
+                s.setString(2, domain);
+                return s.executeUpdate() > 0;
+            }
+        });
+    }
+
+    /**
+     * Policies due for refresh at {@code now} that were used since they were fetched (a policy
+     * nobody needs is left to expire), earliest first, at most {@code limit}.
+     */
+    public CompletableFuture<List<StoredPolicy>> due(long now, int limit) {
+        return submit("due", List.of(), () -> {
+            try (PreparedStatement s = db.prepareStatement("""
+                    SELECT * FROM sts_policy
+                    WHERE refresh_at <= ? AND last_used >= fetched_at AND expires_at > ?
+                    ORDER BY refresh_at LIMIT ?""")) {
+                s.setLong(1, now);
+                s.setLong(2, now);
+                s.setInt(3, limit);
+                List<StoredPolicy> out = new ArrayList<>();
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        out.add(row(r));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /** Deletes expired policies; returns how many. */
+    public CompletableFuture<Integer> deleteExpired(long now) {
+        return submit("expire", 0, () -> {
+            try (PreparedStatement s = db.prepareStatement(
+                    "DELETE FROM sts_policy WHERE expires_at <= ?")) {
+                s.setLong(1, now);
+                return s.executeUpdate();
+            }
+        });
+    }
+
+    public CompletableFuture<Long> count() {
+        return submit("count", 0L, () -> {
+            try (Statement s = db.createStatement();
+                 ResultSet r = s.executeQuery("SELECT count(*) FROM sts_policy")) {
+                return r.next() ? r.getLong(1) : 0L;
+            }
+        });
+    }
+
+    private static StoredPolicy row(ResultSet r) throws SQLException {
+        return new StoredPolicy(r.getString("domain"), r.getString("txt_id"), r.getString("body"),
+                r.getLong("fetched_at"), r.getLong("expires_at"), r.getLong("refresh_at"),
+                r.getLong("last_used"));
+    }
+
+    /** Finishes queued work (bounded wait), then closes the database. */
+    @Override
+    public void close() {
+        thread.shutdown();
+        try {
+            if (!thread.awaitTermination(10, TimeUnit.SECONDS)) {
+                log.warn("store close: queued writes still running after 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            db.close();
+        } catch (SQLException e) {
+            log.warn("store close failed: {}", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,347 @@
+package org.tlspolicy.mtasts;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.StoredPolicy;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * The MTA-STS policy cache and its RFC 8461 rules: Caffeine in front, the {@link PolicyStore}
+ * behind, the network ({@link StsResolver}) only when neither knows.
+ *
+ * <ul>
+ *   <li>A valid policy is used until its max_age runs out, whatever DNS and the policy host do
+ *       meanwhile (RFC 8461 §3.3, §5.1); a failed refetch keeps it.</li>
+ *   <li>A used policy's TXT id is compared again every {@code checkInterval}, in the background;
+ *       a new id triggers a fetch (RFC 8461 §3.3), which replaces the policy only if it
+ *       succeeds.</li>
+ *   <li>Policies in use are fetched again in the background at about half their max_age
+ *       (jittered, rate-limited), so a domain in use never waits on the network and never sees
+ *       its policy expire while the policy host is reachable (RFC 8461 §10.2).</li>
+ *   <li>"No policy" is remembered for {@code negativeTtl}, failed resolutions for
+ *       {@code failureTtl}; neither is persisted.</li>
+ *   <li>Lookups of one domain that arrive together share one resolution, as do refreshes.</li>
+ * </ul>
+ *
+ * Nothing here ever completes exceptionally: failures are states.
+ */
+public final class StsCache implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StsCache.class);
+
+    /** Uses are written to the store at most this often per policy. */
+    private static final long USE_GRANULARITY_MS = TimeUnit.HOURS.toMillis(1);
+
+    /** A failed refresh is retried after this (jittered), or sooner near expiry. */
+    private static final long RETRY_MS = TimeUnit.MINUTES.toMillis(15);
+
+    /** Refreshes running at once, at most. */
+    private static final int MAX_CONCURRENT_REFRESHES = 16;
+
+    /**
+     * @param maxEntries      states kept in memory (policies and negative answers)
+     * @param negativeTtl     how long "no MTA-STS" is remembered
+     * @param failureTtl      how long a failed resolution is remembered (no policy cached)
+     * @param checkInterval   how often a used policy's TXT id is compared
+     * @param refreshPerSecond background refreshes started per second, at most
+     */
+    public record Settings(long maxEntries, Duration negativeTtl, Duration failureTtl,
+                           Duration checkInterval, int refreshPerSecond) {
+    }
+
+    private final StsResolver resolver;
+    private final PolicyStore store;
+    private final Settings settings;
+    private final LongSupplier clock;
+    private final Cache<String, StsState> memory;
+    private final ConcurrentHashMap<String, CompletableFuture<StsState>> loading =
+            new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CompletableFuture<StsState>> refreshing =
+            new ConcurrentHashMap<>();
+    private volatile ScheduledFuture<?> refresher;
+    private volatile ScheduledFuture<?> expirer;
+
+    /**
+     * @param clock epoch milliseconds; tests pass a clock they move
+     */
+    public StsCache(StsResolver resolver, PolicyStore store, Settings settings,
+                    LongSupplier clock) {
+        this.resolver = resolver;
+        this.store = store;
+        this.settings = settings;
+        this.clock = clock;
+        this.memory = Caffeine.newBuilder()
+                .maximumSize(settings.maxEntries())
+                .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.getAsLong()))
+                .expireAfter(new Expiry<String, StsState>() {
+                    @Override
+                    public long expireAfterCreate(String key, StsState value, long now) {
+                        return remaining(value, now);
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(String key, StsState value, long now,
+                                                  long currentDuration) {
+                        return remaining(value, now);
+                    }
+
+                    @Override
+                    public long expireAfterRead(String key, StsState value, long now,
+                                                long currentDuration) {
+                        return currentDuration;
+                    }
+                })
+                .executor(Runnable::run)
+                .build();
+    }
+
+    private static long remaining(StsState s, long nowNanos) {
+        return Math.max(0, TimeUnit.MILLISECONDS.toNanos(s.validUntil()) - nowNanos);
+    }
+
+    /** Starts the background refresher and the store's expiry sweep on {@code timer}. */
+    public void startRefreshing(ScheduledExecutorService timer) {
+        refresher = timer.scheduleWithFixedDelay(this::refreshDue, 1, 1, TimeUnit.SECONDS);
+        expirer = timer.scheduleWithFixedDelay(
+                () -> store.deleteExpired(clock.getAsLong()), 0, 10, TimeUnit.MINUTES);
+    }
+
+    /** The state of {@code domain}: from memory, else the store, else the network. */
+    public CompletableFuture<StsState> lookup(String domain) {
+        long now = clock.getAsLong();
+        StsState s = memory.getIfPresent(domain);
+        if (s != null && now < s.validUntil()) {
+            if (s instanceof StsState.Policy p) {
+                afterUse(domain, p, now);
+            }
+            return CompletableFuture.completedFuture(s);
+        }
+        CompletableFuture<StsState> promise = new CompletableFuture<>();
+        CompletableFuture<StsState> running = loading.putIfAbsent(domain, promise);
+        if (running != null) {
+            return running;
+        }
+        load(domain).whenComplete((state, error) -> {
+            StsState result = error == null ? state
+                    : new StsState.NoPolicy("internal error: " + error, null,
+                    clock.getAsLong() + settings.failureTtl().toMillis());
+            if (error != null) {
+                log.error("mta-sts resolution failed domain={}", domain, error);
+            }
+            memory.put(domain, result);
+            loading.remove(domain, promise);
+            promise.complete(result);
+        });
+        return promise;
+    }
+
+    /** What memory holds for {@code domain}, without side effects (for {@code query}). */
+    public Optional<StsState> peek(String domain) {
+        return Optional.ofNullable(memory.policy().getIfPresentQuietly(domain));
+    }
+
+    /** Entries in memory (approximate). */
+    public long size() {
+        return memory.estimatedSize();
+    }
+
+    private CompletableFuture<StsState> load(String domain) {
+        return store.get(domain).thenCompose(stored -> {
+            long now = clock.getAsLong();
+            if (stored.isPresent() && stored.get().expiresAt() > now) {
+                Optional<StsState.Policy> p = fromStore(stored.get());
+                if (p.isPresent()) {
+                    log.debug("mta-sts domain={} policy id={} from store", domain, p.get().id());
+                    return CompletableFuture.completedFuture(p.get());
+                }
+                store.delete(domain);
+            }
+            return resolver.resolve(domain).thenApply(l -> afterResolution(domain, l, null));
+        });
+    }
+
+    /** A stored policy as a state; its TXT id is checked at its first use (checkedAt 0). */
+    public static Optional<StsState.Policy> fromStore(StoredPolicy s) {
+        if (StsPolicy.parse(s.body()) instanceof StsPolicy.Parse.Valid v) {
+            return Optional.of(new StsState.Policy(s.id(), s.body(), v.policy(), s.fetchedAt(), 0,
+                    s.refreshAt(), s.lastUsed(), ""));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The state after a resolution. With a {@code previous} policy still valid, anything but a
+     * new valid policy keeps it (RFC 8461 §3.3).
+     */
+    private StsState afterResolution(String domain, StsLookup lookup, StsState.Policy previous) {
+        long now = clock.getAsLong();
+        if (lookup instanceof StsLookup.Found found) {
+            long lastUsed = previous == null ? now : previous.lastUsed();
+            StsState.Policy p = new StsState.Policy(found.record().id(), found.body(),
+                    found.policy(), now, now, refreshAt(now, found.policy()), lastUsed, "");
+            store.put(new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(), p.expiresAt(),
+                    p.refreshAt(), p.lastUsed()));
+            if (previous == null || !previous.id().equals(p.id())
+                    || !previous.body().equals(p.body())) {
+                log.info("mta-sts domain={} policy id={} mode={} max_age={} mx={}", domain,
+                        p.id(), found.policy().mode().name().toLowerCase(Locale.ROOT),
+                        found.policy().maxAgeSeconds(), found.policy().mx());
+            }
+            return p;
+        }
+        if (previous != null && now < previous.expiresAt()) {
+            String problem = "";
+            if (lookup instanceof StsLookup.Failed f) {
+                problem = f.failure().resultType() + ": " + f.reason();
+            } else if (lookup instanceof StsLookup.Unavailable u) {
+                problem = u.reason();
+            }
+            if (!problem.isEmpty() && previous.policy().mode() != StsPolicy.Mode.NONE) {
+                // RFC 8461 §3.3: alert administrators when a refresh fails.
+                log.warn("mta-sts refresh failed domain={} keeping policy id={} until={} "
+                        + "problem=\"{}\"", domain, previous.id(),
+                        Instant.ofEpochMilli(previous.expiresAt()), problem);
+            }
+            return previous.checked(now, problem);
+        }
+        if (lookup instanceof StsLookup.Failed f) {
+            log.warn("mta-sts no usable policy domain={} id={} failure={} reason=\"{}\"",
+                    domain, f.record().id(), f.failure().resultType(), f.reason());
+            return new StsState.NoPolicy(f.reason(), f.failure(),
+                    now + settings.failureTtl().toMillis());
+        }
+        if (lookup instanceof StsLookup.Unavailable u) {
+            return new StsState.NoPolicy(u.reason(), null, now + settings.failureTtl().toMillis());
+        }
+        return new StsState.NoPolicy(((StsLookup.Absent) lookup).reason(), null,
+                now + settings.negativeTtl().toMillis());
+    }
+
+    /** RFC 8461 §10.2: refresh at about half the max_age, ±10%, so refreshes spread out. */
+    private static long refreshAt(long now, StsPolicy policy) {
+        long half = policy.maxAgeSeconds() * 500;
+        long jitter = half / 10;
+        long at = now + half + (jitter > 0 ? ThreadLocalRandom.current().nextLong(-jitter, jitter)
+                : 0);
+        return Math.max(now + 1000, at);
+    }
+
+    private void afterUse(String domain, StsState.Policy p, long now) {
+        if (p.lastUsed() < p.fetchedAt() || now - p.lastUsed() >= USE_GRANULARITY_MS) {
+            memory.put(domain, p.used(now));
+            store.touch(domain, now);
+        }
+        if (now - p.checkedAt() >= settings.checkInterval().toMillis() || now >= p.refreshAt()) {
+            revalidate(domain, p, now >= p.refreshAt());
+        }
+    }
+
+    /**
+     * Compares the TXT id and fetches the policy again when it changed or when {@code refetch};
+     * one at a time per domain.
+     */
+    CompletableFuture<StsState> revalidate(String domain, StsState.Policy current,
+                                           boolean refetch) {
+        CompletableFuture<StsState> promise = new CompletableFuture<>();
+        CompletableFuture<StsState> running = refreshing.putIfAbsent(domain, promise);
+        if (running != null) {
+            return running;
+        }
+        resolver.discover(domain).thenCompose(d -> {
+            if (d.record() != null && (refetch || !d.record().id().equals(current.id()))) {
+                return resolver.fetch(domain, d.record(), d.elapsed())
+                        .thenApply(l -> afterResolution(domain, l, current));
+            }
+            StsLookup l = d.record() != null
+                    ? new StsLookup.Absent("", StsLookup.Timings.NONE) // same id: nothing new
+                    : d.failed() ? new StsLookup.Unavailable(d.reason(), StsLookup.Timings.NONE)
+                    : new StsLookup.Absent(d.reason(), StsLookup.Timings.NONE);
+            if (d.record() == null && !d.failed()) {
+                log.info("mta-sts domain={} TXT record gone ({}); cached policy id={} kept "
+                        + "until it expires", domain, d.reason(), current.id());
+            }
+            return CompletableFuture.completedFuture(afterResolution(domain, l, current));
+        }).whenComplete((state, error) -> {
+            StsState result = error == null ? state : current;
+            if (error != null) {
+                log.error("mta-sts refresh failed domain={}", domain, error);
+            }
+            if (result instanceof StsState.Policy p && p.fetchedAt() == current.fetchedAt()
+                    && clock.getAsLong() >= current.refreshAt()) {
+                // Not refetched although due: try again later, sooner as expiry nears.
+                long now = clock.getAsLong();
+                long left = p.expiresAt() - now;
+                long at = now + Math.max(1000, Math.min(RETRY_MS, left / 4));
+                result = p.rescheduled(at, p.refreshProblem());
+                store.reschedule(domain, at);
+            }
+            memory.put(domain, result);
+            refreshing.remove(domain, promise);
+            promise.complete(result);
+        });
+        return promise;
+    }
+
+    /** One tick of the background refresher: start what is due, within the rate limit. */
+    void refreshDue() {
+        try {
+            int room = Math.min(settings.refreshPerSecond(),
+                    MAX_CONCURRENT_REFRESHES - refreshing.size());
+            if (room <= 0) {
+                return;
+            }
+            long now = clock.getAsLong();
+            List<StoredPolicy> due = store.due(now, room).get(10, TimeUnit.SECONDS);
+            for (StoredPolicy s : due) {
+                StsState inMemory = memory.getIfPresent(s.domain());
+                StsState.Policy current = inMemory instanceof StsState.Policy p ? p
+                        : fromStore(s).orElse(null);
+                if (current == null) {
+                    store.delete(s.domain());
+                    continue;
+                }
+                log.debug("mta-sts refresh domain={} id={}", s.domain(), current.id());
+                revalidate(s.domain(), current, true);
+            }
+        } catch (Exception e) {
+            // Never let one bad tick stop the refresher.
+            log.warn("mta-sts refresher tick failed: {}", e.toString());
+        }
+    }
+
+    /** Runs one refresher tick now and waits for the refreshes it started (tests). */
+    void refreshDueAndWait() throws Exception {
+        refreshDue();
+        for (CompletableFuture<StsState> f : List.copyOf(refreshing.values())) {
+            f.get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        ScheduledFuture<?> r = refresher;
+        if (r != null) {
+            r.cancel(false);
+        }
+        ScheduledFuture<?> e = expirer;
+        if (e != null) {
+            e.cancel(false);
+        }
+    }
+}

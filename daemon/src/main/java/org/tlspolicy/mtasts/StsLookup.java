@@ -1,0 +1,38 @@
+package org.tlspolicy.mtasts;
+
+import java.time.Duration;
+
+/**
+ * One fresh MTA-STS resolution of a policy domain from the network (RFC 8461 §3): what the TXT
+ * record said, and, when it announced a policy, what fetching and parsing it gave.
+ */
+public sealed interface StsLookup {
+
+    /** Time spent on the TXT lookup and on the HTTPS fetch (zero when not attempted). */
+    record Timings(Duration txt, Duration fetch) {
+        public static final Timings NONE = new Timings(Duration.ZERO, Duration.ZERO);
+    }
+
+    Timings timings();
+
+    /** A valid policy: {@code body} exactly as served, {@code policy} its parse. */
+    record Found(StsRecord record, StsPolicy policy, String body, Timings timings)
+            implements StsLookup {
+    }
+
+    /**
+     * The domain does not use MTA-STS: no {@code _mta-sts} TXT record, the name does not exist,
+     * or the records are unusable (RFC 8461 §3.1: then "assume no policy").
+     */
+    record Absent(String reason, Timings timings) implements StsLookup {
+    }
+
+    /** The TXT lookup itself failed (SERVFAIL, timeout): whether MTA-STS is used is unknown. */
+    record Unavailable(String reason, Timings timings) implements StsLookup {
+    }
+
+    /** The TXT record announces a policy, but no valid policy could be had. */
+    record Failed(StsRecord record, StsFailure failure, String reason, Timings timings)
+            implements StsLookup {
+    }
+}

@@ -1,0 +1,122 @@
+package org.tlspolicy.mtasts;
+
+import org.tlspolicy.dns.DnsClient;
+import org.tlspolicy.dns.DnsResult;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Resolves a domain's MTA-STS state from the network, without any cache: the TXT record at
+ * {@code _mta-sts.DOMAIN} (RFC 8461 §3.1), then, if it announces a policy, the policy over
+ * HTTPS (§3.3), parsed (§3.2). The TXT lookup comes first so that domains without MTA-STS, the
+ * vast majority, cost one DNS query and never an HTTPS connection.
+ */
+public final class StsResolver {
+
+    private final DnsClient dns;
+    private final PolicyFetcher fetcher;
+
+    public StsResolver(DnsClient dns, PolicyFetcher fetcher) {
+        this.dns = dns;
+        this.fetcher = fetcher;
+    }
+
+    /** The TXT lookup alone: which policy id, if any, the domain announces now. */
+    public CompletableFuture<Discovery> discover(String domain) {
+        long start = System.nanoTime();
+        Name name;
+        try {
+            name = Name.fromString("_mta-sts." + domain + ".");
+        } catch (TextParseException e) {
+            return CompletableFuture.completedFuture(
+                    new Discovery(null, List.of(), "not a DNS name: " + domain, false,
+                            elapsed(start)));
+        }
+        return dns.lookup(name, Type.TXT).thenApply(result -> discovery(result, start));
+    }
+
+    /**
+     * What the TXT records say. {@code record} is set when exactly one valid STSv1 record was
+     * found; otherwise {@code reason} says why not and {@code failed} whether DNS failed (so the
+     * answer is unknown) rather than said no. {@code texts} are the TXT records as received.
+     */
+    public record Discovery(StsRecord record, List<String> texts, String reason, boolean failed,
+                            Duration elapsed) {
+        public Discovery {
+            texts = List.copyOf(texts);
+        }
+    }
+
+    private static Discovery discovery(DnsResult result, long start) {
+        Duration t = elapsed(start);
+        if (result instanceof DnsResult.Answer answer) {
+            List<String> texts = new ArrayList<>();
+            for (var r : answer.records()) {
+                // RFC 8461 §3.1: the strings of one TXT record are concatenated.
+                texts.add(String.join("", ((TXTRecord) r).getStrings()));
+            }
+            StsRecord.Discovery d = StsRecord.discover(texts);
+            if (d instanceof StsRecord.Discovery.Published p) {
+                return new Discovery(p.record(), texts, "", false, t);
+            }
+            if (d instanceof StsRecord.Discovery.Invalid invalid) {
+                return new Discovery(null, texts, "TXT record invalid: " + invalid.reason(), false,
+                        t);
+            }
+            return new Discovery(null, texts, "no STSv1 TXT record", false, t);
+        }
+        if (result instanceof DnsResult.NoData) {
+            return new Discovery(null, List.of(), "no TXT record", false, t);
+        }
+        if (result instanceof DnsResult.NxDomain) {
+            return new Discovery(null, List.of(), "no _mta-sts name", false, t);
+        }
+        if (result instanceof DnsResult.Failure f) {
+            return new Discovery(null, List.of(), "TXT lookup failed: " + f.reason(), true, t);
+        }
+        DnsResult.Timeout timeout = (DnsResult.Timeout) result;
+        return new Discovery(null, List.of(), "TXT lookup timed out: " + timeout.reason(), true, t);
+    }
+
+    /** Fetches and parses the policy the TXT record {@code record} announced. */
+    public CompletableFuture<StsLookup> fetch(String domain, StsRecord record, Duration txtTime) {
+        return fetcher.fetch(domain).thenApply(fetch -> {
+            StsLookup.Timings timings = new StsLookup.Timings(txtTime, fetch.elapsed());
+            if (fetch instanceof PolicyFetch.Failed f) {
+                return new StsLookup.Failed(record, f.failure(), f.reason(), timings);
+            }
+            String body = ((PolicyFetch.Fetched) fetch).body();
+            StsPolicy.Parse parse = StsPolicy.parse(body);
+            if (parse instanceof StsPolicy.Parse.Invalid invalid) {
+                return new StsLookup.Failed(record, StsFailure.POLICY_INVALID,
+                        "policy invalid: " + invalid.reason(), timings);
+            }
+            return new StsLookup.Found(record, ((StsPolicy.Parse.Valid) parse).policy(), body,
+                    timings);
+        });
+    }
+
+    /** TXT lookup, then, if a policy is announced, its fetch. Never completes exceptionally. */
+    public CompletableFuture<StsLookup> resolve(String domain) {
+        return discover(domain).thenCompose(d -> {
+            StsLookup.Timings txtOnly = new StsLookup.Timings(d.elapsed(), Duration.ZERO);
+            if (d.record() != null) {
+                return fetch(domain, d.record(), d.elapsed());
+            }
+            return CompletableFuture.completedFuture(d.failed()
+                    ? new StsLookup.Unavailable(d.reason(), txtOnly)
+                    : new StsLookup.Absent(d.reason(), txtOnly));
+        });
+    }
+
+    private static Duration elapsed(long start) {
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+}

@@ -1,0 +1,55 @@
+package org.tlspolicy.mtasts;
+
+/**
+ * What the cache holds for one policy domain. Times are epoch milliseconds.
+ */
+public sealed interface StsState {
+
+    /** Until when this state may be used without asking the network again. */
+    long validUntil();
+
+    /**
+     * A valid policy (RFC 8461 §5.1: usable until max_age after its fetch, whatever DNS and the
+     * policy host say meanwhile).
+     *
+     * @param id             the TXT id it was fetched under
+     * @param body           the policy as served
+     * @param fetchedAt      when it was fetched
+     * @param checkedAt      when the TXT id was last compared (0: not since a restart)
+     * @param refreshAt      when it is fetched again in the background, before it expires
+     * @param lastUsed       when a lookup last used it (coarse)
+     * @param refreshProblem why the last refresh failed, or empty
+     */
+    record Policy(String id, String body, StsPolicy policy, long fetchedAt, long checkedAt,
+                  long refreshAt, long lastUsed, String refreshProblem) implements StsState {
+
+        public long expiresAt() {
+            return fetchedAt + policy.maxAgeSeconds() * 1000;
+        }
+
+        @Override
+        public long validUntil() {
+            return expiresAt();
+        }
+
+        Policy checked(long now, String problem) {
+            return new Policy(id, body, policy, fetchedAt, now, refreshAt, lastUsed, problem);
+        }
+
+        Policy used(long now) {
+            return new Policy(id, body, policy, fetchedAt, checkedAt, refreshAt, now,
+                    refreshProblem);
+        }
+
+        Policy rescheduled(long at, String problem) {
+            return new Policy(id, body, policy, fetchedAt, checkedAt, at, lastUsed, problem);
+        }
+    }
+
+    /**
+     * No policy applies, until {@code validUntil}. {@code failure} is set when the domain
+     * announces MTA-STS but no valid policy could be had (for TLSRPT's {@code policy_failure}).
+     */
+    record NoPolicy(String reason, StsFailure failure, long validUntil) implements StsState {
+    }
+}

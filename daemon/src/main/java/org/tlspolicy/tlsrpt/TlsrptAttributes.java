@@ -1,0 +1,55 @@
+package org.tlspolicy.tlsrpt;
+
+import org.tlspolicy.mtasts.MxPattern;
+import org.tlspolicy.mtasts.StsFailure;
+import org.tlspolicy.mtasts.StsPolicy;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The TLSRPT attributes Postfix 3.10+ reads from a policy table value (Postfix TLSRPT_README,
+ * "MTA-STS support via smtp_tls_policy_maps"), so that its TLSRPT client can report which policy
+ * was applied (RFC 8460 §4.4). Postfix before 3.10 rejects them as unknown attributes and defers
+ * the mail, so they are only added when {@link TlsrptMode} says so. {@code policy_ttl} is never
+ * emitted: Postfix deprecated it.
+ */
+public final class TlsrptAttributes {
+
+    private TlsrptAttributes() {
+    }
+
+    /**
+     * {@code policy_type=sts policy_domain=D mx_host_pattern=P… { policy_string = LINE }…} for
+     * an applied MTA-STS policy. Lines holding a brace are left out of the policy strings: they
+     * would end Postfix's {@code { name = value }} syntax early, and only extension lines (which
+     * no receiver reads back) can hold one.
+     */
+    public static List<String> sts(String domain, StsPolicy policy, String body) {
+        List<String> a = new ArrayList<>();
+        a.add("policy_type=sts");
+        a.add("policy_domain=" + domain);
+        for (MxPattern p : policy.mx()) {
+            a.add("mx_host_pattern=" + p);
+        }
+        for (String line : body.split("\n")) {
+            String l = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+            l = l.strip();
+            if (!l.isEmpty() && l.indexOf('{') < 0 && l.indexOf('}') < 0) {
+                a.add("{ policy_string = " + l + " }");
+            }
+        }
+        return a;
+    }
+
+    /** The same attributes without the policy strings, for replies that would be too long. */
+    public static List<String> stsWithoutStrings(String domain, StsPolicy policy) {
+        return sts(domain, policy, "");
+    }
+
+    /** {@code policy_type=sts policy_domain=D policy_failure=TYPE}: a policy that failed. */
+    public static List<String> stsFailure(String domain, StsFailure failure) {
+        return List.of("policy_type=sts", "policy_domain=" + domain,
+                "policy_failure=" + failure.resultType());
+    }
+}

@@ -1,0 +1,211 @@
+package org.tlspolicy.mtasts;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.testworld.PolicyHost;
+import org.tlspolicy.testworld.TestCa;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * PolicyFetcher against real HTTPS policy hosts on loopback with certificates from a test CA,
+ * well-behaved and hostile.
+ */
+@Timeout(60)
+class PolicyFetcherTest {
+
+    static final String POLICY = "version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 86400\n";
+
+    @TempDir
+    static Path dir;
+
+    static TestCa ca;
+    static ExecutorService executor = Executors.newFixedThreadPool(2);
+    static ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+
+    @BeforeAll
+    static void ca() throws Exception {
+        ca = TestCa.create("tlspolicy test CA");
+    }
+
+    @AfterAll
+    static void stop() {
+        executor.shutdownNow();
+        timer.shutdownNow();
+    }
+
+    PolicyFetcher fetcher(int port, Duration timeout) throws Exception {
+        return new PolicyFetcher(PolicyHostTrust.context(Optional.of(ca.writePem(dir.resolve("ca.pem")))),
+                Duration.ofSeconds(2), timeout, port, executor, timer);
+    }
+
+    PolicyFetch fetch(String domain, TestCa.ServerIdentity identity, PolicyHost.Responder r,
+                      Duration timeout) throws Exception {
+        try (PolicyHost host = PolicyHost.start(identity, r)) {
+            return fetcher(host.port(), timeout).fetch(domain).get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    PolicyFetch fetch(String domain, PolicyHost.Responder r) throws Exception {
+        return fetch(domain, ca.issue("mta-sts." + domain), r, Duration.ofSeconds(5));
+    }
+
+    static PolicyFetch.Failed failed(PolicyFetch f, StsFailure expected, String reasonPart) {
+        PolicyFetch.Failed failed = assertInstanceOf(PolicyFetch.Failed.class, f);
+        assertEquals(expected, failed.failure(), failed.reason());
+        assertTrue(failed.reason().contains(reasonPart),
+                "reason '" + failed.reason() + "' should contain '" + reasonPart + "'");
+        return failed;
+    }
+
+    @Test
+    void fetchesAGoodPolicyWithSniAndTheWellKnownPath() throws Exception {
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
+                PolicyHost.ok(POLICY))) {
+            PolicyFetch f = fetcher(host.port(), Duration.ofSeconds(5)).fetch("good.test")
+                    .get(30, TimeUnit.SECONDS);
+            PolicyFetch.Fetched ok = assertInstanceOf(PolicyFetch.Fetched.class, f);
+            assertEquals(POLICY, ok.body());
+            assertEquals("GET /.well-known/mta-sts.txt HTTP/1.1", host.requestLines().get(0));
+        }
+    }
+
+    @Test
+    void mediaTypeParametersAndCaseAreAccepted() throws Exception {
+        PolicyFetch f = fetch("good.test", PolicyHost.withType("Text/Plain; charset=utf-8", POLICY));
+        assertEquals(POLICY, assertInstanceOf(PolicyFetch.Fetched.class, f).body());
+    }
+
+    @Test
+    void redirectIsNotFollowed() throws Exception {
+        failed(fetch("redirect.test", PolicyHost.redirect(301,
+                "https://mta-sts.good.test/.well-known/mta-sts.txt")),
+                StsFailure.FETCH_ERROR, "redirect");
+        failed(fetch("redirect.test", PolicyHost.redirect(307, "/elsewhere")),
+                StsFailure.FETCH_ERROR, "307");
+    }
+
+    @Test
+    void tenMegabyteBodyIsCutOffAt64KiB() throws Exception {
+        failed(fetch("huge.test", PolicyHost.huge(10L << 20)), StsFailure.FETCH_ERROR,
+                "over 65536 bytes");
+    }
+
+    @Test
+    void bodyOfExactly64KiBIsRead() throws Exception {
+        String padding = "x-pad: " + "a".repeat(60) + "\n";
+        StringBuilder b = new StringBuilder(POLICY);
+        while (b.length() + padding.length() <= PolicyFetcher.MAX_BODY_BYTES) {
+            b.append(padding);
+        }
+        b.append("x".repeat(PolicyFetcher.MAX_BODY_BYTES - b.length() - 1)).append('\n');
+        assertEquals(PolicyFetcher.MAX_BODY_BYTES, b.length());
+        PolicyFetch f = fetch("huge.test", PolicyHost.ok(b.toString()));
+        assertEquals(b.toString(), assertInstanceOf(PolicyFetch.Fetched.class, f).body());
+    }
+
+    @Test
+    void bodyThatDripsIsCutOffByTheTotalTimeout() throws Exception {
+        long start = System.nanoTime();
+        PolicyFetch f = fetch("drip.test", ca.issue("mta-sts.drip.test"),
+                PolicyHost.drip(POLICY, Duration.ofSeconds(1)), Duration.ofSeconds(2));
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        failed(f, StsFailure.FETCH_ERROR, "no complete response within 2000 ms");
+        // The failure arrives at the deadline, not after the 60-odd seconds of the drip.
+        assertTrue(ms < 10_000, "took " + ms + " ms");
+    }
+
+    @Test
+    void wrongContentTypeIsRefused() throws Exception {
+        failed(fetch("type.test", PolicyHost.withType("text/html", POLICY)),
+                StsFailure.FETCH_ERROR, "text/html");
+    }
+
+    @Test
+    void expiredCertificateIsAWebPkiFailure() throws Exception {
+        Instant now = Instant.now();
+        failed(fetch("expired.test", ca.issue("mta-sts.expired.test",
+                        now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1))),
+                PolicyHost.ok(POLICY), Duration.ofSeconds(5)),
+                StsFailure.WEBPKI_INVALID, "certificate");
+    }
+
+    @Test
+    void selfSignedCertificateIsAWebPkiFailure() throws Exception {
+        failed(fetch("self.test", TestCa.selfSigned("mta-sts.self.test"),
+                PolicyHost.ok(POLICY), Duration.ofSeconds(5)),
+                StsFailure.WEBPKI_INVALID, "certificate");
+    }
+
+    @Test
+    void certificateForAnotherNameIsAWebPkiFailure() throws Exception {
+        failed(fetch("wrongname.test", ca.issue("mta-sts.good.test"), PolicyHost.ok(POLICY),
+                Duration.ofSeconds(5)), StsFailure.WEBPKI_INVALID, "certificate");
+    }
+
+    @Test
+    void certificateOfAnUntrustedCaIsAWebPkiFailure() throws Exception {
+        TestCa other = TestCa.create("someone else");
+        failed(fetch("good.test", other.issue("mta-sts.good.test"), PolicyHost.ok(POLICY),
+                Duration.ofSeconds(5)), StsFailure.WEBPKI_INVALID, "certificate");
+    }
+
+    @Test
+    void withoutTheExtraCaTheTestCaIsNotTrusted() throws Exception {
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
+                PolicyHost.ok(POLICY))) {
+            PolicyFetcher jvmTrustOnly = new PolicyFetcher(PolicyHostTrust.context(Optional.empty()),
+                    Duration.ofSeconds(2), Duration.ofSeconds(5), host.port(), executor, timer);
+            failed(jvmTrustOnly.fetch("good.test").get(30, TimeUnit.SECONDS),
+                    StsFailure.WEBPKI_INVALID, "certificate");
+        }
+    }
+
+    @Test
+    void notFoundAndServerErrorAreFetchErrors() throws Exception {
+        failed(fetch("notfound.test", PolicyHost.status(404)), StsFailure.FETCH_ERROR, "HTTP 404");
+        failed(fetch("error.test", PolicyHost.status(500)), StsFailure.FETCH_ERROR, "HTTP 500");
+    }
+
+    @Test
+    void connectionResetIsAFetchError() throws Exception {
+        failed(fetch("reset.test", PolicyHost.reset()), StsFailure.FETCH_ERROR, "");
+    }
+
+    @Test
+    void closedPortIsAFetchError() throws Exception {
+        int port;
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.closed.test"),
+                PolicyHost.ok(POLICY))) {
+            port = host.port();
+        }
+        failed(fetcher(port, Duration.ofSeconds(5)).fetch("closed.test").get(30, TimeUnit.SECONDS),
+                StsFailure.FETCH_ERROR, "connect");
+    }
+
+    @Test
+    void unresolvableHostIsAFetchError() throws Exception {
+        failed(fetcher(443, Duration.ofSeconds(5)).fetch("nowhere.invalid")
+                .get(30, TimeUnit.SECONDS), StsFailure.FETCH_ERROR, "");
+    }
+
+    @Test
+    void uriIsHttpsOnTheMtaStsHost() throws Exception {
+        assertEquals("https://mta-sts.example.com/.well-known/mta-sts.txt",
+                fetcher(443, Duration.ofSeconds(1)).uri("example.com").toString());
+    }
+}

@@ -1,0 +1,146 @@
+package org.tlspolicy.testworld;
+
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A certificate authority for test worlds, made with Bouncy Castle: a root, and server
+ * certificates it issues (valid, expired, for the wrong name) or that sign themselves.
+ */
+public final class TestCa {
+
+    private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
+
+    private final KeyPair key;
+    private final X509Certificate certificate;
+
+    private TestCa(KeyPair key, X509Certificate certificate) {
+        this.key = key;
+        this.certificate = certificate;
+    }
+
+    /** A new root CA named {@code name}. */
+    public static TestCa create(String name) throws Exception {
+        KeyPair key = newKey();
+        X500Name subject = new X500Name("CN=" + name);
+        Instant now = Instant.now();
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(),
+                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))),
+                subject, key.getPublic())
+                .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
+                .addExtension(Extension.keyUsage, true,
+                        new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        return new TestCa(key, sign(b, key.getPrivate()));
+    }
+
+    /** The root certificate. */
+    public X509Certificate certificate() {
+        return certificate;
+    }
+
+    /** Writes the root certificate as PEM to {@code file}. */
+    public Path writePem(Path file) throws Exception {
+        Files.writeString(file, pem(certificate), StandardCharsets.US_ASCII);
+        return file;
+    }
+
+    /** A server certificate for {@code dnsName}, valid from yesterday for 30 days. */
+    public ServerIdentity issue(String dnsName) throws Exception {
+        Instant now = Instant.now();
+        return issue(dnsName, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
+    }
+
+    /** A server certificate for {@code dnsName}, valid between the two instants. */
+    public ServerIdentity issue(String dnsName, Instant notBefore, Instant notAfter)
+            throws Exception {
+        KeyPair leaf = newKey();
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(certificate, serial(),
+                Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + dnsName),
+                leaf.getPublic())
+                .addExtension(Extension.subjectAlternativeName, false,
+                        new GeneralNames(new GeneralName(GeneralName.dNSName, dnsName)));
+        return new ServerIdentity(leaf.getPrivate(),
+                new X509Certificate[] {sign(b, key.getPrivate()), certificate});
+    }
+
+    /** A certificate for {@code dnsName} that signs itself: trusted by nobody. */
+    public static ServerIdentity selfSigned(String dnsName) throws Exception {
+        KeyPair leaf = newKey();
+        X500Name subject = new X500Name("CN=" + dnsName);
+        Instant now = Instant.now();
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(),
+                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))),
+                subject, leaf.getPublic())
+                .addExtension(Extension.subjectAlternativeName, false,
+                        new GeneralNames(new GeneralName(GeneralName.dNSName, dnsName)));
+        return new ServerIdentity(leaf.getPrivate(),
+                new X509Certificate[] {sign(b, leaf.getPrivate())});
+    }
+
+    /** A server's key and chain, ready for an SSLContext. */
+    public record ServerIdentity(PrivateKey key, X509Certificate[] chain) {
+
+        public SSLContext serverContext() throws Exception {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            char[] password = "test".toCharArray();
+            store.setKeyEntry("server", key, password, chain);
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(
+                    KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(store, password);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(kmf.getKeyManagers(), null, null);
+            return context;
+        }
+    }
+
+    public static String pem(X509Certificate c) throws Exception {
+        return "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(c.getEncoded())
+                + "\n-----END CERTIFICATE-----\n";
+    }
+
+    private static KeyPair newKey() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        return g.generateKeyPair();
+    }
+
+    private static BigInteger serial() {
+        return BigInteger.valueOf(SERIAL.incrementAndGet());
+    }
+
+    private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey signer)
+            throws Exception {
+        ContentSigner s = new JcaContentSignerBuilder("SHA256withECDSA").build(signer);
+        return new JcaX509CertificateConverter().getCertificate(b.build(s));
+    }
+}
