@@ -122,14 +122,26 @@ public final class StsCache implements AutoCloseable {
                 () -> store.deleteExpired(clock.getAsLong()), 0, 10, TimeUnit.MINUTES);
     }
 
-    /** The state of {@code domain}: from memory, else the store, else the network. */
-    public CompletableFuture<StsState> lookup(String domain) {
+    /**
+     * The state of {@code domain} if memory holds a valid one, else null. Counts as a use (and
+     * may start a background revalidation).
+     */
+    public StsState known(String domain) {
         long now = clock.getAsLong();
         StsState s = memory.getIfPresent(domain);
         if (s != null && now < s.validUntil()) {
             if (s instanceof StsState.Policy p) {
                 afterUse(domain, p, now);
             }
+            return s;
+        }
+        return null;
+    }
+
+    /** The state of {@code domain}: from memory, else the store, else the network. */
+    public CompletableFuture<StsState> lookup(String domain) {
+        StsState s = known(domain);
+        if (s != null) {
             return CompletableFuture.completedFuture(s);
         }
         CompletableFuture<StsState> promise = new CompletableFuture<>();

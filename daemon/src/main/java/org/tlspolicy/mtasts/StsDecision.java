@@ -69,16 +69,22 @@ public final class StsDecision {
         for (MxPattern m : policy.mx()) {
             match.add(m.postfixMatch());
         }
-        List<String> attributes = new ArrayList<>();
-        attributes.add("servername=hostname"); // the MX name as SNI (Postfix 3.4+)
-        if (tlsrpt.enabled()) {
-            attributes.addAll(TlsrptAttributes.sts(domain, policy, p.body()));
-        }
-        TlsPolicy tls = new TlsPolicy(TlsPolicy.Level.SECURE, match, attributes);
-        if (tls.render().length() > MAX_REPLY_CHARS && tlsrpt.enabled()) {
-            attributes.subList(1, attributes.size()).clear();
-            attributes.addAll(TlsrptAttributes.stsWithoutStrings(domain, policy));
+        // Postfix reads replies up to 100000 bytes: if the TLSRPT attributes of a very long
+        // policy would not fit, the policy strings go first, then the patterns; the policy
+        // itself (level and match list, under 64 KiB since the body is) always stays.
+        TlsPolicy tls = null;
+        for (int detail = tlsrpt.enabled() ? 2 : 0; detail >= 0; detail--) {
+            List<String> attributes = new ArrayList<>();
+            attributes.add("servername=hostname"); // the MX name as SNI (Postfix 3.4+)
+            if (detail == 2) {
+                attributes.addAll(TlsrptAttributes.sts(domain, policy, p.body()));
+            } else if (detail == 1) {
+                attributes.addAll(TlsrptAttributes.stsWithoutStrings(domain, policy));
+            }
             tls = new TlsPolicy(TlsPolicy.Level.SECURE, match, attributes);
+            if (tls.render().length() <= MAX_REPLY_CHARS) {
+                break;
+            }
         }
         String mode = policy.mode() == StsPolicy.Mode.TESTING ? "testing, strict_testing"
                 : "enforce";

@@ -18,6 +18,12 @@ public final class StsPolicyResolver implements PolicyResolver {
     }
 
     @Override
+    public PolicyOutcome known(NextHop.Domain domain) {
+        StsState s = cache.known(domain.name());
+        return s == null ? null : decision.decide(domain.name(), s);
+    }
+
+    @Override
     public CompletableFuture<PolicyOutcome> resolve(NextHop.Domain domain) {
         String name = domain.name();
         return cache.lookup(name).thenApply(state -> decision.decide(name, state));

@@ -16,7 +16,8 @@ import java.util.concurrent.CompletableFuture;
  * resolver, so the common negative answers cost no more than parsing the key.
  *
  * <p>Logging: a decision the resolver had to make (network, store) is logged at info, one line;
- * an answer from memory repeats an earlier decision and is logged at debug only.
+ * an answer from memory ({@link PolicyResolver#known}) repeats an earlier decision and is logged
+ * at debug only.
  */
 public final class PolicyTable implements SocketmapTable {
 
@@ -81,15 +82,27 @@ public final class PolicyTable implements SocketmapTable {
     }
 
     private CompletableFuture<Decision> resolve(String key, NextHop.Domain domain, long start) {
+        PolicyOutcome known;
+        try {
+            known = resolver.known(domain);
+        } catch (RuntimeException e) {
+            known = null;
+        }
+        if (known != null) {
+            // Repeats a decision made (and logged at info) when it was resolved.
+            Decision decision = new Decision(key, domain, known, reply(known),
+                    System.nanoTime() - start);
+            if (log.isDebugEnabled()) {
+                log.debug(decision.logLine());
+            }
+            return CompletableFuture.completedFuture(decision);
+        }
         CompletableFuture<PolicyOutcome> resolution;
         try {
             resolution = resolver.resolve(domain);
         } catch (RuntimeException e) {
             resolution = CompletableFuture.failedFuture(e);
         }
-        // Answered at once means answered from memory: the decision was logged when it was
-        // made, so repeating it costs only a debug line. Resolved now: the decision line.
-        boolean fromMemory = resolution.isDone();
         return resolution
                 .exceptionally(e -> {
                     // A resolver bug must not become a downgrade: defer the mail and say why.
@@ -99,11 +112,7 @@ public final class PolicyTable implements SocketmapTable {
                 .thenApply(outcome -> {
                     Decision decision = new Decision(key, domain, outcome, reply(outcome),
                             System.nanoTime() - start);
-                    if (!fromMemory) {
-                        log.info(decision.logLine());
-                    } else if (log.isDebugEnabled()) {
-                        log.debug(decision.logLine());
-                    }
+                    log.info(decision.logLine());
                     return decision;
                 });
     }

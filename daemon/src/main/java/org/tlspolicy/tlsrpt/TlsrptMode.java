@@ -64,33 +64,47 @@ public record TlsrptMode(boolean enabled, Optional<String> defaultLevel, String 
         return major > 3 || (major == 3 && minor >= 10);
     }
 
-    /** {@code postconf -h mail_version smtp_tls_security_level}, or empty. */
+    /**
+     * {@code [mail_version, smtp_tls_security_level]} from postconf, or empty. Without a main.cf
+     * (Postfix installed but not configured) only the compiled-in version is known, and the
+     * level is empty.
+     */
     private static Optional<List<String>> postconf() {
         for (String p : POSTCONF) {
             if (!Files.isExecutable(Path.of(p))) {
                 continue;
             }
-            try {
-                Process process = new ProcessBuilder(p, "-h", "mail_version",
-                        "smtp_tls_security_level").redirectErrorStream(false).start();
-                process.getOutputStream().close();
-                String out = new String(process.getInputStream().readNBytes(4096),
-                        StandardCharsets.UTF_8);
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                    continue;
-                }
-                List<String> lines = out.lines().map(String::strip).toList();
-                if (process.exitValue() == 0 && lines.size() == 2) {
-                    return Optional.of(lines);
-                }
-            } catch (IOException e) {
-                log.debug("postconf {} failed: {}", p, e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return Optional.empty();
+            Optional<List<String>> both = run(p, "-h", "mail_version", "smtp_tls_security_level");
+            if (both.isPresent() && both.get().size() == 2) {
+                return both;
+            }
+            Optional<List<String>> version = run(p, "-d", "-h", "mail_version");
+            if (version.isPresent() && version.get().size() == 1) {
+                return Optional.of(List.of(version.get().get(0), ""));
             }
         }
         return Optional.empty();
+    }
+
+    private static Optional<List<String>> run(String... command) {
+        try {
+            Process process = new ProcessBuilder(command)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            process.getOutputStream().close();
+            String out = new String(process.getInputStream().readNBytes(4096),
+                    StandardCharsets.UTF_8);
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return Optional.empty();
+            }
+            return process.exitValue() == 0
+                    ? Optional.of(out.lines().map(String::strip).toList()) : Optional.empty();
+        } catch (IOException e) {
+            log.debug("{} failed: {}", command[0], e.getMessage());
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.tlspolicy.cli;
 
 import org.junit.jupiter.api.Test;
+import org.tlspolicy.testworld.Isolated;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -35,22 +36,26 @@ class MainTest {
     }
 
     @Test
-    void queryExplainsADomainWithoutPolicy() {
-        Result r = run("query", "Example.COM.");
+    void queryExplainsADomainWithoutPolicy(@TempDir Path dir) throws Exception {
+        Path config = Files.writeString(dir.resolve("c.yml"), Isolated.CONFIG);
+        Result r = run("query", "--config", config.toString(), "Example.COM.");
         assertEquals(0, r.code());
-        assertTrue(r.out().contains("next hop:  domain example.com"), r.out());
-        assertTrue(r.out().contains("reply:     NOTFOUND "), r.out());
-        assertTrue(r.out().contains("reason:    no policy source enabled"), r.out());
+        assertTrue(r.out().contains("\ndomain:         example.com\n"), r.out());
+        assertTrue(r.out().contains("\ncache:          memory only"), r.out());
+        assertTrue(r.out().contains("\nresolution:     fresh\n"), r.out());
+        assertTrue(r.out().contains("\ntxt:            (none) TXT lookup failed"), r.out());
+        assertTrue(r.out().contains("\nstatus:         NOTFOUND\n"), r.out());
+        assertTrue(r.out().contains("\nreply:          NOTFOUND \n"), r.out());
     }
 
     @Test
     void queryPrintsJsonForScripts() {
         Result r = run("query", "--json", "[mx.example.com]:25");
         assertEquals(0, r.code());
-        assertTrue(r.out().startsWith("{\"key\":\"[mx.example.com]:25\",\"domain\":null,"
-                + "\"status\":\"NOTFOUND\",\"reply\":\"NOTFOUND \",\"source\":null,"
+        assertTrue(r.out().startsWith("{\"key\":\"[mx.example.com]:25\","
+                + "\"next_hop\":\"not a policy domain\","
                 + "\"reason\":\"explicit relay: no MX lookup, no domain policy applies\","
-                + "\"elapsed_ms\":"), r.out());
+                + "\"status\":\"NOTFOUND\",\"reply\":\"NOTFOUND \",\"total_ms\":"), r.out());
     }
 
     @Test

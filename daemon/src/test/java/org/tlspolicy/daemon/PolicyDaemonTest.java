@@ -1,6 +1,7 @@
 package org.tlspolicy.daemon;
 
 import org.junit.jupiter.api.Test;
+import org.tlspolicy.testworld.Isolated;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.socketmap.Netstring;
@@ -37,13 +38,14 @@ class PolicyDaemonTest {
     void reloadRenamesTheMapWithoutDroppingConnectionsAndSurvivesABadFile(@TempDir Path dir)
             throws Exception {
         Path file = dir.resolve("tlspolicyd.yml");
-        Files.writeString(file, "socketmap: {listen: [\"127.0.0.1:0\"]}\n");
+        Files.writeString(file, "socketmap: {listen: [\"127.0.0.1:0\"]}\n" + Isolated.CONFIG);
         try (PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.load(file), Optional.of(file));
              Socket s = new Socket()) {
             s.connect(daemon.boundAddresses().get(0));
             assertEquals("NOTFOUND ", lookup(s, "postfix", "example.com"));
 
-            Files.writeString(file, "socketmap: {listen: [\"127.0.0.1:0\"], map_name: tls}\n");
+            Files.writeString(file, "socketmap: {listen: [\"127.0.0.1:0\"], map_name: tls}\n"
+                    + Isolated.CONFIG);
             daemon.reload();
             assertEquals("NOTFOUND ", lookup(s, "tls", "example.com"));
             assertEquals("PERM unknown map name 'postfix'", lookup(s, "postfix", "example.com"));
@@ -57,7 +59,7 @@ class PolicyDaemonTest {
     @Test
     void closingTwiceIsHarmless() throws Exception {
         PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.parse(
-                "socketmap: {listen: [\"127.0.0.1:0\"]}"), Optional.empty());
+                "socketmap: {listen: [\"127.0.0.1:0\"]}\n" + Isolated.CONFIG), Optional.empty());
         InetSocketAddress bound = (InetSocketAddress) daemon.boundAddresses().get(0);
         assertEquals(true, bound.getPort() > 0);
         daemon.close();

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.dns.DnsClient;
+import org.tlspolicy.policy.PolicyTable;
+import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.tlspolicy.testworld.KnotServer;
 import org.tlspolicy.testworld.PolicyHost;
 import org.tlspolicy.testworld.TestCa;
@@ -164,6 +166,21 @@ class StsCacheTest {
         StsState.Policy again = assertInstanceOf(StsState.Policy.class, get(c, "good.test"));
         assertEquals(2, host.requests(), "an expired policy is fetched again");
         assertEquals(clock.get(), again.fetchedAt());
+    }
+
+    @Test
+    void postfixKeysGetTheEnforcedPolicyThroughTheSocketmapTable() throws Exception {
+        PolicyHost host = host("good.test", PolicyHost.ok(policy("enforce", "*.good.test", 86400)));
+        StsCache c = cache(host.port());
+        PolicyTable table = new PolicyTable("postfix", new StsPolicyResolver(c,
+                new StsDecision(false, TlsrptMode.OFF)));
+        for (String key : new String[] {"Good.Test", "good.test.", "good.test"}) {
+            assertEquals("OK secure match=.good.test servername=hostname",
+                    table.lookup("postfix", key).get(30, TimeUnit.SECONDS).payload(), key);
+        }
+        assertEquals(1, host.requests());
+        assertEquals("NOTFOUND ", table.lookup("postfix", "absent.test").get(30, TimeUnit.SECONDS)
+                .payload());
     }
 
     @Test

@@ -28,7 +28,10 @@ class PostmapTest {
                   map_name: %s
                   listen: ["127.0.0.1:0"]
                   unix_socket: {path: "%s", mode: "0660"}
-                """.formatted(mapName, socket));
+                # Inside the test world: DNS to a closed loopback port, cache in the test dir.
+                dns: {servers: ["127.0.0.1:9"], timeout: 200ms, attempts: 1}
+                cache: {path: "%s"}
+                """.formatted(mapName, socket, dir.resolve("cache.db")));
         return file;
     }
 
@@ -105,9 +108,16 @@ class PostmapTest {
 
     @Test
     void queryExplainsFromTheCommandLine() throws Exception {
-        DaemonProcess.Result r = DaemonProcess.run("query", "--json", "Example.COM.");
+        Path config = config("postfix", dir.resolve("q.sock"));
+        DaemonProcess.Result r = DaemonProcess.run("query", "--config", config.toString(),
+                "--json", "Example.COM.");
         assertEquals(0, r.exitCode(), r.err());
-        assertTrue(r.out().contains("\"domain\":\"example.com\",\"status\":\"NOTFOUND\""),
+        assertTrue(r.out().startsWith("{\"key\":\"Example.COM.\",\"domain\":\"example.com\","),
+                r.out());
+        assertTrue(r.out().contains("\"cache\":\"no store at " + dir.resolve("cache.db")),
+                r.out());
+        assertTrue(r.out().contains("\"txt\":\"(none) TXT lookup failed"), r.out());
+        assertTrue(r.out().contains("\"status\":\"NOTFOUND\",\"reply\":\"NOTFOUND \""),
                 r.out());
     }
 }
