@@ -1,5 +1,7 @@
 package org.tlspolicy.policy;
 
+import org.tlspolicy.socketmap.SocketmapReply;
+
 /**
  * What resolving a domain's policy came to. Each variant maps to one socketmap reply: a policy
  * to OK, no policy to NOTFOUND (Postfix's default level applies), a deferral to TEMP (the mail
@@ -10,8 +12,16 @@ public sealed interface PolicyOutcome {
     /** Why, in a few words, for the log line and {@code query}. */
     String reason();
 
-    /** A policy applies. {@code source} names where it came from, e.g. {@code mta-sts}. */
-    record Apply(TlsPolicy policy, String source, String reason) implements PolicyOutcome {
+    /**
+     * A policy applies. {@code source} names where it came from, e.g. {@code mta-sts};
+     * {@code reply} is the policy rendered once, so that answering it again costs nothing.
+     */
+    record Apply(TlsPolicy policy, String source, String reason, SocketmapReply reply)
+            implements PolicyOutcome {
+
+        public Apply(TlsPolicy policy, String source, String reason) {
+            this(policy, source, reason, SocketmapReply.ok(policy.render()));
+        }
     }
 
     /** No policy applies to the domain. */

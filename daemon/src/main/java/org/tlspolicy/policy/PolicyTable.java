@@ -120,7 +120,7 @@ public final class PolicyTable implements SocketmapTable {
     /** The socketmap reply for an outcome. */
     public static SocketmapReply reply(PolicyOutcome outcome) {
         if (outcome instanceof PolicyOutcome.Apply apply) {
-            return SocketmapReply.ok(apply.policy().render());
+            return apply.reply();
         }
         if (outcome instanceof PolicyOutcome.Defer defer) {
             return new SocketmapReply.Temp(defer.reason());
