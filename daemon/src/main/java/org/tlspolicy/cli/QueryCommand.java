@@ -197,7 +197,8 @@ final class QueryCommand implements Callable<Integer> {
             if (lookup instanceof StsLookup.Found found) {
                 facts.put("policy", found.body());
                 return decision.decide(domain, new StsState.Policy(found.record().id(),
-                        found.body(), found.policy(), now, now, now, now, ""));
+                        found.body(), now, now + found.policy().maxAgeSeconds() * 1000, now, now,
+                        now, ""));
             }
             StsLookup.Failed failed = (StsLookup.Failed) lookup;
             facts.put("policy_failure", failed.failure().resultType() + ": " + failed.reason());

@@ -191,8 +191,9 @@ public final class StsCache implements AutoCloseable {
     /** A stored policy as a state; its TXT id is checked at its first use (checkedAt 0). */
     public static Optional<StsState.Policy> fromStore(StoredPolicy s) {
         if (StsPolicy.parse(s.body()) instanceof StsPolicy.Parse.Valid v) {
-            return Optional.of(new StsState.Policy(s.id(), s.body(), v.policy(), s.fetchedAt(), 0,
-                    s.refreshAt(), s.lastUsed(), ""));
+            return Optional.of(new StsState.Policy(s.id(), s.body(), s.fetchedAt(),
+                    s.fetchedAt() + v.policy().maxAgeSeconds() * 1000, 0, s.refreshAt(),
+                    s.lastUsed(), ""));
         }
         return Optional.empty();
     }
@@ -205,8 +206,9 @@ public final class StsCache implements AutoCloseable {
         long now = clock.getAsLong();
         if (lookup instanceof StsLookup.Found found) {
             long lastUsed = previous == null ? now : previous.lastUsed();
-            StsState.Policy p = new StsState.Policy(found.record().id(), found.body(),
-                    found.policy(), now, now, refreshAt(now, found.policy()), lastUsed, "");
+            StsState.Policy p = new StsState.Policy(found.record().id(), found.body(), now,
+                    now + found.policy().maxAgeSeconds() * 1000, now,
+                    refreshAt(now, found.policy()), lastUsed, "");
             store.put(new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(), p.expiresAt(),
                     p.refreshAt(), p.lastUsed()));
             if (previous == null || !previous.id().equals(p.id())

@@ -10,39 +10,45 @@ public sealed interface StsState {
 
     /**
      * A valid policy (RFC 8461 §5.1: usable until max_age after its fetch, whatever DNS and the
-     * policy host say meanwhile).
+     * policy host say meanwhile). Only the body is kept, not its parse: a million cached
+     * policies must fit in a small heap, and decisions on it are memoized by the resolver.
      *
      * @param id             the TXT id it was fetched under
-     * @param body           the policy as served
+     * @param body           the policy as served; always a valid policy
      * @param fetchedAt      when it was fetched
+     * @param expiresAt      fetchedAt + max_age
      * @param checkedAt      when the TXT id was last compared (0: not since a restart)
      * @param refreshAt      when it is fetched again in the background, before it expires
      * @param lastUsed       when a lookup last used it (coarse)
      * @param refreshProblem why the last refresh failed, or empty
      */
-    record Policy(String id, String body, StsPolicy policy, long fetchedAt, long checkedAt,
+    record Policy(String id, String body, long fetchedAt, long expiresAt, long checkedAt,
                   long refreshAt, long lastUsed, String refreshProblem) implements StsState {
 
-        public long expiresAt() {
-            return fetchedAt + policy.maxAgeSeconds() * 1000;
+        /** The parsed policy (parsed anew on each call). */
+        public StsPolicy policy() {
+            if (StsPolicy.parse(body) instanceof StsPolicy.Parse.Valid v) {
+                return v.policy();
+            }
+            throw new IllegalStateException("cached policy body is invalid: " + body);
         }
 
         @Override
         public long validUntil() {
-            return expiresAt();
+            return expiresAt;
         }
 
         Policy checked(long now, String problem) {
-            return new Policy(id, body, policy, fetchedAt, now, refreshAt, lastUsed, problem);
+            return new Policy(id, body, fetchedAt, expiresAt, now, refreshAt, lastUsed, problem);
         }
 
         Policy used(long now) {
-            return new Policy(id, body, policy, fetchedAt, checkedAt, refreshAt, now,
+            return new Policy(id, body, fetchedAt, expiresAt, checkedAt, refreshAt, now,
                     refreshProblem);
         }
 
         Policy rescheduled(long at, String problem) {
-            return new Policy(id, body, policy, fetchedAt, checkedAt, at, lastUsed, problem);
+            return new Policy(id, body, fetchedAt, expiresAt, checkedAt, at, lastUsed, problem);
         }
     }
 

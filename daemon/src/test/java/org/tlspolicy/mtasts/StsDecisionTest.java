@@ -19,8 +19,8 @@ class StsDecisionTest {
     static final TlsrptMode TLSRPT_ON_UNKNOWN = new TlsrptMode(true, Optional.empty(), "test");
 
     static StsState.Policy state(String body) {
-        StsPolicy p = ((StsPolicy.Parse.Valid) StsPolicy.parse(body)).policy();
-        return new StsState.Policy("20240101", body, p, 0, 0, 0, 0, "");
+        assertInstanceOf(StsPolicy.Parse.Valid.class, StsPolicy.parse(body));
+        return new StsState.Policy("20240101", body, 0, 1000, 0, 0, 0, "");
     }
 
     static String reply(StsDecision d, StsState s) {
@@ -85,7 +85,7 @@ class StsDecisionTest {
     @Test
     void cachedPolicyWithFailingRefreshStillEnforcesAndSaysSo() {
         StsState.Policy p = state(ENFORCE);
-        StsState.Policy failing = new StsState.Policy(p.id(), p.body(), p.policy(), 0, 0, 0, 0,
+        StsState.Policy failing = new StsState.Policy(p.id(), p.body(), 0, 1000, 0, 0, 0,
                 "sts-policy-fetch-error: HTTP 500");
         PolicyOutcome o = new StsDecision(false, TLSRPT_ON_MAY).decide("example.com", failing);
         PolicyOutcome.Apply apply = assertInstanceOf(PolicyOutcome.Apply.class, o);
