@@ -48,7 +48,7 @@ public final class StsCache implements AutoCloseable {
     /** Uses are written to the store at most this often per policy. */
     private static final long USE_GRANULARITY_MS = TimeUnit.HOURS.toMillis(1);
 
-    /** A failed refresh is retried after this (jittered), or sooner near expiry. */
+    /** A failed refresh is retried after this, or sooner near expiry. */
     private static final long RETRY_MS = TimeUnit.MINUTES.toMillis(15);
 
     /** Refreshes running at once, at most. */
@@ -312,16 +312,17 @@ public final class StsCache implements AutoCloseable {
         return promise;
     }
 
-    /** One tick of the background refresher: start what is due, within the rate limit. */
-    void refreshDue() {
-        try {
-            int room = Math.min(settings.refreshPerSecond(),
-                    MAX_CONCURRENT_REFRESHES - refreshing.size());
-            if (room <= 0) {
-                return;
-            }
-            long now = clock.getAsLong();
-            List<StoredPolicy> due = store.due(now, room).get(10, TimeUnit.SECONDS);
+    /**
+     * One tick of the background refresher: start what is due, within the rate limit. Never
+     * blocks the timer thread (policy fetch deadlines run on it too).
+     */
+    CompletableFuture<Void> refreshDue() {
+        int room = Math.min(settings.refreshPerSecond(),
+                MAX_CONCURRENT_REFRESHES - refreshing.size());
+        if (room <= 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return store.due(clock.getAsLong(), room).thenAccept(due -> {
             for (StoredPolicy s : due) {
                 StsState inMemory = memory.getIfPresent(s.domain());
                 StsState.Policy current = inMemory instanceof StsState.Policy p ? p
@@ -333,15 +334,16 @@ public final class StsCache implements AutoCloseable {
                 log.debug("mta-sts refresh domain={} id={}", s.domain(), current.id());
                 revalidate(s.domain(), current, true);
             }
-        } catch (Exception e) {
+        }).exceptionally(e -> {
             // Never let one bad tick stop the refresher.
             log.warn("mta-sts refresher tick failed: {}", e.toString());
-        }
+            return null;
+        });
     }
 
     /** Runs one refresher tick now and waits for the refreshes it started (tests). */
     void refreshDueAndWait() throws Exception {
-        refreshDue();
+        refreshDue().get(60, TimeUnit.SECONDS);
         for (CompletableFuture<StsState> f : List.copyOf(refreshing.values())) {
             f.get(60, TimeUnit.SECONDS);
         }
