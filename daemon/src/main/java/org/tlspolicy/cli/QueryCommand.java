@@ -134,7 +134,7 @@ final class QueryCommand implements Callable<Integer> {
         StsDecision decision = new StsDecision(config.mtaSts().strictTesting(),
                 TlsrptMode.of(config.tlsrpt()));
         facts.put("tlsrpt", TlsrptMode.of(config.tlsrpt()).why());
-        Optional<StoredPolicy> stored = storedPolicy(config);
+        Optional<StoredPolicy> stored = storedPolicy(config, domain);
         long now = System.currentTimeMillis();
         if (stored.isPresent() && stored.get().expiresAt() > now) {
             StoredPolicy s = stored.get();
@@ -154,7 +154,7 @@ final class QueryCommand implements Callable<Integer> {
         return fresh(config, domain, decision);
     }
 
-    private Optional<StoredPolicy> storedPolicy(DaemonConfig config) {
+    private Optional<StoredPolicy> storedPolicy(DaemonConfig config, String domain) {
         if (config.cache().path().isEmpty()) {
             facts.put("cache", "memory only (cache.path is empty): nothing stored");
             return Optional.empty();
@@ -166,7 +166,7 @@ final class QueryCommand implements Callable<Integer> {
             return Optional.empty();
         }
         try (PolicyStore s = store.get()) {
-            Optional<StoredPolicy> p = s.get(facts.get("domain").toString()).join();
+            Optional<StoredPolicy> p = s.get(domain).join();
             facts.put("cache", p.isEmpty() ? "no entry in " + path : "entry in " + path);
             return p;
         }

@@ -1,6 +1,8 @@
 package org.tlspolicy.cli;
 
 import org.junit.jupiter.api.Test;
+import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.testworld.Isolated;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -9,6 +11,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,6 +49,28 @@ class MainTest {
         assertTrue(r.out().contains("\ntxt:            (none) TXT lookup failed"), r.out());
         assertTrue(r.out().contains("\nstatus:         NOTFOUND\n"), r.out());
         assertTrue(r.out().contains("\nreply:          NOTFOUND \n"), r.out());
+    }
+
+    @Test
+    void queryAnswersFromTheDaemonsCacheFileUnlessToldNotTo(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("cache.db");
+        long now = System.currentTimeMillis();
+        try (PolicyStore store = PolicyStore.open(Optional.of(file))) {
+            store.put(new StoredPolicy("example.com", "abc", "version: STSv1\nmode: enforce\n"
+                    + "mx: mx.example.net\nmax_age: 86400\n", now - 3_600_000,
+                    now + 82_800_000, now + 39_600_000, now)).get();
+        }
+        Path config = Files.writeString(dir.resolve("c.yml"), Isolated.CONFIG
+                .replace("cache: {path: \"\"}", "cache: {path: \"" + file + "\"}"));
+        Result cached = run("query", "--config", config.toString(), "example.com");
+        assertEquals(0, cached.code());
+        assertTrue(cached.out().contains("\ncache:          policy id=abc fetched 1h0m ago, "
+                + "expires in 22h59m"), cached.out());
+        assertTrue(cached.out().contains("\nreply:          OK secure match=mx.example.net "
+                + "servername=hostname\n"), cached.out());
+        Result fresh = run("query", "--config", config.toString(), "--no-cache", "example.com");
+        assertTrue(fresh.out().contains("\nresolution:     fresh\n"), fresh.out());
+        assertTrue(fresh.out().contains("\nreply:          NOTFOUND \n"), fresh.out());
     }
 
     @Test
