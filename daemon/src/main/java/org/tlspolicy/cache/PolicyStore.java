@@ -52,11 +52,7 @@ public final class PolicyStore implements AutoCloseable {
      * Never fails: see the class comment.
      */
     public static PolicyStore open(Optional<Path> file) {
-        ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "policy-store");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService thread = storeThread();
         if (file.isPresent()) {
             Path path = file.get();
             try {
@@ -93,16 +89,19 @@ public final class PolicyStore implements AutoCloseable {
             try (Statement s = c.createStatement()) {
                 s.execute("PRAGMA busy_timeout = 5000");
             }
-            ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "policy-store");
-                t.setDaemon(true);
-                return t;
-            });
-            return Optional.of(new PolicyStore(c, file.toString(), thread));
+            return Optional.of(new PolicyStore(c, file.toString(), storeThread()));
         } catch (SQLException e) {
             log.warn("store path={} cannot be read: {}", file, e.getMessage());
             return Optional.empty();
         }
+    }
+
+    private static ExecutorService storeThread() {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "policy-store");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static Connection openFile(Path path) throws IOException, SQLException {
