@@ -8,8 +8,6 @@ import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.PolicyEngine;
-import org.tlspolicy.mtasts.PolicyFetcher;
-import org.tlspolicy.mtasts.PolicyHostTrust;
 import org.tlspolicy.mtasts.StsCache;
 import org.tlspolicy.mtasts.StsDecision;
 import org.tlspolicy.mtasts.StsLookup;
@@ -35,7 +33,6 @@ import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -178,10 +175,8 @@ final class QueryCommand implements Callable<Integer> {
         ExecutorService executor = Executors.newFixedThreadPool(2);
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
         try {
-            SSLContext tls = PolicyHostTrust.context(config.mtaSts().extraCaFile());
-            PolicyFetcher fetcher = new PolicyFetcher(tls, config.mtaSts().connectTimeout(),
-                    config.mtaSts().fetchTimeout(), 443, executor, timer);
-            StsResolver resolver = new StsResolver(PolicyEngine.dnsClient(config.dns()), fetcher);
+            SSLContext tls = PolicyEngine.policyHostTls(config);
+            StsResolver resolver = PolicyEngine.stsResolver(config, tls, executor, timer);
             StsResolver.Discovery d = resolver.discover(domain).join();
             facts.put("resolution", "fresh");
             facts.put("txt", d.texts().isEmpty() ? "(none) " + d.reason() : d.texts());
@@ -204,8 +199,6 @@ final class QueryCommand implements Callable<Integer> {
             facts.put("policy_failure", failed.failure().resultType() + ": " + failed.reason());
             return decision.decide(domain, new StsState.NoPolicy(failed.reason(), failed.failure(),
                     now));
-        } catch (IOException | GeneralSecurityException e) {
-            throw new ConfigException("config key mta_sts.extra_ca_file: " + e.getMessage());
         } finally {
             executor.shutdownNow();
             timer.shutdownNow();

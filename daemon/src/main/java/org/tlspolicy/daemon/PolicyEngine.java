@@ -23,6 +23,7 @@ import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -71,19 +72,14 @@ public final class PolicyEngine implements AutoCloseable {
         ExecutorService http = Executors.newFixedThreadPool(2, named("policy-fetch"));
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 named("policy-timer"));
-        SSLContext tls;
+        StsResolver sts;
         try {
-            tls = PolicyHostTrust.context(config.mtaSts().extraCaFile());
-        } catch (IOException | GeneralSecurityException e) {
+            sts = stsResolver(config, policyHostTls(config), http, timer);
+        } catch (ConfigException e) {
             http.shutdownNow();
             timer.shutdownNow();
-            throw new ConfigException("config key mta_sts.extra_ca_file: cannot read "
-                    + config.mtaSts().extraCaFile().map(Object::toString).orElse("")
-                    + ": " + e.getMessage());
+            throw e;
         }
-        StsResolver sts = new StsResolver(dnsClient(config.dns()), new PolicyFetcher(tls,
-                config.mtaSts().connectTimeout(), config.mtaSts().fetchTimeout(), HTTPS_PORT,
-                http, timer));
         PolicyStore store = existingStore.orElseGet(() -> PolicyStore.open(config.cache().path()));
         DaemonConfig.Cache c = config.cache();
         StsCache cache = new StsCache(sts, store, new StsCache.Settings(c.maxEntries(),
@@ -98,6 +94,25 @@ public final class PolicyEngine implements AutoCloseable {
         return new PolicyEngine(new StsPolicyResolver(cache, new StsDecision(
                 config.mtaSts().strictTesting(), tlsrpt)), Optional.of(cache), Optional.of(sts),
                 Optional.of(store), http, timer);
+    }
+
+    /** The TLS context for policy hosts: the JVM's trust plus {@code mta_sts.extra_ca_file}. */
+    public static SSLContext policyHostTls(DaemonConfig config) throws ConfigException {
+        try {
+            return PolicyHostTrust.context(config.mtaSts().extraCaFile());
+        } catch (IOException | GeneralSecurityException e) {
+            throw new ConfigException("config key mta_sts.extra_ca_file: cannot read "
+                    + config.mtaSts().extraCaFile().map(Object::toString).orElse("")
+                    + ": " + e.getMessage());
+        }
+    }
+
+    /** The MTA-STS resolver of the configuration, fetching with {@code tls}. */
+    public static StsResolver stsResolver(DaemonConfig config, SSLContext tls, Executor http,
+                                          ScheduledExecutorService timer) {
+        return new StsResolver(dnsClient(config.dns()), new PolicyFetcher(tls,
+                config.mtaSts().connectTimeout(), config.mtaSts().fetchTimeout(), HTTPS_PORT,
+                http, timer));
     }
 
     /** The DNS client of the configuration: its servers, else those of /etc/resolv.conf. */
