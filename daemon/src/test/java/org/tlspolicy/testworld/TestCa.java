@@ -49,11 +49,7 @@ public final class TestCa {
     /** A new root CA named {@code name}. */
     public static TestCa create(String name) throws Exception {
         KeyPair key = newKey();
-        X500Name subject = new X500Name("CN=" + name);
-        Instant now = Instant.now();
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(),
-                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))),
-                subject, key.getPublic())
+        X509v3CertificateBuilder b = selfIssued(name, key)
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
                 .addExtension(Extension.keyUsage, true,
                         new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
@@ -93,11 +89,7 @@ public final class TestCa {
     /** A certificate for {@code dnsName} that signs itself: trusted by nobody. */
     public static ServerIdentity selfSigned(String dnsName) throws Exception {
         KeyPair leaf = newKey();
-        X500Name subject = new X500Name("CN=" + dnsName);
-        Instant now = Instant.now();
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(),
-                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))),
-                subject, leaf.getPublic())
+        X509v3CertificateBuilder b = selfIssued(dnsName, leaf)
                 .addExtension(Extension.subjectAlternativeName, false,
                         new GeneralNames(new GeneralName(GeneralName.dNSName, dnsName)));
         return new ServerIdentity(leaf.getPrivate(),
@@ -126,6 +118,15 @@ public final class TestCa {
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                 .encodeToString(c.getEncoded())
                 + "\n-----END CERTIFICATE-----\n";
+    }
+
+    /** A certificate naming {@code cn} as subject and issuer, valid from yesterday for 30 days. */
+    private static X509v3CertificateBuilder selfIssued(String cn, KeyPair key) {
+        X500Name subject = new X500Name("CN=" + cn);
+        Instant now = Instant.now();
+        return new JcaX509v3CertificateBuilder(subject, serial(),
+                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))),
+                subject, key.getPublic());
     }
 
     private static KeyPair newKey() throws Exception {
