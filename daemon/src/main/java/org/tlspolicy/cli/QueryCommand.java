@@ -2,12 +2,15 @@ package org.tlspolicy.cli;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.netty.channel.EventLoopGroup;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.PolicyEngine;
+import org.tlspolicy.mtasts.PolicyFetch;
+import org.tlspolicy.mtasts.PolicyFetcher;
 import org.tlspolicy.mtasts.StsCache;
 import org.tlspolicy.mtasts.StsDecision;
 import org.tlspolicy.mtasts.StsLookup;
@@ -24,14 +27,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,9 +40,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code tlspolicyd query KEY}: decides what the daemon would answer Postfix for KEY, in this
@@ -169,14 +167,17 @@ final class QueryCommand implements Callable<Integer> {
         }
     }
 
-    /** A fresh resolution, step by step, with timings. */
+    /**
+     * A fresh resolution, step by step, with timings: the same lookups, in the same order and
+     * overlap, as the daemon makes (the policy host's addresses alongside the TXT record).
+     */
     private PolicyOutcome fresh(DaemonConfig config, String domain, StsDecision decision)
             throws ConfigException {
-        ExecutorService executor = Executors.newFixedThreadPool(2);
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+        EventLoopGroup http = PolicyEngine.fetchLoop();
         try {
             SSLContext tls = PolicyEngine.policyHostTls(config);
-            StsResolver resolver = PolicyEngine.stsResolver(config, tls, executor, timer);
+            StsResolver resolver = PolicyEngine.stsResolver(config, tls, http);
+            CompletableFuture<StsResolver.PolicyHost> host = resolver.policyHost(domain);
             StsResolver.Discovery d = resolver.discover(domain).join();
             facts.put("resolution", "fresh");
             facts.put("txt", d.texts().isEmpty() ? "(none) " + d.reason() : d.texts());
@@ -185,9 +186,16 @@ final class QueryCommand implements Callable<Integer> {
                 long until = System.currentTimeMillis();
                 return decision.decide(domain, new StsState.NoPolicy(d.reason(), null, until));
             }
-            facts.put("tls_connect", probe(tls, "mta-sts." + domain, config));
-            StsLookup lookup = resolver.fetch(domain, d.record(), d.elapsed()).join();
-            facts.put("https_fetch_ms", ms(lookup.timings().fetch()));
+            StsResolver.PolicyHost h = host.join();
+            facts.put("policy_host", PolicyFetcher.host(domain) + " " + (h.addresses().isEmpty()
+                    ? h.problem() : h.addresses().stream().map(InetAddress::getHostAddress)
+                    .toList()));
+            facts.put("dns_address_ms", ms(h.elapsed()) + " (sent with the TXT query)");
+            StsLookup lookup = resolver.fetch(domain, d.record(), d.elapsed(), host).join();
+            PolicyFetch.Phases p = lookup.timings().phases();
+            facts.put("https_fetch_ms", ms(lookup.timings().fetch()) + " (TCP connect "
+                    + ms(p.connect()) + ", TLS handshake " + ms(p.tls()) + ", HTTP response "
+                    + ms(p.response()) + ")");
             long now = System.currentTimeMillis();
             if (lookup instanceof StsLookup.Found found) {
                 facts.put("policy", found.body());
@@ -200,43 +208,7 @@ final class QueryCommand implements Callable<Integer> {
             return decision.decide(domain, new StsState.NoPolicy(failed.reason(), failed.failure(),
                     now));
         } finally {
-            executor.shutdownNow();
-            timer.shutdownNow();
-        }
-    }
-
-    /**
-     * Times address lookup, TCP connect and TLS handshake to the policy host separately from
-     * the fetch (the HTTP client does not expose its phases), with the same trust and host name
-     * check.
-     */
-    private static String probe(SSLContext tls, String host, DaemonConfig config) {
-        long t0 = System.nanoTime();
-        InetAddress address;
-        try {
-            address = InetAddress.getByName(host);
-        } catch (IOException e) {
-            return "address lookup failed: " + e.getMessage();
-        }
-        long t1 = System.nanoTime();
-        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket()) {
-            socket.connect(new InetSocketAddress(address, 443),
-                    (int) config.mtaSts().connectTimeout().toMillis());
-            long t2 = System.nanoTime();
-            socket.setSoTimeout((int) config.mtaSts().fetchTimeout().toMillis());
-            SSLParameters p = socket.getSSLParameters();
-            p.setServerNames(List.of(new SNIHostName(host)));
-            p.setEndpointIdentificationAlgorithm("HTTPS");
-            socket.setSSLParameters(p);
-            socket.startHandshake();
-            long t3 = System.nanoTime();
-            return String.format(Locale.ROOT, "address %s in %s ms, TCP %s ms, TLS %s ms (%s)",
-                    address.getHostAddress(), ms(Duration.ofNanos(t1 - t0)),
-                    ms(Duration.ofNanos(t2 - t1)), ms(Duration.ofNanos(t3 - t2)),
-                    socket.getSession().getProtocol());
-        } catch (IOException e) {
-            return "failed after " + ms(Duration.ofNanos(System.nanoTime() - t1)) + " ms: "
-                    + e.getMessage();
+            http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 

@@ -1,5 +1,7 @@
 package org.tlspolicy.daemon;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
@@ -23,11 +25,10 @@ import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -45,12 +46,12 @@ public final class PolicyEngine implements AutoCloseable {
     private final Optional<StsCache> stsCache;
     private final Optional<StsResolver> stsResolver;
     private final Optional<PolicyStore> store;
-    private final ExecutorService http;
+    private final EventLoopGroup http;
     private final ScheduledExecutorService timer;
 
     private PolicyEngine(PolicyResolver resolver, Optional<StsCache> stsCache,
                          Optional<StsResolver> stsResolver, Optional<PolicyStore> store,
-                         ExecutorService http, ScheduledExecutorService timer) {
+                         EventLoopGroup http, ScheduledExecutorService timer) {
         this.resolver = resolver;
         this.stsCache = stsCache;
         this.stsResolver = stsResolver;
@@ -69,14 +70,14 @@ public final class PolicyEngine implements AutoCloseable {
             return new PolicyEngine(new NoPolicyResolver(), Optional.empty(), Optional.empty(),
                     Optional.empty(), null, null);
         }
-        ExecutorService http = Executors.newFixedThreadPool(2, named("policy-fetch"));
+        EventLoopGroup http = fetchLoop();
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 named("policy-timer"));
         StsResolver sts;
         try {
-            sts = stsResolver(config, policyHostTls(config), http, timer);
+            sts = stsResolver(config, policyHostTls(config), http);
         } catch (ConfigException e) {
-            http.shutdownNow();
+            http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             timer.shutdownNow();
             throw e;
         }
@@ -108,11 +109,19 @@ public final class PolicyEngine implements AutoCloseable {
     }
 
     /** The MTA-STS resolver of the configuration, fetching with {@code tls}. */
-    public static StsResolver stsResolver(DaemonConfig config, SSLContext tls, Executor http,
-                                          ScheduledExecutorService timer) {
+    public static StsResolver stsResolver(DaemonConfig config, SSLContext tls,
+                                          EventLoopGroup http) {
         return new StsResolver(dnsClient(config.dns()), new PolicyFetcher(tls,
                 config.mtaSts().connectTimeout(), config.mtaSts().fetchTimeout(), HTTPS_PORT,
-                http, timer));
+                http));
+    }
+
+    /**
+     * The event loop of policy fetches: one thread, as fetches are rare (a policy host about
+     * once a day) and none of them blocks it.
+     */
+    public static EventLoopGroup fetchLoop() {
+        return new NioEventLoopGroup(1, named("policy-fetch"));
     }
 
     /** The DNS client of the configuration: its servers, else those of /etc/resolv.conf. */
@@ -157,7 +166,7 @@ public final class PolicyEngine implements AutoCloseable {
             timer.shutdownNow();
         }
         if (http != null) {
-            http.shutdownNow();
+            http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
         store.ifPresent(PolicyStore::close);
     }

@@ -76,6 +76,45 @@ public final class DnsClient {
         return lookup(name, type, new HashSet<>(), 0);
     }
 
+    /**
+     * The IPv4 and IPv6 addresses of {@code host}: its A and AAAA lookups sent at once and
+     * merged, A records first. An answer to either is an answer; NXDOMAIN or no data only when
+     * both say so; otherwise the first failure. Authenticated only when both parts are.
+     */
+    public CompletableFuture<DnsResult> addresses(Name host) {
+        CompletableFuture<DnsResult> a = lookup(host, Type.A);
+        CompletableFuture<DnsResult> aaaa = lookup(host, Type.AAAA);
+        return a.thenCombine(aaaa, DnsClient::merge);
+    }
+
+    private static DnsResult merge(DnsResult v4, DnsResult v6) {
+        List<Record> records = new ArrayList<>();
+        boolean authenticated = true;
+        for (DnsResult r : List.of(v4, v6)) {
+            if (r instanceof DnsResult.Answer answer) {
+                records.addAll(answer.records());
+                authenticated &= answer.authenticated();
+            }
+        }
+        if (!records.isEmpty()) {
+            return new DnsResult.Answer(records, authenticated);
+        }
+        if (v4 instanceof DnsResult.Failure || v4 instanceof DnsResult.Timeout) {
+            return v4;
+        }
+        if (v6 instanceof DnsResult.Failure || v6 instanceof DnsResult.Timeout) {
+            return v6;
+        }
+        return v4 instanceof DnsResult.NxDomain || v6 instanceof DnsResult.NxDomain
+                ? new DnsResult.NxDomain(authenticated(v4) && authenticated(v6))
+                : new DnsResult.NoData(authenticated(v4) && authenticated(v6));
+    }
+
+    private static boolean authenticated(DnsResult r) {
+        return r instanceof DnsResult.NoData n ? n.authenticated()
+                : r instanceof DnsResult.NxDomain x && x.authenticated();
+    }
+
     private CompletableFuture<DnsResult> lookup(Name name, int type, Set<Name> seen, int hops) {
         Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
         query.getHeader().setFlag(Flags.AD); // RFC 6840 §5.7: ask for the AD bit

@@ -8,9 +8,13 @@ import java.time.Duration;
  */
 public sealed interface StsLookup {
 
-    /** Time spent on the TXT lookup and on the HTTPS fetch (zero when not attempted). */
-    record Timings(Duration txt, Duration fetch) {
-        public static final Timings NONE = new Timings(Duration.ZERO, Duration.ZERO);
+    /**
+     * Time spent on the TXT lookup, the policy host's address lookup (which runs alongside it
+     * on a fresh resolution) and the HTTPS fetch with its phases; zero when not attempted.
+     */
+    record Timings(Duration txt, Duration address, Duration fetch, PolicyFetch.Phases phases) {
+        public static final Timings NONE = new Timings(Duration.ZERO, Duration.ZERO,
+                Duration.ZERO, PolicyFetch.Phases.NONE);
     }
 
     Timings timings();

@@ -51,6 +51,11 @@ class DnsClientTest {
                 loop1 CNAME loop2
                 loop2 CNAME loop1
                 big TXT %s
+                both A 127.0.0.1
+                both A 127.0.0.3
+                both AAAA ::1
+                v6only AAAA ::1
+                cnamed CNAME both
                 """.formatted(("\"" + BIG + "\" ").repeat(12)));
         zones.put("test2.", """
                 $ORIGIN test2.
@@ -98,6 +103,34 @@ class DnsClientTest {
     void retriesOverTcpWhenTheUdpAnswerIsTruncated() throws Exception {
         // 12 strings of 250 bytes: over any UDP payload size, so only TCP delivers it whole.
         assertEquals(List.of(BIG.repeat(12)), strings(txt("big.test.")));
+    }
+
+    private static List<String> addresses(String host) throws Exception {
+        DnsResult r = client().addresses(Name.fromString(host)).get();
+        return assertInstanceOf(DnsResult.Answer.class, r).records().stream()
+                .map(rec -> rec.rdataToString()).toList();
+    }
+
+    @Test
+    void addressesAreTheARecordsThenTheAaaaRecords() throws Exception {
+        List<String> both = addresses("both.test.");
+        assertEquals(3, both.size(), both.toString());
+        assertEquals(List.of("127.0.0.1", "127.0.0.3"), both.subList(0, 2).stream().sorted()
+                .toList());
+        assertEquals("0:0:0:0:0:0:0:1", both.get(2));
+        assertEquals(List.of("0:0:0:0:0:0:0:1"), addresses("v6only.test."));
+        assertEquals(both.stream().sorted().toList(),
+                addresses("cnamed.test.").stream().sorted().toList());
+    }
+
+    @Test
+    void addressesOfAMissingNameAreNxDomainAndOfAnErrorTheFailure() throws Exception {
+        assertInstanceOf(DnsResult.NxDomain.class,
+                client().addresses(Name.fromString("nope.test.")).get());
+        assertInstanceOf(DnsResult.NoData.class,
+                client().addresses(Name.fromString("_mta-sts.sts.test.")).get());
+        assertInstanceOf(DnsResult.Failure.class,
+                client().addresses(Name.fromString("x.broken.")).get());
     }
 
     @Test

@@ -1,5 +1,7 @@
 package org.tlspolicy.mtasts;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -8,13 +10,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tlspolicy.testworld.PolicyHost;
 import org.tlspolicy.testworld.TestCa;
 
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,8 +35,8 @@ class PolicyFetcherTest {
     static Path dir;
 
     static TestCa ca;
-    static ExecutorService executor = Executors.newFixedThreadPool(2);
-    static ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    static EventLoopGroup http = new NioEventLoopGroup(1);
+    static final List<InetAddress> LOOPBACK = List.of(InetAddress.getLoopbackAddress());
 
     @BeforeAll
     static void ca() throws Exception {
@@ -44,19 +45,18 @@ class PolicyFetcherTest {
 
     @AfterAll
     static void stop() {
-        executor.shutdownNow();
-        timer.shutdownNow();
+        http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 
     PolicyFetcher fetcher(int port, Duration timeout) throws Exception {
         return new PolicyFetcher(PolicyHostTrust.context(Optional.of(ca.writePem(dir.resolve("ca.pem")))),
-                Duration.ofSeconds(2), timeout, port, executor, timer);
+                Duration.ofSeconds(2), timeout, port, http);
     }
 
     PolicyFetch fetch(String domain, TestCa.ServerIdentity identity, PolicyHost.Responder r,
                       Duration timeout) throws Exception {
         try (PolicyHost host = PolicyHost.start(identity, r)) {
-            return fetcher(host.port(), timeout).fetch(domain).get(30, TimeUnit.SECONDS);
+            return fetcher(host.port(), timeout).fetch(domain, LOOPBACK).get(30, TimeUnit.SECONDS);
         }
     }
 
@@ -76,7 +76,7 @@ class PolicyFetcherTest {
     void fetchesAGoodPolicyWithSniAndTheWellKnownPath() throws Exception {
         try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
                 PolicyHost.ok(POLICY))) {
-            PolicyFetch f = fetcher(host.port(), Duration.ofSeconds(5)).fetch("good.test")
+            PolicyFetch f = fetcher(host.port(), Duration.ofSeconds(5)).fetch("good.test", LOOPBACK)
                     .get(30, TimeUnit.SECONDS);
             PolicyFetch.Fetched ok = assertInstanceOf(PolicyFetch.Fetched.class, f);
             assertEquals(POLICY, ok.body());
@@ -169,8 +169,8 @@ class PolicyFetcherTest {
         try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
                 PolicyHost.ok(POLICY))) {
             PolicyFetcher jvmTrustOnly = new PolicyFetcher(PolicyHostTrust.context(Optional.empty()),
-                    Duration.ofSeconds(2), Duration.ofSeconds(5), host.port(), executor, timer);
-            failed(jvmTrustOnly.fetch("good.test").get(30, TimeUnit.SECONDS),
+                    Duration.ofSeconds(2), Duration.ofSeconds(5), host.port(), http);
+            failed(jvmTrustOnly.fetch("good.test", LOOPBACK).get(30, TimeUnit.SECONDS),
                     StsFailure.WEBPKI_INVALID, "certificate");
         }
     }
@@ -193,14 +193,55 @@ class PolicyFetcherTest {
                 PolicyHost.ok(POLICY))) {
             port = host.port();
         }
-        failed(fetcher(port, Duration.ofSeconds(5)).fetch("closed.test").get(30, TimeUnit.SECONDS),
+        failed(fetcher(port, Duration.ofSeconds(5)).fetch("closed.test", LOOPBACK).get(30, TimeUnit.SECONDS),
                 StsFailure.FETCH_ERROR, "connect");
     }
 
     @Test
-    void unresolvableHostIsAFetchError() throws Exception {
-        failed(fetcher(443, Duration.ofSeconds(5)).fetch("nowhere.invalid")
-                .get(30, TimeUnit.SECONDS), StsFailure.FETCH_ERROR, "");
+    void withoutAnAddressNothingIsTried() throws Exception {
+        failed(fetcher(443, Duration.ofSeconds(5)).fetch("nowhere.test", List.of())
+                .get(30, TimeUnit.SECONDS), StsFailure.FETCH_ERROR, "no address");
+    }
+
+    @Test
+    void addressesAreTriedInTurnUntilOneConnects() throws Exception {
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
+                PolicyHost.ok(POLICY))) {
+            // The host listens on 127.0.0.1 only: 127.0.0.2 refuses the connection.
+            List<InetAddress> addresses = List.of(InetAddress.getByName("127.0.0.2"),
+                    InetAddress.getByName("127.0.0.1"));
+            PolicyFetch f = fetcher(host.port(), Duration.ofSeconds(5))
+                    .fetch("good.test", addresses).get(30, TimeUnit.SECONDS);
+            assertEquals(POLICY, assertInstanceOf(PolicyFetch.Fetched.class, f).body());
+            assertEquals(1, host.requestLines().size());
+        }
+    }
+
+    @Test
+    void everyRefusedAddressIsNamedInTheFailure() throws Exception {
+        int port;
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.closed.test"),
+                PolicyHost.ok(POLICY))) {
+            port = host.port();
+        }
+        List<InetAddress> addresses = List.of(InetAddress.getByName("127.0.0.2"),
+                InetAddress.getByName("127.0.0.1"));
+        failed(fetcher(port, Duration.ofSeconds(5)).fetch("closed.test", addresses)
+                .get(30, TimeUnit.SECONDS), StsFailure.FETCH_ERROR, "1 other address(es)");
+    }
+
+    @Test
+    void phasesAddUpToAtMostTheWholeFetch() throws Exception {
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
+                PolicyHost.delayed(Duration.ofMillis(300), PolicyHost.ok(POLICY)))) {
+            PolicyFetch f = fetcher(host.port(), Duration.ofSeconds(5))
+                    .fetch("good.test", LOOPBACK).get(30, TimeUnit.SECONDS);
+            PolicyFetch.Phases p = assertInstanceOf(PolicyFetch.Fetched.class, f).phases();
+            assertTrue(p.response().toMillis() >= 300, "the response waited: " + p);
+            assertTrue(p.connect().plus(p.tls()).plus(p.response()).compareTo(f.elapsed()) <= 0,
+                    p + " within " + f.elapsed());
+            assertTrue(!p.tls().isZero(), "a handshake took time: " + p);
+        }
     }
 
     @Test

@@ -1,5 +1,7 @@
 package org.tlspolicy.mtasts;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,9 +25,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -53,8 +52,7 @@ class StsCacheTest {
     static TestCa ca;
     static final Map<String, String> txt = new TreeMap<>();
     static int serial = 1;
-    static ExecutorService executor = Executors.newFixedThreadPool(4);
-    static ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    static EventLoopGroup http = new NioEventLoopGroup(1);
 
     final AtomicLong clock = new AtomicLong(System.currentTimeMillis());
     final List<AutoCloseable> closeAfter = new ArrayList<>();
@@ -85,7 +83,7 @@ class StsCacheTest {
                 ns A 127.0.0.1
                 """.formatted(serial));
         txt.forEach((name, value) -> z.append("_mta-sts.").append(name).append(" TXT \"")
-                .append(value).append("\"\n"));
+                .append(value).append("\"\nmta-sts.").append(name).append(" A 127.0.0.1\n"));
         return z.toString();
     }
 
@@ -102,8 +100,7 @@ class StsCacheTest {
     @AfterAll
     static void stop() throws Exception {
         knot.close();
-        executor.shutdownNow();
-        timer.shutdownNow();
+        http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 
     @AfterEach
@@ -123,7 +120,7 @@ class StsCacheTest {
         DnsClient dns = new DnsClient(List.of(knot.address()), Duration.ofSeconds(2), 2);
         PolicyFetcher fetcher = new PolicyFetcher(PolicyHostTrust.context(
                 Optional.of(ca.writePem(dir.resolve("ca.pem")))), Duration.ofSeconds(2),
-                Duration.ofSeconds(5), port, executor, timer);
+                Duration.ofSeconds(5), port, http);
         StsCache c = new StsCache(new StsResolver(dns, fetcher), store,
                 new StsCache.Settings(1000, TTL, Duration.ofMinutes(1), CHECK, 100), clock::get);
         closeAfter.add(0, c);
