@@ -52,7 +52,27 @@ public final class PolicyTable implements SocketmapTable {
             logNoLookup(key, nextHop, start);
             return NOT_FOUND;
         }
-        return resolve(key, (NextHop.Domain) nextHop, start).thenApply(Decision::reply);
+        NextHop.Domain domain = (NextHop.Domain) nextHop;
+        PolicyOutcome known = known(domain);
+        if (known != null) {
+            // The hot positive path: the reply of a remembered decision, no Decision built
+            // unless it is logged.
+            SocketmapReply reply = reply(known);
+            if (log.isDebugEnabled()) {
+                log.debug(new Decision(key, domain, known, reply, System.nanoTime() - start)
+                        .logLine());
+            }
+            return CompletableFuture.completedFuture(reply);
+        }
+        return resolve(key, domain, start).thenApply(Decision::reply);
+    }
+
+    private PolicyOutcome known(NextHop.Domain domain) {
+        try {
+            return resolver.known(domain);
+        } catch (RuntimeException e) {
+            return null; // resolve() will fail the same way and say so
+        }
     }
 
     /** Decides the reply for {@code key}, logging the decision. */
@@ -82,12 +102,7 @@ public final class PolicyTable implements SocketmapTable {
     }
 
     private CompletableFuture<Decision> resolve(String key, NextHop.Domain domain, long start) {
-        PolicyOutcome known;
-        try {
-            known = resolver.known(domain);
-        } catch (RuntimeException e) {
-            known = null;
-        }
+        PolicyOutcome known = known(domain);
         if (known != null) {
             // Repeats a decision made (and logged at info) when it was resolved.
             Decision decision = new Decision(key, domain, known, reply(known),

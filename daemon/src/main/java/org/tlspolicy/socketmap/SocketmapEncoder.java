@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Encodes {@link SocketmapReply} values as netstrings. Stateless, so one instance serves all.
- * NOTFOUND, the most common reply by far, is one shared read-only buffer: no allocation.
+ * NOTFOUND, the most common reply by far, is one shared read-only buffer: no allocation; an OK
+ * reply carries its framed bytes, copied once into a pooled buffer.
  */
 @ChannelHandler.Sharable
 public final class SocketmapEncoder extends MessageToMessageEncoder<SocketmapReply> {
@@ -26,7 +27,12 @@ public final class SocketmapEncoder extends MessageToMessageEncoder<SocketmapRep
 
     @Override
     protected void encode(ChannelHandlerContext ctx, SocketmapReply reply, List<Object> out) {
-        out.add(reply instanceof SocketmapReply.NotFound
-                ? NOT_FOUND.duplicate() : Unpooled.wrappedBuffer(reply.encoded()));
+        if (reply instanceof SocketmapReply.NotFound) {
+            out.add(NOT_FOUND.duplicate());
+            return;
+        }
+        // Straight into a pooled I/O buffer: a heap buffer would be copied to one on write.
+        byte[] bytes = reply instanceof SocketmapReply.Ok ok ? ok.wire() : reply.encoded();
+        out.add(ctx.alloc().ioBuffer(bytes.length).writeBytes(bytes));
     }
 }

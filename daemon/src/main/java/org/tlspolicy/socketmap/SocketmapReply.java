@@ -30,17 +30,55 @@ public sealed interface SocketmapReply {
         return p.substring(0, p.indexOf(' '));
     }
 
-    /** A found value; Postfix uses {@code data} as the TLS policy. */
-    record Ok(String data) implements SocketmapReply {
-        public Ok {
+    /**
+     * A found value; Postfix uses {@code data} as the TLS policy. Not a record only because it
+     * keeps its wire form: a policy reply is made once per decision and sent for every cached
+     * lookup, so it is framed once, not per lookup.
+     */
+    final class Ok implements SocketmapReply {
+        private final String data;
+        private final byte[] encoded;
+
+        public Ok(String data) {
             if (data.isEmpty() || !Text.isPrintable(data)) {
                 throw new IllegalArgumentException("OK data must be non-empty printable text");
             }
+            this.data = data;
+            this.encoded = Netstring.encode(payload());
+        }
+
+        public String data() {
+            return data;
         }
 
         @Override
         public String payload() {
             return "OK " + data;
+        }
+
+        @Override
+        public byte[] encoded() {
+            return encoded.clone();
+        }
+
+        /** The wire form without a copy, for the encoder, which only reads it. */
+        byte[] wire() {
+            return encoded;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Ok other && other.data.equals(data);
+        }
+
+        @Override
+        public int hashCode() {
+            return data.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return "Ok[data=" + data + "]";
         }
     }
 

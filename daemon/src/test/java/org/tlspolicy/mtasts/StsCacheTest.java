@@ -11,12 +11,17 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.dns.DnsClient;
+import org.tlspolicy.nexthop.NextHop;
+import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.tlspolicy.testworld.KnotServer;
 import org.tlspolicy.testworld.PolicyHost;
 import org.tlspolicy.testworld.TestCa;
 
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -277,6 +282,94 @@ class StsCacheTest {
             assertEquals("*.persist.test", p.policy().mx().get(0).toString());
         } finally {
             setTxt("persist", "v=STSv1; id=1;");
+        }
+    }
+
+    @Test
+    void afterARestartTheFirstUsesCheckAtMost64TxtRecordsAtOnce() throws Exception {
+        // A bound UDP socket that never answers: every TXT check stays in flight until it
+        // times out (the one fault knotd cannot be made to show).
+        try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+             PolicyStore store = PolicyStore.open(Optional.empty())) {
+            long now = clock.get();
+            for (int i = 0; i < 200; i++) {
+                store.put(new StoredPolicy("p" + i + ".test", "1",
+                        policy("enforce", "mx.p" + i + ".test", 86400), now, now + 86_400_000L,
+                        now + 43_200_000L, now)).get(10, TimeUnit.SECONDS);
+            }
+            DnsClient dns = new DnsClient(List.of((InetSocketAddress)
+                    silent.getLocalSocketAddress()), Duration.ofSeconds(5), 1);
+            StsCache c = new StsCache(new StsResolver(dns, new PolicyFetcher(
+                    PolicyHostTrust.context(Optional.empty()), Duration.ofSeconds(1),
+                    Duration.ofSeconds(1), 443, http)), store,
+                    new StsCache.Settings(1000, TTL, Duration.ofMinutes(1), CHECK, 100),
+                    clock::get);
+            closeAfter.add(0, c);
+            for (int i = 0; i < 200; i++) {
+                assertInstanceOf(StsState.Policy.class, get(c, "p" + i + ".test"));
+            }
+            for (int i = 0; i < 200; i++) { // every one used again: due a check, not yet done
+                assertInstanceOf(StsState.Policy.class, c.known("p" + i + ".test"));
+            }
+            assertEquals(64, c.checksInFlight());
+        }
+    }
+
+    @Test
+    void decisionsOfTwoThousandHotDomainsAreRememberedUntilTheirStateChanges() throws Exception {
+        try (PolicyStore store = PolicyStore.open(Optional.empty())) {
+            long now = clock.get();
+            for (int i = 0; i < 2000; i++) {
+                store.put(new StoredPolicy("h" + i + ".test", "1",
+                        policy("enforce", "mx.h" + i + ".test", 86400), now, now + 86_400_000L,
+                        now + 43_200_000L, now)).get(10, TimeUnit.SECONDS);
+            }
+            DnsClient dns = new DnsClient(List.of(knot.address()), Duration.ofSeconds(2), 2);
+            StsCache c = new StsCache(new StsResolver(dns, new PolicyFetcher(
+                    PolicyHostTrust.context(Optional.empty()), Duration.ofSeconds(1),
+                    Duration.ofSeconds(1), 1, http)), store,
+                    new StsCache.Settings(10_000, TTL, Duration.ofMinutes(1), CHECK, 100),
+                    clock::get);
+            closeAfter.add(0, c);
+            StsPolicyResolver r = new StsPolicyResolver(c, new StsDecision(false, TlsrptMode.OFF));
+            List<PolicyOutcome> first = new ArrayList<>();
+            for (int i = 0; i < 2000; i++) {
+                get(c, "h" + i + ".test");
+            }
+            // Each first use checks the TXT record (64 at a time, the rest at later uses), and
+            // each check makes a new state: use them all until no check starts any more.
+            for (int pass = 0; pass < 100; pass++) {
+                c.refreshDueAndWait();
+                for (int i = 0; i < 2000; i++) {
+                    c.known("h" + i + ".test");
+                }
+                if (c.checksInFlight() == 0) {
+                    break;
+                }
+            }
+            assertEquals(0, c.checksInFlight());
+            for (int pass = 0; pass < 5; pass++) { // domains sharing a slot settle apart
+                for (int i = 0; i < 2000; i++) {
+                    r.known(new NextHop.Domain("h" + i + ".test"));
+                }
+            }
+            for (int i = 0; i < 2000; i++) {
+                PolicyOutcome o = r.known(new NextHop.Domain("h" + i + ".test"));
+                assertInstanceOf(PolicyOutcome.Apply.class, o, "h" + i + ".test");
+                first.add(o);
+            }
+            for (int i = 0; i < 2000; i++) {
+                assertSame(first.get(i), r.known(new NextHop.Domain("h" + i + ".test")),
+                        "h" + i + ".test decided again");
+            }
+            // A new state (here: a refetch that failed) is decided anew.
+            StsState.Policy p = (StsState.Policy) c.known("h7.test");
+            assertInstanceOf(StsState.Policy.class, c.revalidate("h7.test", p, true)
+                    .get(30, TimeUnit.SECONDS));
+            PolicyOutcome again = r.known(new NextHop.Domain("h7.test"));
+            assertTrue(again != first.get(7), "decided again after the state changed");
+            assertEquals(first.get(7).reason().replaceAll(";.*", ""), again.reason()
+                    .replaceAll(";.*", ""));
         }
     }
 
