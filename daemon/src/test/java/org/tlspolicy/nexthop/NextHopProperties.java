@@ -6,6 +6,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
+import java.net.IDN;
 import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,6 +36,33 @@ class NextHopProperties {
             assertTrue(d.name().matches("[a-z0-9.-]{1,253}"), d.name());
             assertTrue(!d.name().endsWith(".") && d.name().contains("."));
         }
+    }
+
+    /**
+     * ASCII keys skip IDN.toASCII for speed: they must come out exactly as if they had gone
+     * through it (same domain, or refused both ways).
+     */
+    @Property
+    void asciiKeysParseAsThroughIdna(@ForAll("asciiNames") String key) {
+        NextHop fast = NextHop.parse(key);
+        String name = key.endsWith(".") ? key.substring(0, key.length() - 1) : key;
+        String viaIdna;
+        try {
+            viaIdna = IDN.toASCII(name, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            assertInstanceOf(NextHop.NoLookup.class, fast, key);
+            return;
+        }
+        // IDNA accepted it unchanged, so both ways check the same string with the same rules.
+        assertEquals(name.toLowerCase(Locale.ROOT), viaIdna, key);
+        if (fast instanceof NextHop.Domain d) {
+            assertEquals(viaIdna, d.name(), key);
+        }
+    }
+
+    @Provide
+    Arbitrary<String> asciiNames() {
+        return Arbitraries.strings().withChars("aAzZ09-._").ofMinLength(1).ofMaxLength(80);
     }
 
     @Property
