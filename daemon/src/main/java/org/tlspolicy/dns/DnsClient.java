@@ -11,15 +11,20 @@ import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
+import org.xbill.DNS.dnssec.ValidatingResolver;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -51,6 +56,18 @@ public final class DnsClient {
      * @param attempts per server, at least 1
      */
     public DnsClient(List<InetSocketAddress> servers, Duration timeout, int attempts) {
+        this(servers, timeout, attempts, Optional.empty());
+    }
+
+    /**
+     * A client that validates DNSSEC itself (dnsjava's {@link ValidatingResolver}) from the
+     * trust anchors given as DS or DNSKEY records in master file format: answers carry
+     * {@code authenticated} when validated as secure, and validation failures become {@link
+     * DnsResult.Bogus}. The servers must pass DNSSEC records through (DO bit); the AD bit
+     * they set is ignored.
+     */
+    public DnsClient(List<InetSocketAddress> servers, Duration timeout, int attempts,
+                     Optional<String> trustAnchors) {
         // addResolver keeps the configured order; ExtendedResolver's collection constructors
         // put the resolvers in a set. Without load balancing, servers are tried in that order,
         // those that failed recently last.
@@ -68,7 +85,18 @@ public final class DnsClient {
         // the deadline and the others would never be asked.
         extended.setTimeout(timeout.plus(SELECTOR_TICK)
                 .multipliedBy((long) attempts * Math.max(1, servers.size())));
-        this.resolver = extended;
+        if (trustAnchors.isPresent()) {
+            ValidatingResolver validating = new ValidatingResolver(extended);
+            try {
+                validating.loadTrustAnchors(new ByteArrayInputStream(
+                        trustAnchors.get().getBytes(StandardCharsets.US_ASCII)));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("trust anchors: " + e.getMessage(), e);
+            }
+            this.resolver = validating;
+        } else {
+            this.resolver = extended;
+        }
     }
 
     /** Looks up {@code type} records of {@code name}, following CNAMEs. */
@@ -98,6 +126,11 @@ public final class DnsClient {
         }
         if (!records.isEmpty()) {
             return new DnsResult.Answer(records, authenticated);
+        }
+        for (DnsResult r : List.of(v4, v6)) {
+            if (r instanceof DnsResult.Bogus) {
+                return r; // a forged part taints the whole
+            }
         }
         if (v4 instanceof DnsResult.Failure || v4 instanceof DnsResult.Timeout) {
             return v4;
@@ -129,6 +162,15 @@ public final class DnsClient {
         int rcode = response.getRcode();
         if (rcode == Rcode.NXDOMAIN) {
             return done(new DnsResult.NxDomain(ad));
+        }
+        if (rcode == Rcode.SERVFAIL && resolver instanceof ValidatingResolver) {
+            for (Record r : response.getSection(Section.ADDITIONAL)) {
+                if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS
+                        && r instanceof TXTRecord reason) {
+                    return done(new DnsResult.Bogus(name + " " + Type.string(type) + ": "
+                            + String.join("", reason.getStrings())));
+                }
+            }
         }
         if (rcode != Rcode.NOERROR) {
             return done(new DnsResult.Failure("rcode " + Rcode.string(rcode) + " for " + name

@@ -35,6 +35,14 @@ public sealed interface DnsResult {
     record Failure(String reason) implements DnsResult {
     }
 
+    /**
+     * DNSSEC validation failed (RFC 4035 §5.5: bogus): signatures expired, missing or wrong, or
+     * the chain of trust broken. Only from a client that validates; an attack or a broken zone,
+     * never a reason to act as if the records did not exist.
+     */
+    record Bogus(String reason) implements DnsResult {
+    }
+
     /** No server answered within the time limit, after the configured retries. */
     record Timeout(String reason) implements DnsResult {
     }

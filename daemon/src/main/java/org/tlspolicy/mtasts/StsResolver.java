@@ -85,6 +85,10 @@ public final class StsResolver {
         if (result instanceof DnsResult.Failure f) {
             return new Discovery(null, List.of(), "TXT lookup failed: " + f.reason(), true, t);
         }
+        if (result instanceof DnsResult.Bogus b) {
+            return new Discovery(null, List.of(), "TXT lookup DNSSEC-bogus: " + b.reason(), true,
+                    t);
+        }
         DnsResult.Timeout timeout = (DnsResult.Timeout) result;
         return new Discovery(null, List.of(), "TXT lookup timed out: " + timeout.reason(), true, t);
     }
@@ -132,6 +136,7 @@ public final class StsResolver {
         String problem = result instanceof DnsResult.NxDomain ? "NXDOMAIN"
                 : result instanceof DnsResult.NoData ? "no A or AAAA record"
                 : result instanceof DnsResult.Failure f ? f.reason()
+                : result instanceof DnsResult.Bogus b ? "DNSSEC-bogus: " + b.reason()
                 : ((DnsResult.Timeout) result).reason();
         return new PolicyHost(List.of(), "address lookup of " + host + ": " + problem, t);
     }
