@@ -186,14 +186,17 @@ class PolicyFetcherTest {
         failed(fetch("reset.test", PolicyHost.reset()), StsFailure.FETCH_ERROR, "");
     }
 
-    @Test
-    void closedPortIsAFetchError() throws Exception {
-        int port;
+    /** A port that was just a policy host's and is closed now. */
+    int closedPort() throws Exception {
         try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.closed.test"),
                 PolicyHost.ok(POLICY))) {
-            port = host.port();
+            return host.port();
         }
-        failed(fetcher(port, Duration.ofSeconds(5)).fetch("closed.test", LOOPBACK).get(30, TimeUnit.SECONDS),
+    }
+
+    @Test
+    void closedPortIsAFetchError() throws Exception {
+        failed(fetcher(closedPort(), Duration.ofSeconds(5)).fetch("closed.test", LOOPBACK).get(30, TimeUnit.SECONDS),
                 StsFailure.FETCH_ERROR, "connect");
     }
 
@@ -219,11 +222,7 @@ class PolicyFetcherTest {
 
     @Test
     void everyRefusedAddressIsNamedInTheFailure() throws Exception {
-        int port;
-        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.closed.test"),
-                PolicyHost.ok(POLICY))) {
-            port = host.port();
-        }
+        int port = closedPort();
         List<InetAddress> addresses = List.of(InetAddress.getByName("127.0.0.2"),
                 InetAddress.getByName("127.0.0.1"));
         failed(fetcher(port, Duration.ofSeconds(5)).fetch("closed.test", addresses)

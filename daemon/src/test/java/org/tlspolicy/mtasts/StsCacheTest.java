@@ -122,14 +122,30 @@ class StsCacheTest {
     }
 
     StsCache cache(int port, PolicyStore store) throws Exception {
-        DnsClient dns = new DnsClient(List.of(knot.address()), Duration.ofSeconds(2), 2);
+        return cache(new DnsClient(List.of(knot.address()), Duration.ofSeconds(2), 2), port,
+                store, 1000);
+    }
+
+    /** A cache on {@code dns} whose policy hosts are on {@code port}, closed after the test. */
+    StsCache cache(DnsClient dns, int port, PolicyStore store, int maxEntries) throws Exception {
         PolicyFetcher fetcher = new PolicyFetcher(PolicyHostTrust.context(
                 Optional.of(ca.writePem(dir.resolve("ca.pem")))), Duration.ofSeconds(2),
                 Duration.ofSeconds(5), port, http);
         StsCache c = new StsCache(new StsResolver(dns, fetcher), store,
-                new StsCache.Settings(1000, TTL, Duration.ofMinutes(1), CHECK, 100), clock::get);
+                new StsCache.Settings(maxEntries, TTL, Duration.ofMinutes(1), CHECK, 100),
+                clock::get);
         closeAfter.add(0, c);
         return c;
+    }
+
+    /** Stores {@code count} enforce policies PREFIX0.test … as fetched now (as after a restart). */
+    void storePolicies(PolicyStore store, String prefix, int count) throws Exception {
+        long now = clock.get();
+        for (int i = 0; i < count; i++) {
+            store.put(new StoredPolicy(prefix + i + ".test", "1",
+                    policy("enforce", "mx." + prefix + i + ".test", 86400), now,
+                    now + 86_400_000L, now + 43_200_000L, now)).get(10, TimeUnit.SECONDS);
+        }
     }
 
     StsCache cache(int port) throws Exception {
@@ -291,20 +307,9 @@ class StsCacheTest {
         // times out (the one fault knotd cannot be made to show).
         try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress());
              PolicyStore store = PolicyStore.open(Optional.empty())) {
-            long now = clock.get();
-            for (int i = 0; i < 200; i++) {
-                store.put(new StoredPolicy("p" + i + ".test", "1",
-                        policy("enforce", "mx.p" + i + ".test", 86400), now, now + 86_400_000L,
-                        now + 43_200_000L, now)).get(10, TimeUnit.SECONDS);
-            }
-            DnsClient dns = new DnsClient(List.of((InetSocketAddress)
-                    silent.getLocalSocketAddress()), Duration.ofSeconds(5), 1);
-            StsCache c = new StsCache(new StsResolver(dns, new PolicyFetcher(
-                    PolicyHostTrust.context(Optional.empty()), Duration.ofSeconds(1),
-                    Duration.ofSeconds(1), 443, http)), store,
-                    new StsCache.Settings(1000, TTL, Duration.ofMinutes(1), CHECK, 100),
-                    clock::get);
-            closeAfter.add(0, c);
+            storePolicies(store, "p", 200);
+            StsCache c = cache(new DnsClient(List.of((InetSocketAddress)
+                    silent.getLocalSocketAddress()), Duration.ofSeconds(5), 1), 443, store, 1000);
             for (int i = 0; i < 200; i++) {
                 assertInstanceOf(StsState.Policy.class, get(c, "p" + i + ".test"));
             }
@@ -318,19 +323,9 @@ class StsCacheTest {
     @Test
     void decisionsOfTwoThousandHotDomainsAreRememberedUntilTheirStateChanges() throws Exception {
         try (PolicyStore store = PolicyStore.open(Optional.empty())) {
-            long now = clock.get();
-            for (int i = 0; i < 2000; i++) {
-                store.put(new StoredPolicy("h" + i + ".test", "1",
-                        policy("enforce", "mx.h" + i + ".test", 86400), now, now + 86_400_000L,
-                        now + 43_200_000L, now)).get(10, TimeUnit.SECONDS);
-            }
-            DnsClient dns = new DnsClient(List.of(knot.address()), Duration.ofSeconds(2), 2);
-            StsCache c = new StsCache(new StsResolver(dns, new PolicyFetcher(
-                    PolicyHostTrust.context(Optional.empty()), Duration.ofSeconds(1),
-                    Duration.ofSeconds(1), 1, http)), store,
-                    new StsCache.Settings(10_000, TTL, Duration.ofMinutes(1), CHECK, 100),
-                    clock::get);
-            closeAfter.add(0, c);
+            storePolicies(store, "h", 2000);
+            StsCache c = cache(new DnsClient(List.of(knot.address()), Duration.ofSeconds(2), 2),
+                    1, store, 10_000);
             StsPolicyResolver r = new StsPolicyResolver(c, new StsDecision(false, TlsrptMode.OFF));
             List<PolicyOutcome> first = new ArrayList<>();
             for (int i = 0; i < 2000; i++) {
