@@ -18,8 +18,24 @@ ensure_packages() {
     # Postfix must not configure or start a mail system on this host: its tools are enough.
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     echo "installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Nor may unbound (or any other daemon) start as a service: the tests start their own on
+    # loopback ports. policy-rc.d (invoke-rc.d's policy hook) refuses starts during the install;
+    # one that was already there is left alone.
+    local policy=/usr/sbin/policy-rc.d
+    local own_policy=false
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        own_policy=true
+    fi
+    local status=0
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" || status=$?
+    if $own_policy; then
+        rm -f "$policy"
+    fi
+    return $status
 }
 
 # The JDK and build tool, for building tlspolicyd from source.

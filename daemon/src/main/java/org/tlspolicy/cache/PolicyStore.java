@@ -35,7 +35,8 @@ public final class PolicyStore implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyStore.class);
 
-    private static final int SCHEMA_VERSION = 1;
+    /** 1: sts_policy; 2: dane_result added (a version-1 file is upgraded in place). */
+    private static final int SCHEMA_VERSION = 2;
 
     private final ExecutorService thread;
     private final Connection db;
@@ -153,6 +154,12 @@ public final class PolicyStore implements AutoCloseable {
                         last_used  INTEGER NOT NULL
                     ) WITHOUT ROWID""");
             s.execute("CREATE INDEX IF NOT EXISTS sts_policy_refresh ON sts_policy(refresh_at)");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS dane_result (
+                        domain      TEXT PRIMARY KEY,
+                        result      TEXT NOT NULL,
+                        valid_until INTEGER NOT NULL
+                    ) WITHOUT ROWID""");
             s.execute("PRAGMA user_version = " + SCHEMA_VERSION);
         }
     }
@@ -283,13 +290,46 @@ public final class PolicyStore implements AutoCloseable {
         });
     }
 
-    /** Deletes expired policies; returns how many. */
+    /** Deletes expired policies and DANE results; returns how many. */
     public CompletableFuture<Integer> deleteExpired(long now) {
         return submit("expire", 0, () -> {
+            int n = 0;
+            for (String sql : new String[] {"DELETE FROM sts_policy WHERE expires_at <= ?",
+                    "DELETE FROM dane_result WHERE valid_until <= ?"}) {
+                try (PreparedStatement s = db.prepareStatement(sql)) {
+                    s.setLong(1, now);
+                    n += s.executeUpdate();
+                }
+            }
+            return n;
+        });
+    }
+
+    /** The stored DANE result of {@code domain}, valid or not. */
+    public CompletableFuture<Optional<StoredDane>> getDane(String domain) {
+        return submit("get dane", Optional.empty(), () -> {
             try (PreparedStatement s = db.prepareStatement(
-                    "DELETE FROM sts_policy WHERE expires_at <= ?")) {
-                s.setLong(1, now);
-                return s.executeUpdate();
+                    "SELECT result, valid_until FROM dane_result WHERE domain = ?")) {
+                s.setString(1, domain);
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() ? Optional.of(new StoredDane(domain, r.getString(1),
+                            r.getLong(2))) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    public CompletableFuture<Boolean> putDane(StoredDane d) {
+        return submit("put dane", false, () -> {
+            try (PreparedStatement s = db.prepareStatement("""
+                    INSERT INTO dane_result VALUES (?, ?, ?)
+                    ON CONFLICT(domain) DO UPDATE SET result = excluded.result,
+                        valid_until = excluded.valid_until""")) {
+                s.setString(1, d.domain());
+                s.setString(2, d.result());
+                s.setLong(3, d.validUntil());
+                s.executeUpdate();
+                return true;
             }
         });
     }

@@ -132,7 +132,7 @@ public final class ConfigLoader {
                     + "info, debug, trace");
         }
         return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
-                mtaSts(t), cache(t), tlsrpt(t));
+                mtaSts(t), dane(t), cache(t), tlsrpt(t));
     }
 
     private static DaemonConfig.Dns dns(ConfigTree t) throws ConfigException {
@@ -206,6 +206,33 @@ public final class ConfigLoader {
                 t.duration("mta_sts.connect_timeout", Duration.ofMillis(100), Duration.ofSeconds(60)),
                 t.duration("mta_sts.fetch_timeout", Duration.ofMillis(100), Duration.ofSeconds(90)),
                 caFile);
+    }
+
+    private static DaemonConfig.Dane dane(ConfigTree t) throws ConfigException {
+        String mode = t.string("dane.dnssec");
+        DaemonConfig.Dnssec dnssec = switch (mode) {
+            case "validate" -> DaemonConfig.Dnssec.VALIDATE;
+            case "resolver" -> DaemonConfig.Dnssec.RESOLVER;
+            default -> throw ConfigException.badValue("dane.dnssec", mode,
+                    "must be validate or resolver");
+        };
+        String anchors = t.string("dane.trust_anchor_file");
+        Optional<Path> anchorFile = Optional.empty();
+        if (!anchors.isEmpty()) {
+            Path p = Path.of(anchors);
+            if (!Files.isReadable(p)) {
+                throw ConfigException.badValue("dane.trust_anchor_file", anchors,
+                        "must be a readable file of DS or DNSKEY records");
+            }
+            anchorFile = Optional.of(p);
+        }
+        Duration minTtl = t.duration("dane.min_ttl", Duration.ZERO, Duration.ofHours(1));
+        Duration maxTtl = t.duration("dane.max_ttl", Duration.ofSeconds(1), Duration.ofDays(1));
+        if (minTtl.compareTo(maxTtl) > 0) {
+            throw ConfigException.badValue("dane.min_ttl", t.string("dane.min_ttl"),
+                    "must not be more than dane.max_ttl");
+        }
+        return new DaemonConfig.Dane(t.bool("dane.enabled"), dnssec, anchorFile, minTtl, maxTtl);
     }
 
     private static DaemonConfig.Cache cache(ConfigTree t) throws ConfigException {

@@ -21,12 +21,13 @@ import java.util.Optional;
  * @param logLevel      the SLF4J level name
  * @param dns           recursive resolvers
  * @param mtaSts        MTA-STS settings
+ * @param dane          DANE settings
  * @param cache         the policy cache
  * @param tlsrpt        {@code auto}, {@code on} or {@code off}
  */
 public record DaemonConfig(String mapName, List<ListenAddress> listen, SocketmapLimits limits,
                            int threads, Duration shutdownGrace, String logLevel, Dns dns,
-                           MtaSts mtaSts, Cache cache, String tlsrpt) {
+                           MtaSts mtaSts, Dane dane, Cache cache, String tlsrpt) {
 
     public DaemonConfig {
         listen = List.copyOf(listen);
@@ -41,6 +42,22 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
 
     public record MtaSts(boolean enabled, boolean strictTesting, Duration connectTimeout,
                          Duration fetchTimeout, Optional<Path> extraCaFile) {
+    }
+
+    /**
+     * @param dnssec          how DNSSEC answers are trusted
+     * @param trustAnchorFile empty: the root zone's keys shipped with the daemon
+     */
+    public record Dane(boolean enabled, Dnssec dnssec, Optional<Path> trustAnchorFile,
+                       Duration minTtl, Duration maxTtl) {
+    }
+
+    /** The two DNSSEC trust modes. */
+    public enum Dnssec {
+        /** Validate in-process from trust anchors; the resolvers only pass DNSSEC records on. */
+        VALIDATE,
+        /** Trust the AD bit of the resolvers, which must be on loopback. */
+        RESOLVER
     }
 
     /** @param path empty: memory only */

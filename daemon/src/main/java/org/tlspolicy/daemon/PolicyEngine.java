@@ -7,6 +7,10 @@ import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.dane.DaneCache;
+import org.tlspolicy.dane.DaneDecision;
+import org.tlspolicy.dane.DanePrecedence;
+import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.mtasts.PolicyFetcher;
 import org.tlspolicy.mtasts.PolicyHostTrust;
@@ -21,6 +25,11 @@ import org.xbill.DNS.ResolverConfig;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.util.List;
@@ -33,7 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The resolution machinery a configuration asks for, with what it owns: DNS client, policy
- * fetcher, store, cache, and their threads. Issue #5 adds DANE here.
+ * fetcher, store, caches, and their threads: DANE in front of MTA-STS when both are on.
  */
 public final class PolicyEngine implements AutoCloseable {
 
@@ -45,16 +54,21 @@ public final class PolicyEngine implements AutoCloseable {
     private final PolicyResolver resolver;
     private final Optional<StsCache> stsCache;
     private final Optional<StsResolver> stsResolver;
+    private final Optional<DaneCache> daneCache;
+    private final Optional<DaneResolver> daneResolver;
     private final Optional<PolicyStore> store;
     private final EventLoopGroup http;
     private final ScheduledExecutorService timer;
 
     private PolicyEngine(PolicyResolver resolver, Optional<StsCache> stsCache,
-                         Optional<StsResolver> stsResolver, Optional<PolicyStore> store,
+                         Optional<StsResolver> stsResolver, Optional<DaneCache> daneCache,
+                         Optional<DaneResolver> daneResolver, Optional<PolicyStore> store,
                          EventLoopGroup http, ScheduledExecutorService timer) {
         this.resolver = resolver;
         this.stsCache = stsCache;
         this.stsResolver = stsResolver;
+        this.daneCache = daneCache;
+        this.daneResolver = daneResolver;
         this.store = store;
         this.http = http;
         this.timer = timer;
@@ -66,35 +80,112 @@ public final class PolicyEngine implements AutoCloseable {
      */
     public static PolicyEngine start(DaemonConfig config, Optional<PolicyStore> existingStore,
                                      boolean background) throws ConfigException {
-        if (!config.mtaSts().enabled()) {
+        boolean sts = config.mtaSts().enabled();
+        boolean dane = config.dane().enabled();
+        if (!sts && !dane) {
             return new PolicyEngine(new NoPolicyResolver(), Optional.empty(), Optional.empty(),
-                    Optional.empty(), null, null);
+                    Optional.empty(), Optional.empty(), Optional.empty(), null, null);
         }
-        EventLoopGroup http = fetchLoop();
+        // Everything that can fail on a bad configuration comes before any thread is started.
+        Optional<DaneResolver> daneResolver = dane
+                ? Optional.of(new DaneResolver(daneDnsClient(config))) : Optional.empty();
+        SSLContext tls = sts ? policyHostTls(config) : null;
+        EventLoopGroup http = sts ? fetchLoop() : null;
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 named("policy-timer"));
-        StsResolver sts;
-        try {
-            sts = stsResolver(config, policyHostTls(config), http);
-        } catch (ConfigException e) {
-            http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            timer.shutdownNow();
-            throw e;
-        }
         PolicyStore store = existingStore.orElseGet(() -> PolicyStore.open(config.cache().path()));
         DaemonConfig.Cache c = config.cache();
-        StsCache cache = new StsCache(sts, store, new StsCache.Settings(c.maxEntries(),
-                c.negativeTtl(), c.failureTtl(), c.checkInterval(), c.refreshRate()),
-                System::currentTimeMillis);
         TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt());
+        PolicyResolver resolver = new NoPolicyResolver();
+        Optional<StsCache> stsCache = Optional.empty();
+        Optional<StsResolver> stsResolver = Optional.empty();
+        if (sts) {
+            StsResolver r = stsResolver(config, tls, http);
+            StsCache cache = new StsCache(r, store, new StsCache.Settings(c.maxEntries(),
+                    c.negativeTtl(), c.failureTtl(), c.checkInterval(), c.refreshRate()),
+                    System::currentTimeMillis);
+            if (background) {
+                cache.startRefreshing(timer);
+            }
+            resolver = new StsPolicyResolver(cache, new StsDecision(
+                    config.mtaSts().strictTesting(), tlsrpt));
+            stsCache = Optional.of(cache);
+            stsResolver = Optional.of(r);
+        }
+        Optional<DaneCache> daneCache = Optional.empty();
+        if (dane) {
+            DaneDecision decision = new DaneDecision(tlsrpt);
+            DaneCache cache = new DaneCache(daneResolver.get(), decision, store,
+                    new DaneCache.Settings(c.maxEntries(), config.dane().minTtl(),
+                            config.dane().maxTtl(), c.failureTtl()),
+                    System::currentTimeMillis);
+            if (background) {
+                cache.startSweeping(timer);
+                if (!sts) {
+                    // StsCache's sweep deletes expired store rows of both kinds; without it:
+                    timer.scheduleWithFixedDelay(() -> store.deleteExpired(
+                            System.currentTimeMillis()), 0, 10, TimeUnit.MINUTES);
+                }
+            }
+            resolver = new DanePrecedence(cache, decision, resolver);
+            daneCache = Optional.of(cache);
+        }
         if (background) {
-            cache.startRefreshing(timer);
-            log.info("mta-sts enabled store={} strict_testing={} {}", store.where(),
+            log.info("policies mta_sts={} dane={} dnssec={} store={} strict_testing={} {}",
+                    sts ? "on" : "off", dane ? "on" : "off",
+                    config.dane().dnssec().name().toLowerCase(Locale.ROOT), store.where(),
                     config.mtaSts().strictTesting(), tlsrpt.why());
         }
-        return new PolicyEngine(new StsPolicyResolver(cache, new StsDecision(
-                config.mtaSts().strictTesting(), tlsrpt)), Optional.of(cache), Optional.of(sts),
+        return new PolicyEngine(resolver, stsCache, stsResolver, daneCache, daneResolver,
                 Optional.of(store), http, timer);
+    }
+
+    /**
+     * The DNS client DANE trusts (RFC 7672 §2.1): one that validates from the configured trust
+     * anchors, or, with {@code dane.dnssec: resolver}, one that trusts the AD bit of resolvers
+     * that must all be on loopback (an AD bit that crossed a network proves nothing).
+     */
+    public static DnsClient daneDnsClient(DaemonConfig config) throws ConfigException {
+        DaemonConfig.Dns dns = config.dns();
+        List<InetSocketAddress> servers = servers(dns);
+        if (config.dane().dnssec() == DaemonConfig.Dnssec.RESOLVER) {
+            for (InetSocketAddress server : servers) {
+                if (!server.getAddress().isLoopbackAddress()) {
+                    throw new ConfigException("config key dane.dnssec is resolver, which trusts "
+                            + "the AD bit of the resolvers, but " + server.getAddress()
+                            .getHostAddress() + (dns.servers().isEmpty()
+                            ? " (from /etc/resolv.conf)" : " (dns.servers)")
+                            + " is not on loopback, so its AD bit could be forged on the way: "
+                            + "run a validating resolver such as unbound on 127.0.0.1 and list "
+                            + "it in dns.servers, or set dane.dnssec: validate");
+                }
+            }
+            return new DnsClient(servers, dns.timeout(), dns.attempts());
+        }
+        String anchors;
+        Optional<Path> file = config.dane().trustAnchorFile();
+        try {
+            anchors = file.isPresent() ? Files.readString(file.get(), StandardCharsets.US_ASCII)
+                    : rootAnchors();
+        } catch (IOException e) {
+            throw new ConfigException("config key dane.trust_anchor_file: cannot read "
+                    + file.map(Object::toString).orElse("") + ": " + e.getMessage());
+        }
+        try {
+            return new DnsClient(servers, dns.timeout(), dns.attempts(), Optional.of(anchors));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config key dane.trust_anchor_file: " + e.getMessage());
+        }
+    }
+
+    /** The root zone's trust anchors shipped with the daemon. */
+    public static String rootAnchors() throws IOException {
+        try (InputStream in = DnsClient.class.getResourceAsStream("root-anchors.ds")) {
+            if (in == null) {
+                throw new IOException("embedded root-anchors.ds missing");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+        }
     }
 
     /** The TLS context for policy hosts: the JVM's trust plus {@code mta_sts.extra_ca_file}. */
@@ -126,6 +217,10 @@ public final class PolicyEngine implements AutoCloseable {
 
     /** The DNS client of the configuration: its servers, else those of /etc/resolv.conf. */
     public static DnsClient dnsClient(DaemonConfig.Dns dns) {
+        return new DnsClient(servers(dns), dns.timeout(), dns.attempts());
+    }
+
+    private static List<InetSocketAddress> servers(DaemonConfig.Dns dns) {
         List<InetSocketAddress> servers = dns.servers();
         if (servers.isEmpty()) {
             ResolverConfig.refresh();
@@ -135,7 +230,7 @@ public final class PolicyEngine implements AutoCloseable {
             servers = List.of(new InetSocketAddress("127.0.0.1", 53));
             log.warn("no nameserver configured or in /etc/resolv.conf; using 127.0.0.1:53");
         }
-        return new DnsClient(servers, dns.timeout(), dns.attempts());
+        return servers;
     }
 
     private static ThreadFactory named(String name) {
@@ -159,9 +254,18 @@ public final class PolicyEngine implements AutoCloseable {
         return stsResolver;
     }
 
+    public Optional<DaneCache> daneCache() {
+        return daneCache;
+    }
+
+    public Optional<DaneResolver> daneResolver() {
+        return daneResolver;
+    }
+
     @Override
     public void close() {
         stsCache.ifPresent(StsCache::close);
+        daneCache.ifPresent(DaneCache::close);
         if (timer != null) {
             timer.shutdownNow();
         }

@@ -2,13 +2,17 @@ package org.tlspolicy.dns;
 
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedErrorCodeOption;
 import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
+import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TXTRecord;
@@ -49,6 +53,8 @@ public final class DnsClient {
     private static final Duration SELECTOR_TICK = Duration.ofSeconds(1);
 
     private final Resolver resolver;
+    /** The servers without validation (the same as {@code resolver} when not validating). */
+    private final Resolver upstream;
 
     /**
      * @param servers  recursive resolvers, tried in this order (recent failures last)
@@ -78,6 +84,8 @@ public final class DnsClient {
             extended.addResolver(r);
         }
         extended.setLoadBalance(false);
+        // EDNS (RFC 6891) so that a validating resolver can say why it failed (RFC 8914).
+        extended.setEDNS(0, 1232, 0, List.of());
         extended.setRetries(attempts);
         // ExtendedResolver's timeout is a deadline for the whole query, checked when an attempt
         // fails; dnsjava's NIO client notices an attempt's timeout only on its selector's
@@ -97,6 +105,7 @@ public final class DnsClient {
         } else {
             this.resolver = extended;
         }
+        this.upstream = extended;
     }
 
     /** Looks up {@code type} records of {@code name}, following CNAMEs. */
@@ -161,20 +170,19 @@ public final class DnsClient {
         boolean ad = response.getHeader().getFlag(Flags.AD);
         int rcode = response.getRcode();
         if (rcode == Rcode.NXDOMAIN) {
-            return done(new DnsResult.NxDomain(ad));
+            return done(new DnsResult.NxDomain(ad, negativeTtl(response)));
         }
-        if (rcode == Rcode.SERVFAIL && resolver instanceof ValidatingResolver) {
-            for (Record r : response.getSection(Section.ADDITIONAL)) {
-                if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS
-                        && r instanceof TXTRecord reason) {
-                    return done(new DnsResult.Bogus(name + " " + Type.string(type) + ": "
-                            + String.join("", reason.getStrings())));
-                }
+        if (rcode == Rcode.SERVFAIL) {
+            String bogus = bogusReason(response);
+            if (bogus != null) {
+                DnsResult.Bogus result = new DnsResult.Bogus(name + " " + Type.string(type)
+                        + ": " + bogus);
+                return resolver == upstream ? done(result) : upstreamFailure(name, type, result);
             }
         }
         if (rcode != Rcode.NOERROR) {
             return done(new DnsResult.Failure("rcode " + Rcode.string(rcode) + " for " + name
-                    + " " + Type.string(type)));
+                    + " " + Type.string(type) + extendedError(response)));
         }
         // Walk the chain inside this response: name -> CNAME target -> ... -> records.
         Name current = name;
@@ -196,7 +204,7 @@ public final class DnsClient {
                 return done(new DnsResult.Answer(records, ad));
             }
             if (next == null) {
-                return done(new DnsResult.NoData(ad));
+                return done(new DnsResult.NoData(ad, negativeTtl(response)));
             }
             if (!seen.add(next)) {
                 return done(new DnsResult.Failure("CNAME loop at " + next));
@@ -210,6 +218,89 @@ public final class DnsClient {
             }
             current = next;
         }
+    }
+
+    /**
+     * Why a SERVFAIL is a validation failure, or null if it is not one (then it is an outage):
+     * an Extended DNS Error of the DNSSEC kind (RFC 8914 §4.7-4.13: bogus, signature expired or
+     * not yet valid, DNSKEY, RRSIG or NSEC missing, no zone key bit), from unbound with {@code
+     * ede: yes} or from dnsjava's validator, which also says why in a reason record. A SERVFAIL
+     * passed on from upstream gets no such code from dnsjava (or DNSSEC Indeterminate).
+     */
+    private String bogusReason(Message response) {
+        for (ExtendedErrorCodeOption ede : extendedErrors(response)) {
+            int code = ede.getErrorCode();
+            if (code >= ExtendedErrorCodeOption.DNSSEC_BOGUS
+                    && code <= ExtendedErrorCodeOption.NSEC_MISSING) {
+                if (resolver instanceof ValidatingResolver) {
+                    // dnsjava's own reason is more precise than its EDE text.
+                    for (Record r : response.getSection(Section.ADDITIONAL)) {
+                        if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS
+                                && r instanceof TXTRecord reason) {
+                            return String.join("", reason.getStrings());
+                        }
+                    }
+                }
+                return describe(ede);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * dnsjava's validator also calls a SERVFAIL from the servers bogus: asks them again with
+     * checking disabled (RFC 4035 §3.2.2), and if they still fail, it is an outage, not a
+     * forgery. Only on this failure path, so it costs nothing otherwise.
+     */
+    private CompletableFuture<DnsResult> upstreamFailure(Name name, int type,
+                                                         DnsResult.Bogus bogus) {
+        Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
+        query.getHeader().setFlag(Flags.CD);
+        return upstream.sendAsync(query).toCompletableFuture()
+                .thenApply(response -> {
+                    int rcode = response.getRcode();
+                    return rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN ? (DnsResult) bogus
+                            : new DnsResult.Failure("rcode " + Rcode.string(rcode) + " for "
+                            + name + " " + Type.string(type) + extendedError(response));
+                })
+                .exceptionally(DnsClient::transportFailure);
+    }
+
+    private static String extendedError(Message response) {
+        StringBuilder b = new StringBuilder();
+        for (ExtendedErrorCodeOption ede : extendedErrors(response)) {
+            b.append(" (").append(describe(ede)).append(')');
+        }
+        return b.toString();
+    }
+
+    private static String describe(ExtendedErrorCodeOption ede) {
+        String text = ede.getText();
+        return "EDE " + ede.getErrorCode() + " " + ExtendedErrorCodeOption.text(ede.getErrorCode())
+                + (text == null || text.isEmpty() ? "" : ": " + text);
+    }
+
+    private static List<ExtendedErrorCodeOption> extendedErrors(Message response) {
+        OPTRecord opt = response.getOPT();
+        List<ExtendedErrorCodeOption> out = new ArrayList<>();
+        if (opt != null) {
+            for (EDNSOption o : opt.getOptions(EDNSOption.Code.EDNS_EXTENDED_ERROR)) {
+                if (o instanceof ExtendedErrorCodeOption ede) {
+                    out.add(ede);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** RFC 2308 §5: a negative answer is cached for min(SOA TTL, SOA MINIMUM); 0 if no SOA. */
+    private static long negativeTtl(Message response) {
+        for (Record r : response.getSection(Section.AUTHORITY)) {
+            if (r instanceof SOARecord soa) {
+                return Math.min(soa.getTTL(), soa.getMinimum());
+            }
+        }
+        return 0;
     }
 
     private static boolean containsOwner(Message response, Name owner) {
@@ -229,11 +320,11 @@ public final class DnsClient {
         if (result instanceof DnsResult.Answer a) {
             return new DnsResult.Answer(a.records(), false);
         }
-        if (result instanceof DnsResult.NoData) {
-            return new DnsResult.NoData(false);
+        if (result instanceof DnsResult.NoData n) {
+            return new DnsResult.NoData(false, n.ttl());
         }
-        if (result instanceof DnsResult.NxDomain) {
-            return new DnsResult.NxDomain(false);
+        if (result instanceof DnsResult.NxDomain x) {
+            return new DnsResult.NxDomain(false, x.ttl());
         }
         return result;
     }

@@ -2,7 +2,6 @@ package org.tlspolicy.mtasts;
 
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.TlsPolicy;
-import org.tlspolicy.socketmap.Netstring;
 import org.tlspolicy.tlsrpt.TlsrptAttributes;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 
@@ -20,9 +19,6 @@ import java.util.List;
  * </ul>
  */
 public final class StsDecision {
-
-    /** Replies must stay under Postfix's 100000 bytes with room for the netstring. */
-    private static final int MAX_REPLY_CHARS = Netstring.MAX_REPLY_PAYLOAD - 1000;
 
     public static final String SOURCE = "mta-sts";
 
@@ -82,7 +78,7 @@ public final class StsDecision {
                 attributes.addAll(TlsrptAttributes.stsWithoutStrings(domain, policy));
             }
             tls = new TlsPolicy(TlsPolicy.Level.SECURE, match, attributes);
-            if (tls.render().length() <= MAX_REPLY_CHARS) {
+            if (tls.render().length() <= TlsPolicy.MAX_RENDERED) {
                 break;
             }
         }

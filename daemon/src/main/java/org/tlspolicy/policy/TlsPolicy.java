@@ -1,5 +1,7 @@
 package org.tlspolicy.policy;
 
+import org.tlspolicy.socketmap.Netstring;
+
 import java.util.List;
 
 /**
@@ -11,6 +13,12 @@ import java.util.List;
  * @param attributes further {@code name=value} attributes, rendered verbatim in order
  */
 public record TlsPolicy(Level level, List<String> match, List<String> attributes) {
+
+    /**
+     * The longest rendered policy a decision should produce: Postfix reads replies of up to
+     * 100000 bytes, and the netstring framing needs room.
+     */
+    public static final int MAX_RENDERED = Netstring.MAX_REPLY_PAYLOAD - 1000;
 
     /** The security levels a policy from this daemon can name. */
     public enum Level {

@@ -1,11 +1,15 @@
 package org.tlspolicy.tlsrpt;
 
+import org.tlspolicy.dane.HostTlsa;
+import org.tlspolicy.dane.Tlsa;
 import org.tlspolicy.mtasts.MxPattern;
 import org.tlspolicy.mtasts.StsFailure;
 import org.tlspolicy.mtasts.StsPolicy;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The TLSRPT attributes Postfix 3.10+ reads from a policy table value (Postfix TLSRPT_README,
@@ -45,6 +49,41 @@ public final class TlsrptAttributes {
     /** The same attributes without the policy strings, for replies that would be too long. */
     public static List<String> stsWithoutStrings(String domain, StsPolicy policy) {
         return sts(domain, policy, "");
+    }
+
+    /**
+     * {@code policy_type=tlsa policy_domain=D mx_host_pattern=H… { policy_string = U S M DATA }…}
+     * for DANE (RFC 8460 §4.4: the policy strings of a TLSA policy are its records), with the
+     * hosts that have TLSA records and each distinct record once; {@code withStrings} false
+     * leaves the records out (for replies that would be too long).
+     */
+    public static List<String> tlsa(String domain, List<HostTlsa> hosts, boolean withStrings) {
+        List<String> a = new ArrayList<>();
+        a.add("policy_type=tlsa");
+        a.add("policy_domain=" + domain);
+        Set<Tlsa> records = new LinkedHashSet<>();
+        for (HostTlsa h : hosts) {
+            if (!h.records().isEmpty()) {
+                a.add("mx_host_pattern=" + h.host());
+                records.addAll(h.records());
+            }
+        }
+        if (withStrings) {
+            for (Tlsa t : records) {
+                a.add("{ policy_string = " + t + " }");
+            }
+        }
+        return a;
+    }
+
+    /**
+     * The TLSA attributes with {@code policy_failure=tlsa-invalid} (RFC 8460 §4.3.2: TLSA
+     * records found, none of them usable).
+     */
+    public static List<String> tlsaInvalid(String domain, List<HostTlsa> hosts) {
+        List<String> a = new ArrayList<>(tlsa(domain, hosts, true));
+        a.add("policy_failure=tlsa-invalid");
+        return a;
     }
 
     /** {@code policy_type=sts policy_domain=D policy_failure=TYPE}: a policy that failed. */

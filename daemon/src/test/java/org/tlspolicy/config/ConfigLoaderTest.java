@@ -76,8 +76,8 @@ class ConfigLoaderTest {
                         + "map_name, listen, allow_remote, unix_socket, max_connections, "
                         + "max_pipelined, idle_timeout, request_timeout, lookup_timeout, threads",
                 error("socketmap:\n  port: 8461\n"));
-        assertEquals("config key caches is unknown; known keys: socketmap, dns, mta_sts, cache, "
-                + "tlsrpt, shutdown_grace, log", error("caches: {}\n"));
+        assertEquals("config key caches is unknown; known keys: socketmap, dns, mta_sts, dane, "
+                + "cache, tlsrpt, shutdown_grace, log", error("caches: {}\n"));
     }
 
     @Test

@@ -42,17 +42,17 @@ class PolicyDaemonTest {
         try (PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.load(file), Optional.of(file));
              Socket s = new Socket()) {
             s.connect(daemon.boundAddresses().get(0));
-            assertEquals("NOTFOUND ", lookup(s, "postfix", "example.com"));
+            assertEquals("NOTFOUND ", lookup(s, "postfix", "[mx.example.com]"));
 
             Files.writeString(file, "socketmap: {listen: [\"127.0.0.1:0\"], map_name: tls}\n"
                     + Isolated.CONFIG);
             daemon.reload();
-            assertEquals("NOTFOUND ", lookup(s, "tls", "example.com"));
-            assertEquals("PERM unknown map name 'postfix'", lookup(s, "postfix", "example.com"));
+            assertEquals("NOTFOUND ", lookup(s, "tls", "[mx.example.com]"));
+            assertEquals("PERM unknown map name 'postfix'", lookup(s, "postfix", "[mx.example.com]"));
 
             Files.writeString(file, "socketmap: {map_name: \"bad name\"}\n");
             daemon.reload();
-            assertEquals("NOTFOUND ", lookup(s, "tls", "example.com"));
+            assertEquals("NOTFOUND ", lookup(s, "tls", "[mx.example.com]"));
         }
     }
 

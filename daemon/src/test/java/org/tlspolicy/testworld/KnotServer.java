@@ -68,8 +68,8 @@ public final class KnotServer implements AutoCloseable {
         return server;
     }
 
-    private static int freePort() throws IOException {
-        // A port free for both TCP and UDP at the time of asking.
+    /** A loopback port free for both TCP and UDP at the time of asking. */
+    static int freePort() throws IOException {
         for (int i = 0; i < 20; i++) {
             try (ServerSocket tcp = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 int port = tcp.getLocalPort();

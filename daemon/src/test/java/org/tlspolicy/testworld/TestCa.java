@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -76,12 +77,24 @@ public final class TestCa {
     /** A server certificate for {@code dnsName}, valid between the two instants. */
     public ServerIdentity issue(String dnsName, Instant notBefore, Instant notAfter)
             throws Exception {
+        return issue(List.of(dnsName), notBefore, notAfter);
+    }
+
+    /** A server certificate for all of {@code dnsNames}, valid from yesterday for 30 days. */
+    public ServerIdentity issue(List<String> dnsNames) throws Exception {
+        Instant now = Instant.now();
+        return issue(dnsNames, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
+    }
+
+    private ServerIdentity issue(List<String> dnsNames, Instant notBefore, Instant notAfter)
+            throws Exception {
         KeyPair leaf = newKey();
+        GeneralName[] names = dnsNames.stream()
+                .map(n -> new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new);
         X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(certificate, serial(),
-                Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + dnsName),
+                Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + dnsNames.get(0)),
                 leaf.getPublic())
-                .addExtension(Extension.subjectAlternativeName, false,
-                        new GeneralNames(new GeneralName(GeneralName.dNSName, dnsName)));
+                .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
         return new ServerIdentity(leaf.getPrivate(),
                 new X509Certificate[] {sign(b, key.getPrivate()), certificate});
     }

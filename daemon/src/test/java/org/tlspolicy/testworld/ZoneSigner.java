@@ -3,6 +3,7 @@ package org.tlspolicy.testworld;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.DNSKEYRecord;
 import org.xbill.DNS.DNSSEC;
+import org.xbill.DNS.DSRecord;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.NSECRecord;
 import org.xbill.DNS.Name;
@@ -29,7 +30,11 @@ import java.util.TreeMap;
  * (knotd, with signing off) serves them as they are: one ECDSA P-256 key per zone (algorithm 13,
  * flags 257), an NSEC chain for authenticated denial, and RRSIGs with the validity the test
  * chooses, so that expired or not-yet-valid signatures (bogus answers) can be served on purpose.
- * Delegations (NS below the apex) are not supported: the tests use separate zones instead.
+ *
+ * <p>Delegations (NS below the apex) are signed as RFC 4035 §2.2 says: the NS RRset at a zone
+ * cut and the glue below it are not signed and glue is left out of the NSEC chain; a DS RRset
+ * at the cut is signed (a secure delegation), and without one the cut's NSEC proves there is
+ * none (an insecure delegation, RFC 4035 §5.2).
  */
 public final class ZoneSigner {
 
@@ -41,6 +46,12 @@ public final class ZoneSigner {
         /** The key as a trust anchor, in master file format (for ValidatingResolver). */
         public String trustAnchor() {
             return dnskey.toString() + "\n";
+        }
+
+        /** The DS record (SHA-256) a parent zone publishes for this key. */
+        public String ds() {
+            return new DSRecord(dnskey.getName(), DClass.IN, 3600, DNSSEC.Digest.SHA256, dnskey)
+                    + "\n";
         }
     }
 
@@ -75,7 +86,18 @@ public final class ZoneSigner {
             names.computeIfAbsent(r.getName(), n -> new LinkedHashMap<>())
                     .computeIfAbsent(r.getType(), t -> new RRset()).addRR(r);
         }
-        List<Name> owners = new ArrayList<>(names.keySet());
+        List<Name> cuts = new ArrayList<>();
+        for (Map.Entry<Name, Map<Integer, RRset>> e : names.entrySet()) {
+            if (!e.getKey().equals(origin) && e.getValue().containsKey(Type.NS)) {
+                cuts.add(e.getKey());
+            }
+        }
+        List<Name> owners = new ArrayList<>();
+        List<Name> glue = new ArrayList<>();
+        for (Name owner : names.keySet()) {
+            boolean below = cuts.stream().anyMatch(c -> !owner.equals(c) && owner.subdomain(c));
+            (below ? glue : owners).add(owner);
+        }
         for (int i = 0; i < owners.size(); i++) {
             Name owner = owners.get(i);
             Name next = owners.get((i + 1) % owners.size());
@@ -91,13 +113,18 @@ public final class ZoneSigner {
                     types)));
         }
         StringBuilder out = new StringBuilder();
-        for (Map<Integer, RRset> sets : names.values()) {
-            for (RRset set : sets.values()) {
+        for (Map.Entry<Name, Map<Integer, RRset>> e : names.entrySet()) {
+            boolean cut = cuts.contains(e.getKey());
+            boolean unsigned = glue.contains(e.getKey());
+            for (RRset set : e.getValue().values()) {
                 for (Record r : set.rrs()) {
                     out.append(r).append('\n');
                 }
-                out.append(DNSSEC.sign(set, key.dnskey(), key.privateKey(), from, until))
-                        .append('\n');
+                // RFC 4035 §2.2: the delegating NS RRset and glue are not authoritative data.
+                if (!unsigned && !(cut && set.getType() != Type.DS && set.getType() != Type.NSEC)) {
+                    out.append(DNSSEC.sign(set, key.dnskey(), key.privateKey(), from, until))
+                            .append('\n');
+                }
             }
         }
         return out.toString();

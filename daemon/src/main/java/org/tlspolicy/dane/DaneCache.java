@@ -1,0 +1,216 @@
+package org.tlspolicy.dane;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.StoredDane;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * DANE results cached for the DNS TTLs they rest on (bounded by {@code dane.min_ttl} and
+ * {@code dane.max_ttl}): Caffeine in memory, the {@link PolicyStore} behind it so that a
+ * restarted daemon answers at once, the network ({@link DaneResolver}) only when neither knows.
+ *
+ * <ul>
+ *   <li>A result used in the last quarter of its lifetime is resolved again in the background
+ *       (at most {@value #MAX_REFRESHES_IN_FLIGHT} at once); a domain in use keeps its answer
+ *       without waiting. A refresh that fails keeps the old result until it expires, never
+ *       longer: a TTL is a promise of the zone's operator (RFC 7672 §2.1 relies on it for key
+ *       rollover).</li>
+ *   <li>Failed resolutions (bogus, indeterminate) are kept for {@code cache.failure_ttl} and
+ *       never persisted.</li>
+ *   <li>Lookups of one domain that arrive together share one resolution.</li>
+ * </ul>
+ * Nothing here completes exceptionally.
+ */
+public final class DaneCache implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DaneCache.class);
+
+    /** Background refreshes in flight at most (see StsCache: a burst overflows UDP buffers). */
+    static final int MAX_REFRESHES_IN_FLIGHT = 64;
+
+    /**
+     * @param maxEntries  results kept in memory
+     * @param minTtl      results are kept at least this long, whatever their TTLs
+     * @param maxTtl      and at most this long
+     * @param failureTtl  how long a failed resolution is kept
+     */
+    public record Settings(long maxEntries, Duration minTtl, Duration maxTtl,
+                           Duration failureTtl) {
+    }
+
+    private final DaneResolver resolver;
+    private final DaneDecision decision;
+    private final PolicyStore store;
+    private final Settings settings;
+    private final LongSupplier clock;
+    private final Cache<String, DaneState> memory;
+    private final ConcurrentHashMap<String, CompletableFuture<DaneState>> loading =
+            new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
+    private volatile ScheduledFuture<?> sweeper;
+
+    public DaneCache(DaneResolver resolver, DaneDecision decision, PolicyStore store,
+                     Settings settings, LongSupplier clock) {
+        this.resolver = resolver;
+        this.decision = decision;
+        this.store = store;
+        this.settings = settings;
+        this.clock = clock;
+        // Size-bounded only, as StsCache: validity is checked on every read.
+        this.memory = Caffeine.newBuilder()
+                .maximumSize(settings.maxEntries())
+                .executor(Runnable::run)
+                .build();
+    }
+
+    /** Sweeps expired results from memory every 10 minutes (the store is swept by StsCache's). */
+    public void startSweeping(ScheduledExecutorService timer) {
+        sweeper = timer.scheduleWithFixedDelay(this::deleteExpired, 10, 10, TimeUnit.MINUTES);
+    }
+
+    /**
+     * The state of {@code domain} if memory holds a valid one, else null. A use: may start a
+     * background refresh.
+     */
+    public DaneState known(String domain) {
+        DaneState s = memory.getIfPresent(domain);
+        if (s == null) {
+            return null;
+        }
+        long now = clock.getAsLong();
+        if (now >= s.validUntil()) {
+            return null;
+        }
+        if (now >= s.refreshAt() && refreshing.size() < MAX_REFRESHES_IN_FLIGHT
+                && refreshing.putIfAbsent(domain, Boolean.TRUE) == null) {
+            refresh(domain, s);
+        }
+        return s;
+    }
+
+    /** The state of {@code domain}: from memory, else the store, else DNS. */
+    public CompletableFuture<DaneState> lookup(String domain) {
+        DaneState s = known(domain);
+        if (s != null) {
+            return CompletableFuture.completedFuture(s);
+        }
+        CompletableFuture<DaneState> promise = new CompletableFuture<>();
+        CompletableFuture<DaneState> running = loading.putIfAbsent(domain, promise);
+        if (running != null) {
+            return running;
+        }
+        load(domain).whenComplete((state, error) -> {
+            DaneState result = state;
+            if (error != null) {
+                log.error("dane resolution failed domain={}", domain, error);
+                result = failed(domain, "internal error: " + error);
+            }
+            memory.put(domain, result);
+            loading.remove(domain, promise);
+            promise.complete(result);
+        });
+        return promise;
+    }
+
+    /** What memory holds for {@code domain}, without side effects (for {@code query}). */
+    public Optional<DaneState> peek(String domain) {
+        return Optional.ofNullable(memory.policy().getIfPresentQuietly(domain));
+    }
+
+    /** Background refreshes running now (for tests). */
+    int refreshesInFlight() {
+        return refreshing.size();
+    }
+
+    private CompletableFuture<DaneState> load(String domain) {
+        return store.getDane(domain).thenCompose(stored -> {
+            long now = clock.getAsLong();
+            if (stored.isPresent() && stored.get().validUntil() > now) {
+                Optional<DaneLookup> parsed = DaneLookupCodec.parse(stored.get().result());
+                if (parsed.isPresent()) {
+                    long validUntil = stored.get().validUntil();
+                    // Restored results are refreshed at their first use after a quarter of
+                    // what is left, as if they had just been resolved.
+                    return CompletableFuture.completedFuture(new DaneState(parsed.get(),
+                            decision.decide(domain, parsed.get()), validUntil,
+                            now + (validUntil - now) * 3 / 4));
+                }
+                log.warn("dane domain={} stored result unreadable, resolving again", domain);
+            }
+            return resolver.resolve(domain).thenApply(l -> afterResolution(domain, l));
+        });
+    }
+
+    private void refresh(String domain, DaneState current) {
+        resolver.resolve(domain).whenComplete((lookup, error) -> {
+            try {
+                if (error != null) {
+                    log.error("dane refresh failed domain={}", domain, error);
+                } else if (lookup instanceof DaneLookup.Failed f) {
+                    // The current result stands until its TTL runs out; then a lookup tries again.
+                    log.warn("dane refresh failed domain={} keeping result until expiry "
+                            + "reason=\"{}\"", domain, f.reason());
+                } else {
+                    DaneState next = afterResolution(domain, lookup);
+                    memory.asMap().replace(domain, current, next);
+                }
+            } finally {
+                refreshing.remove(domain);
+            }
+        });
+    }
+
+    private DaneState afterResolution(String domain, DaneLookup lookup) {
+        if (lookup instanceof DaneLookup.Failed f) {
+            log.warn("dane unknowable domain={} bogus={} reason=\"{}\"", domain, f.bogus(),
+                    f.reason());
+            return failed(domain, lookup);
+        }
+        long now = clock.getAsLong();
+        long lifetime = Math.max(settings.minTtl().toMillis(),
+                Math.min(settings.maxTtl().toMillis(),
+                        Math.min(lookup.ttl(), Integer.MAX_VALUE) * 1000));
+        DaneState s = new DaneState(lookup, decision.decide(domain, lookup), now + lifetime,
+                now + lifetime * 3 / 4);
+        DaneLookupCodec.format(lookup).ifPresent(text ->
+                store.putDane(new StoredDane(domain, text, s.validUntil())));
+        return s;
+    }
+
+    private DaneState failed(String domain, String reason) {
+        return failed(domain, new DaneLookup.Failed(reason, false, "indeterminate",
+                List.of()));
+    }
+
+    private DaneState failed(String domain, DaneLookup lookup) {
+        long until = clock.getAsLong() + settings.failureTtl().toMillis();
+        return new DaneState(lookup, decision.decide(domain, lookup), until, Long.MAX_VALUE);
+    }
+
+    /** Drops expired results from memory. */
+    public void deleteExpired() {
+        long now = clock.getAsLong();
+        memory.asMap().values().removeIf(s -> s.validUntil() <= now);
+    }
+
+    @Override
+    public void close() {
+        ScheduledFuture<?> s = sweeper;
+        if (s != null) {
+            s.cancel(false);
+        }
+    }
+}

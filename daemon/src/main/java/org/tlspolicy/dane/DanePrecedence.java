@@ -1,0 +1,75 @@
+package org.tlspolicy.dane;
+
+import org.tlspolicy.nexthop.NextHop;
+import org.tlspolicy.policy.PolicyOutcome;
+import org.tlspolicy.policy.PolicyResolver;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * DANE first, then the other policy source (MTA-STS): RFC 8461 §2, "senders who implement
+ * MTA-STS and DANE" validate with DANE where the domain publishes it, and a DANE failure is
+ * never a reason to fall back to MTA-STS or to plain opportunistic TLS.
+ *
+ * <p>Both resolutions start together; the answer waits for MTA-STS only when DANE has nothing to
+ * say (the MTA-STS one still completes and is cached either way).
+ */
+public final class DanePrecedence implements PolicyResolver {
+
+    private final DaneCache dane;
+    private final DaneDecision decision;
+    private final PolicyResolver then;
+
+    public DanePrecedence(DaneCache dane, DaneDecision decision, PolicyResolver then) {
+        this.dane = dane;
+        this.decision = decision;
+        this.then = then;
+    }
+
+    @Override
+    public PolicyOutcome known(NextHop.Domain domain) {
+        DaneState d = dane.known(domain.name());
+        if (d == null) {
+            return null;
+        }
+        if (d.outcome() != null) {
+            return d.outcome();
+        }
+        PolicyOutcome sts = then.known(domain);
+        // The common case (neither DANE nor MTA-STS) returns MTA-STS's shared outcome: nothing
+        // is built per lookup unless there are unusable TLSA records to report.
+        if (sts instanceof PolicyOutcome.NoPolicy none
+                && d.lookup() instanceof DaneLookup.NotApplicable na && na.hosts().stream()
+                .anyMatch(h -> h.status() == HostTlsa.Status.UNUSABLE)) {
+            return decision.withoutPolicy(domain.name(), na, none);
+        }
+        return sts;
+    }
+
+    @Override
+    public CompletableFuture<PolicyOutcome> resolve(NextHop.Domain domain) {
+        CompletableFuture<DaneState> daneState = dane.lookup(domain.name());
+        CompletableFuture<PolicyOutcome> sts = then.resolve(domain);
+        return daneState.thenCompose(d -> {
+            if (d.outcome() != null) {
+                return CompletableFuture.completedFuture(d.outcome());
+            }
+            return sts.thenApply(outcome -> combine(domain.name(), d, outcome));
+        });
+    }
+
+    private PolicyOutcome combine(String domain, DaneState d, PolicyOutcome sts) {
+        if (!(d.lookup() instanceof DaneLookup.NotApplicable na)) {
+            return sts;
+        }
+        if (sts instanceof PolicyOutcome.NoPolicy none) {
+            return decision.withoutPolicy(domain, na, none);
+        }
+        // The decision line says why DANE did not decide.
+        if (sts instanceof PolicyOutcome.Apply a) {
+            return new PolicyOutcome.Apply(a.policy(), a.source(),
+                    a.reason() + "; no DANE: " + na.reason(), a.reply());
+        }
+        return sts;
+    }
+}
