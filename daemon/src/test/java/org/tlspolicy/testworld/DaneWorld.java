@@ -155,6 +155,14 @@ public final class DaneWorld implements AutoCloseable {
                 """.formatted(origin) + records;
     }
 
+    /**
+     * knotd itself: authoritative for every zone of the world, so its answers carry the zones'
+     * TTLs unchanged (the resolvers' answers count down) and pass DNSSEC records on.
+     */
+    public InetSocketAddress authority() {
+        return knot.address();
+    }
+
     /** The validating resolver ({@code dane.dnssec: resolver}). */
     public InetSocketAddress validatingResolver() {
         return validating.address();
