@@ -12,25 +12,29 @@ import picocli.CommandLine.Command;
  *   <li>1: the configuration is invalid or the daemon could not start</li>
  *   <li>2: usage error (unknown option, missing argument)</li>
  *   <li>3: {@code query} only: the decision is TEMP or TIMEOUT (mail would be deferred)</li>
+ *   <li>4: {@code doctor} only: a check failed (what to change is printed)</li>
  * </ul>
  */
 @Command(name = "tlspolicyd",
         description = "MTA-STS and DANE policy daemon for Postfix smtp_tls_policy_maps.",
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
-        subcommands = {ServeCommand.class, QueryCommand.class, VersionCommand.class},
+        subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
+            VersionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success (query: a policy or NOTFOUND was decided)",
             "1:invalid configuration, or the daemon could not start",
             "2:usage error",
-            "3:query: the decision is TEMP or TIMEOUT (mail would be deferred)"})
+            "3:query: the decision is TEMP or TIMEOUT (mail would be deferred)",
+            "4:doctor: a check failed"})
 public final class Main {
 
     public static final int EXIT_OK = 0;
     public static final int EXIT_CONFIG = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_DEFERRED = 3;
+    public static final int EXIT_PROBLEMS = 4;
 
     private Main() {
     }

@@ -4,11 +4,19 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.channel.EventLoopGroup;
 import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.StoredDane;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.PolicyEngine;
+import org.tlspolicy.dane.DaneDecision;
+import org.tlspolicy.dane.DaneLookup;
+import org.tlspolicy.dane.DaneLookupCodec;
+import org.tlspolicy.dane.DanePrecedence;
+import org.tlspolicy.dane.DaneResolver;
+import org.tlspolicy.dane.HostTlsa;
+import org.tlspolicy.dane.Tlsa;
 import org.tlspolicy.mtasts.PolicyFetch;
 import org.tlspolicy.mtasts.PolicyFetcher;
 import org.tlspolicy.mtasts.StsCache;
@@ -31,6 +39,7 @@ import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,12 +51,14 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * {@code tlspolicyd query KEY}: decides what the daemon would answer Postfix for KEY, in this
  * process (no running daemon needed), and explains why: the policy stored by the daemon (read
- * only), or a fresh resolution from the network with its TXT record, policy text and a timing
- * breakdown. {@code --no-cache} always resolves afresh.
+ * only), or a fresh resolution from the network: DANE's MX set and per-host TLSA records with
+ * each answer's DNSSEC status, then (when DANE does not decide) MTA-STS's TXT record, policy
+ * text and a timing breakdown. {@code --no-cache} always resolves afresh.
  */
 @Command(name = "query", description = "Explain the policy decision for a next-hop key.")
 final class QueryCommand implements Callable<Integer> {
@@ -121,14 +132,75 @@ final class QueryCommand implements Callable<Integer> {
         return decided ? Main.EXIT_OK : Main.EXIT_DEFERRED;
     }
 
+    /** DANE first (RFC 7672), then MTA-STS when DANE has nothing to say, as the daemon does. */
     private PolicyOutcome explain(DaemonConfig config, String domain) throws ConfigException {
+        TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt());
+        facts.put("tlsrpt", tlsrpt.why());
+        if (!config.dane().enabled()) {
+            facts.put("dane", "disabled by configuration");
+            return explainSts(config, domain, tlsrpt);
+        }
+        DaneDecision decision = new DaneDecision(tlsrpt);
+        DaneLookup dane = explainDane(config, domain);
+        PolicyOutcome outcome = decision.decide(domain, dane);
+        if (outcome != null) {
+            facts.put("mta_sts", "not consulted: DANE decides");
+            return outcome;
+        }
+        return DanePrecedence.combine(decision, domain, dane, explainSts(config, domain, tlsrpt));
+    }
+
+    /** The DANE result: stored by the daemon and still valid, else resolved now. */
+    private DaneLookup explainDane(DaemonConfig config, String domain) throws ConfigException {
+        facts.put("dnssec", config.dane().dnssec() == DaemonConfig.Dnssec.RESOLVER
+                ? "resolver (the AD bit of dns.servers, on loopback)"
+                : "validate (in-process, trust anchors "
+                + config.dane().trustAnchorFile().map(Path::toString).orElse("root KSKs") + ")");
+        long now = System.currentTimeMillis();
+        Optional<StoredDane> stored = read(config, s -> s.getDane(domain).join());
+        DaneLookup lookup = null;
+        if (stored.isPresent() && stored.get().validUntil() > now) {
+            facts.put("dane_cache", "result stored, valid for another "
+                    + age(stored.get().validUntil() - now));
+            if (!noCache) {
+                lookup = DaneLookupCodec.parse(stored.get().result()).orElse(null);
+            }
+        }
+        if (lookup == null) {
+            long start = System.nanoTime();
+            lookup = new DaneResolver(PolicyEngine.daneDnsClient(config)).resolve(domain).join();
+            facts.put("dns_dane_ms", ms(Duration.ofNanos(System.nanoTime() - start))
+                    + " (MX, then addresses and TLSA of every MX host at once)");
+        }
+        facts.put("mx", lookup.mx() + (lookup instanceof DaneLookup.NullMx ? ": null MX" : "")
+                + (lookup.hosts().isEmpty() ? "" : ": " + lookup.hosts().stream()
+                .map(HostTlsa::host).toList()));
+        List<String> tlsa = new ArrayList<>();
+        for (HostTlsa h : lookup.hosts()) {
+            tlsa.add(h.host() + ": " + h.status().name().toLowerCase(Locale.ROOT)
+                    + (h.base().isEmpty() ? "" : " at " + h.base()) + " (" + h.detail() + ")");
+            for (Tlsa t : h.records()) {
+                tlsa.add("  " + t + (t.usable() ? "" : "  (unusable for SMTP)"));
+            }
+        }
+        if (!tlsa.isEmpty()) {
+            facts.put("tlsa", tlsa);
+        }
+        if (lookup instanceof DaneLookup.NotApplicable na) {
+            facts.put("dane", "does not apply: " + na.reason());
+        } else if (lookup instanceof DaneLookup.Failed f) {
+            facts.put("dane", (f.bogus() ? "bogus: " : "indeterminate: ") + f.reason());
+        }
+        return lookup;
+    }
+
+    private PolicyOutcome explainSts(DaemonConfig config, String domain, TlsrptMode tlsrpt)
+            throws ConfigException {
         if (!config.mtaSts().enabled()) {
             facts.put("mta_sts", "disabled by configuration");
-            return new PolicyOutcome.NoPolicy("no policy source enabled");
+            return new PolicyOutcome.NoPolicy("MTA-STS disabled");
         }
-        StsDecision decision = new StsDecision(config.mtaSts().strictTesting(),
-                TlsrptMode.of(config.tlsrpt()));
-        facts.put("tlsrpt", TlsrptMode.of(config.tlsrpt()).why());
+        StsDecision decision = new StsDecision(config.mtaSts().strictTesting(), tlsrpt);
         Optional<StoredPolicy> stored = storedPolicy(config, domain);
         long now = System.currentTimeMillis();
         if (stored.isPresent() && stored.get().expiresAt() > now) {
@@ -155,15 +227,24 @@ final class QueryCommand implements Callable<Integer> {
             return Optional.empty();
         }
         Path path = config.cache().path().get();
-        Optional<PolicyStore> store = PolicyStore.openReadOnly(path);
-        if (store.isEmpty()) {
+        if (!Files.isRegularFile(path)) {
             facts.put("cache", "no store at " + path);
             return Optional.empty();
         }
+        Optional<StoredPolicy> p = read(config, s -> s.get(domain).join());
+        facts.put("cache", p.isEmpty() ? "no entry in " + path : "entry in " + path);
+        return p;
+    }
+
+    /** Something read from the daemon's store (read only), or empty if there is none. */
+    private static <T> Optional<T> read(DaemonConfig config,
+                                        Function<PolicyStore, Optional<T>> what) {
+        Optional<PolicyStore> store = config.cache().path().flatMap(PolicyStore::openReadOnly);
+        if (store.isEmpty()) {
+            return Optional.empty();
+        }
         try (PolicyStore s = store.get()) {
-            Optional<StoredPolicy> p = s.get(domain).join();
-            facts.put("cache", p.isEmpty() ? "no entry in " + path : "entry in " + path);
-            return p;
+            return what.apply(s);
         }
     }
 

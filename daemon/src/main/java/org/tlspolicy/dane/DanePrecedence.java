@@ -59,13 +59,22 @@ public final class DanePrecedence implements PolicyResolver {
     }
 
     private PolicyOutcome combine(String domain, DaneState d, PolicyOutcome sts) {
-        if (!(d.lookup() instanceof DaneLookup.NotApplicable na)) {
+        return combine(decision, domain, d.lookup(), sts);
+    }
+
+    /**
+     * The answer when DANE did not decide ({@link DaneDecision#decide} gave null): MTA-STS's,
+     * with why DANE did not apply in the reason, or if MTA-STS has no policy either, {@link
+     * DaneDecision#withoutPolicy}.
+     */
+    public static PolicyOutcome combine(DaneDecision decision, String domain, DaneLookup dane,
+                                        PolicyOutcome sts) {
+        if (!(dane instanceof DaneLookup.NotApplicable na)) {
             return sts;
         }
         if (sts instanceof PolicyOutcome.NoPolicy none) {
             return decision.withoutPolicy(domain, na, none);
         }
-        // The decision line says why DANE did not decide.
         if (sts instanceof PolicyOutcome.Apply a) {
             return new PolicyOutcome.Apply(a.policy(), a.source(),
                     a.reason() + "; no DANE: " + na.reason(), a.reply());

@@ -1,15 +1,9 @@
 package org.tlspolicy.tlsrpt;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.tlspolicy.postfix.Postconf;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,9 +21,7 @@ import java.util.regex.Pattern;
  */
 public record TlsrptMode(boolean enabled, Optional<String> defaultLevel, String why) {
 
-    private static final Logger log = LoggerFactory.getLogger(TlsrptMode.class);
     private static final Pattern VERSION = Pattern.compile("(\\d+)\\.(\\d+)");
-    private static final List<String> POSTCONF = List.of("/usr/sbin/postconf", "/usr/bin/postconf");
 
     public static final TlsrptMode OFF = new TlsrptMode(false, Optional.empty(), "tlsrpt: off");
 
@@ -54,7 +46,7 @@ public record TlsrptMode(boolean enabled, Optional<String> defaultLevel, String 
     }
 
     /** Postfix 3.10 and later read TLSRPT attributes. */
-    static boolean supports(String mailVersion) {
+    public static boolean supports(String mailVersion) {
         Matcher m = VERSION.matcher(mailVersion);
         if (!m.lookingAt()) {
             return false;
@@ -70,41 +62,15 @@ public record TlsrptMode(boolean enabled, Optional<String> defaultLevel, String 
      * level is empty.
      */
     private static Optional<List<String>> postconf() {
-        for (String p : POSTCONF) {
-            if (!Files.isExecutable(Path.of(p))) {
-                continue;
-            }
-            Optional<List<String>> both = run(p, "-h", "mail_version", "smtp_tls_security_level");
-            if (both.isPresent() && both.get().size() == 2) {
-                return both;
-            }
-            Optional<List<String>> version = run(p, "-d", "-h", "mail_version");
-            if (version.isPresent() && version.get().size() == 1) {
-                return Optional.of(List.of(version.get().get(0), ""));
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static Optional<List<String>> run(String... command) {
-        try {
-            Process process = new ProcessBuilder(command)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            process.getOutputStream().close();
-            String out = new String(process.getInputStream().readNBytes(4096),
-                    StandardCharsets.UTF_8);
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                return Optional.empty();
-            }
-            return process.exitValue() == 0
-                    ? Optional.of(out.lines().map(String::strip).toList()) : Optional.empty();
-        } catch (IOException e) {
-            log.debug("{} failed: {}", command[0], e.getMessage());
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Optional<Postconf> postconf = Postconf.find(Optional.empty());
+        if (postconf.isEmpty()) {
             return Optional.empty();
         }
+        Optional<List<String>> both = postconf.get().values("mail_version",
+                "smtp_tls_security_level");
+        if (both.isPresent()) {
+            return both;
+        }
+        return postconf.get().defaultValue("mail_version").map(v -> List.of(v, ""));
     }
 }

@@ -18,10 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MainTest {
 
-    private record Result(int code, String out, String err) {
+    record Result(int code, String out, String err) {
     }
 
-    private static Result run(String... args) {
+    static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cli = new CommandLine(new MainCommandForTest());
@@ -34,13 +34,16 @@ class MainTest {
 
     /** The real command tree; a subclass only so that output can be captured. */
     @CommandLine.Command(name = "tlspolicyd",
-            subcommands = {ServeCommand.class, QueryCommand.class, VersionCommand.class})
+            subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
+                VersionCommand.class})
     static final class MainCommandForTest {
     }
 
     @Test
     void queryExplainsADomainWithoutPolicy(@TempDir Path dir) throws Exception {
-        Path config = Files.writeString(dir.resolve("c.yml"), Isolated.CONFIG);
+        // MTA-STS alone: with DANE on, unreachable DNS would defer (QueryDaneTest).
+        Path config = Files.writeString(dir.resolve("c.yml"), Isolated.CONFIG
+                + "dane: {enabled: false}\n");
         Result r = run("query", "--config", config.toString(), "Example.COM.");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("\ndomain:         example.com\n"), r.out());
@@ -61,7 +64,8 @@ class MainTest {
                     now + 82_800_000, now + 39_600_000, now)).get();
         }
         Path config = Files.writeString(dir.resolve("c.yml"), Isolated.CONFIG
-                .replace("cache: {path: \"\"}", "cache: {path: \"" + file + "\"}"));
+                .replace("cache: {path: \"\"}", "cache: {path: \"" + file + "\"}")
+                + "dane: {enabled: false}\n");
         Result cached = run("query", "--config", config.toString(), "example.com");
         assertEquals(0, cached.code());
         assertTrue(cached.out().contains("\ncache:          policy id=abc fetched 1h0m ago, "

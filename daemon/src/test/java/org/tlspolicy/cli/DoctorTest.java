@@ -1,0 +1,137 @@
+package org.tlspolicy.cli;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.testworld.DaneWorld;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code tlspolicyd doctor} reading a Postfix configuration through Debian's real postconf
+ * (postconf -c DIR) and probing the real resolvers of {@link DaneWorld}: the validating unbound
+ * in Postfix's resolv.conf, the iterating one under the daemon's in-process validation.
+ */
+@Timeout(60)
+class DoctorTest {
+
+    @TempDir
+    static Path dir;
+
+    static DaneWorld world;
+    static Path daemonConfig;
+
+    @BeforeAll
+    static void start() throws Exception {
+        world = DaneWorld.start(dir);
+        daemonConfig = Files.writeString(dir.resolve("tlspolicyd.yml"), """
+                dns: {servers: ["127.0.0.1:%d"], timeout: 2s, attempts: 1}
+                dane: {dnssec: validate, trust_anchor_file: "%s"}
+                cache: {path: ""}
+                tlsrpt: auto
+                """.formatted(world.iteratingResolver().getPort(), world.trustAnchorFile()));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        world.close();
+    }
+
+    static Path postfix(String name, String mainCf, String resolvConf) throws Exception {
+        Path d = Files.createDirectories(dir.resolve(name));
+        Files.writeString(d.resolve("main.cf"), mainCf);
+        // Debian's master.cf line for smtp: chrooted.
+        Files.writeString(d.resolve("master.cf"),
+                "smtp      unix  -       -       y       -       -       smtp\n");
+        Files.writeString(d.resolve("resolv.conf"), resolvConf);
+        return d;
+    }
+
+    static MainTest.Result doctor(Path postfix) {
+        return MainTest.run("doctor", "--config", daemonConfig.toString(), "--postfix-config",
+                postfix.toString(), "--resolv-conf", postfix.resolve("resolv.conf").toString(),
+                "--probe-name", "test.", "--resolver-port",
+                Integer.toString(world.validatingResolver().getPort()));
+    }
+
+    @Test
+    void aPostfixSetUpForDanePassesEveryCheck() throws Exception {
+        Path pf = postfix("good", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_security_level = dane
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                """, "nameserver 127.0.0.1\n");
+        MainTest.Result r = doctor(pf);
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().startsWith("ok    postfix: version 3."), r.out());
+        assertTrue(r.out().contains("\nok    smtp_tls_policy_maps: asks tlspolicyd "
+                + "(socketmap:inet:127.0.0.1:8461:postfix)\n"), r.out());
+        assertTrue(r.out().contains("\nok    smtp_dns_support_level: dnssec\n"), r.out());
+        assertTrue(r.out().contains("\nok    resolver: " + pf.resolve("resolv.conf")
+                + ": nameserver 127.0.0.1 validates (test. SOA authenticated)\n"), r.out());
+        assertTrue(r.out().contains("\nok    tlsrpt: auto: attributes not sent (Postfix 3."),
+                r.out());
+        assertTrue(r.out().contains("\nok    dane.dnssec: validate: test. SOA validates\n"),
+                r.out());
+        assertTrue(r.out().endsWith("no problems found\n"), r.out());
+    }
+
+    @Test
+    void eachMisconfigurationIsNamedWithWhatToChange() throws Exception {
+        Path pf = postfix("bad", """
+                smtp_tls_security_level = may
+                smtp_tls_policy_maps = hash:/etc/postfix/tls_policy
+                """, "nameserver 192.0.2.53\n");
+        MainTest.Result r = doctor(pf);
+        assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
+        assertTrue(r.out().contains("\nFAIL  smtp_tls_policy_maps: is "
+                + "hash:/etc/postfix/tls_policy, which does not ask tlspolicyd; set in main.cf: "
+                + "smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix\n"), r.out());
+        assertTrue(r.out().contains("\nFAIL  smtp_dns_support_level: is empty: Postfix cannot "
+                + "use the dane and dane-only replies"), r.out());
+        assertTrue(r.out().contains("nameserver 192.0.2.53 is not on loopback"), r.out());
+        assertTrue(r.out().contains("\nwarn  smtp_tls_security_level: may: "), r.out());
+        assertTrue(r.out().endsWith("3 problems to fix\n"), r.out());
+    }
+
+    @Test
+    void aResolverThatDoesNotValidateFails() throws Exception {
+        // The iterating unbound answers, but sets no AD bit: Postfix could not use DANE.
+        Path pf = postfix("nonvalidating", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                """, "nameserver 127.0.0.1\n");
+        MainTest.Result r = MainTest.run("doctor", "--config", daemonConfig.toString(),
+                "--postfix-config", pf.toString(), "--resolv-conf",
+                pf.resolve("resolv.conf").toString(), "--probe-name", "test.",
+                "--resolver-port", Integer.toString(world.iteratingResolver().getPort()));
+        assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
+        assertTrue(r.out().contains("nameserver 127.0.0.1: does not validate (test. SOA not "
+                + "authenticated); Postfix needs a validating resolver there for DANE"), r.out());
+    }
+
+    @Test
+    void theDaemonsOwnValidationFailsWithTheWrongTrustAnchor() throws Exception {
+        Path other = Files.writeString(dir.resolve("other.yml"), Files.readString(daemonConfig)
+                .replace("trust_anchor_file: \"" + world.trustAnchorFile() + "\"",
+                        "trust_anchor_file: \"\"")); // the root KSKs: test. is not under them
+        Path pf = postfix("anchor", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_security_level = dane
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                """, "nameserver 127.0.0.1\n");
+        MainTest.Result r = MainTest.run("doctor", "--config", other.toString(),
+                "--postfix-config", pf.toString(), "--resolv-conf",
+                pf.resolve("resolv.conf").toString(), "--probe-name", "test.",
+                "--resolver-port", Integer.toString(world.validatingResolver().getPort()));
+        assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
+        assertTrue(r.out().contains("\nFAIL  dane.dnssec: validate: test. SOA is "), r.out());
+        assertTrue(r.out().contains("until then every DANE lookup defers mail\n"), r.out());
+    }
+}
