@@ -22,6 +22,7 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -334,6 +335,9 @@ public final class DnsClient {
                 ? t.getCause() : t;
         if (isTimeout(cause)) {
             return new DnsResult.Timeout("no answer: " + cause.getMessage());
+        }
+        if (cause instanceof PortUnreachableException) {
+            return new DnsResult.Failure("no DNS server listening (ICMP port unreachable)");
         }
         if (cause instanceof IOException) {
             return new DnsResult.Failure("transport: " + cause);
