@@ -27,6 +27,7 @@ import org.tlspolicy.policy.PolicyResolver;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.socketmap.SocketmapReply;
 import org.tlspolicy.testworld.DaneWorld;
+import org.tlspolicy.testworld.PolicyHost;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 
 import java.net.DatagramSocket;
@@ -36,6 +37,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -163,6 +166,34 @@ class DaneTest {
     void daneWinsOverMtaSts(DaemonConfig.Dnssec mode) throws Exception {
         PolicyOutcome o = outcome(mode, "both.test");
         assertEquals("dane-only", policy(o));
+    }
+
+    @Test
+    void whenDaneDecidesTheReplyDoesNotWaitForMtaSts() throws Exception {
+        // both.test publishes DANE and MTA-STS. Its policy host is held until the DANE answer
+        // is in: the MTA-STS fetch has started (both resolutions start together) but the
+        // reply is already there.
+        CountDownLatch release = new CountDownLatch(1);
+        world.policyHost().respondWith((socket, line) -> {
+            release.await(20, TimeUnit.SECONDS);
+            PolicyHost.ok(DaneWorld.POLICY).respond(socket, line);
+        });
+        try {
+            int before = world.policyHost().requests();
+            CompletableFuture<PolicyOutcome> o = resolver(DaemonConfig.Dnssec.VALIDATE,
+                    world.iteratingResolver(), TlsrptMode.OFF)
+                    .resolve((NextHop.Domain) NextHop.parse("both.test"));
+            assertEquals("dane-only", policy(o.get(15, TimeUnit.SECONDS)));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (world.policyHost().requests() == before && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(before + 1, world.policyHost().requests());
+            assertEquals(1, release.getCount()); // the policy host has not answered yet
+        } finally {
+            release.countDown();
+            world.policyHost().respondWith(PolicyHost.ok(DaneWorld.POLICY));
+        }
     }
 
     @ParameterizedTest
