@@ -12,6 +12,7 @@ import org.tlspolicy.dane.DaneDecision;
 import org.tlspolicy.dane.DanePrecedence;
 import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
+import org.tlspolicy.dns.Dnssec;
 import org.tlspolicy.mtasts.PolicyFetcher;
 import org.tlspolicy.mtasts.PolicyHostTrust;
 import org.tlspolicy.mtasts.StsCache;
@@ -21,9 +22,13 @@ import org.tlspolicy.mtasts.StsResolver;
 import org.tlspolicy.policy.NoPolicyResolver;
 import org.tlspolicy.policy.PolicyResolver;
 import org.tlspolicy.tlsrpt.TlsrptMode;
+import org.xbill.DNS.Master;
+import org.xbill.DNS.Name;
 import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.Type;
 
 import javax.net.ssl.SSLContext;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -87,8 +92,9 @@ public final class PolicyEngine implements AutoCloseable {
                     Optional.empty(), Optional.empty(), Optional.empty(), null, null);
         }
         // Everything that can fail on a bad configuration comes before any thread is started.
+        DnsClient daneResolverDns = dane ? daneDnsClient(config) : null;
         Optional<DaneResolver> daneResolver = dane
-                ? Optional.of(new DaneResolver(daneDnsClient(config))) : Optional.empty();
+                ? Optional.of(new DaneResolver(daneResolverDns)) : Optional.empty();
         SSLContext tls = sts ? policyHostTls(config) : null;
         EventLoopGroup http = sts ? fetchLoop() : null;
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
@@ -113,6 +119,9 @@ public final class PolicyEngine implements AutoCloseable {
             stsResolver = Optional.of(r);
         }
         Optional<DaneCache> daneCache = Optional.empty();
+        if (dane && background && config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE) {
+            checkValidation(config, daneResolverDns);
+        }
         if (dane) {
             DaneDecision decision = new DaneDecision(tlsrpt);
             DaneCache cache = new DaneCache(daneResolver.get(), decision, store,
@@ -175,6 +184,51 @@ public final class PolicyEngine implements AutoCloseable {
             return new DnsClient(servers, dns.timeout(), dns.attempts(), Optional.of(anchors));
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config key dane.trust_anchor_file: " + e.getMessage());
+        }
+    }
+
+    /**
+     * At start, in the background: the SOA of the first trust anchor's zone (the root, by
+     * default) must validate. If the resolvers strip DNSSEC records, or the anchors do not
+     * match, every DANE lookup is bogus and every domain's mail waits: say so at once, loudly,
+     * rather than in one decision line per domain.
+     */
+    private static void checkValidation(DaemonConfig config, DnsClient dns) {
+        Name zone;
+        try {
+            zone = anchorZone(config.dane().trustAnchorFile().isPresent()
+                    ? Files.readString(config.dane().trustAnchorFile().get(),
+                    StandardCharsets.US_ASCII) : rootAnchors());
+        } catch (IOException e) {
+            log.warn("dane dnssec=validate check=skipped: trust anchors unreadable: {}",
+                    e.getMessage());
+            return;
+        }
+        dns.lookup(zone, Type.SOA).thenAccept(r -> {
+            Dnssec d = Dnssec.of(r);
+            if (d instanceof Dnssec.Secure) {
+                log.info("dane dnssec=validate check=ok zone={} SOA validates", zone);
+            } else {
+                log.error("dane dnssec=validate check=failed zone={} SOA is {} ({}): DANE "
+                        + "lookups will defer mail until dns.servers pass DNSSEC records on "
+                        + "and the trust anchors match; see tlspolicyd doctor", zone,
+                        d.status(), d instanceof Dnssec.Bogus b ? b.reason()
+                                : d instanceof Dnssec.Indeterminate i ? i.reason()
+                                : "no signatures");
+            }
+        });
+    }
+
+    /** The owner of the first record of trust anchor text, e.g. the root. */
+    static Name anchorZone(String anchors) throws IOException {
+        // Anchor files rarely give TTLs, which dnsjava's master file reader requires.
+        try (Master m = new Master(new ByteArrayInputStream(("$TTL 0\n" + anchors)
+                .getBytes(StandardCharsets.US_ASCII)), Name.root)) {
+            org.xbill.DNS.Record first = m.nextRecord();
+            if (first == null) {
+                throw new IOException("no trust anchor records");
+            }
+            return first.getName();
         }
     }
 

@@ -44,7 +44,6 @@ public final class StsCache implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(StsCache.class);
 
-    /** Uses are written to the store at most this often per policy. */
     /**
      * Background TXT checks and refetches in flight at most. Without a bound, the first minute
      * after a restart sends one TXT query per policy used, all at once: in bench/run-cached,
@@ -52,6 +51,7 @@ public final class StsCache implements AutoCloseable {
      */
     private static final int MAX_CHECKS_IN_FLIGHT = 64;
 
+    /** Uses are written to the store at most this often per policy. */
     private static final long USE_GRANULARITY_MS = TimeUnit.HOURS.toMillis(1);
 
     /** A failed refresh is retried after this, or sooner near expiry. */

@@ -69,6 +69,10 @@ class PostmapTest {
             assertTrue(decision.startsWith("INFO decision key=Example.COM domain=example.com "
                     + "reply=TEMP "), decision);
             daemon.awaitLine("decision key=\"bücher.example\" domain=xn--bcher-kva.example", 10);
+            // With no DNS at all, the start-up check of in-process DNSSEC validation says so.
+            String check = daemon.awaitLine("dane dnssec=validate check=failed", 10);
+            assertTrue(check.startsWith("ERROR dane dnssec=validate check=failed zone=. SOA is "
+                    + "indeterminate"), check);
         }
     }
 
