@@ -26,8 +26,8 @@ import java.util.function.LongSupplier;
  *   <li>A result used in the last quarter of its lifetime is resolved again in the background
  *       (at most {@value #MAX_REFRESHES_IN_FLIGHT} at once); a domain in use keeps its answer
  *       without waiting. A refresh that fails keeps the old result until it expires, never
- *       longer: a TTL is a promise of the zone's operator (RFC 7672 §2.1 relies on it for key
- *       rollover).</li>
+ *       longer: a TTL is a promise of the zone's operator (TLSA key rollover relies on it,
+ *       RFC 7671 §8).</li>
  *   <li>Failed resolutions (bogus, indeterminate) are kept for {@code cache.failure_ttl} and
  *       never persisted.</li>
  *   <li>Lookups of one domain that arrive together share one resolution.</li>
@@ -76,7 +76,10 @@ public final class DaneCache implements AutoCloseable {
                 .build();
     }
 
-    /** Sweeps expired results from memory every 10 minutes (the store is swept by StsCache's). */
+    /**
+     * Sweeps expired results from memory every 10 minutes (the store is swept by StsCache's
+     * sweep, or by PolicyEngine's when MTA-STS is off).
+     */
     public void startSweeping(ScheduledExecutorService timer) {
         sweeper = timer.scheduleWithFixedDelay(this::deleteExpired, 10, 10, TimeUnit.MINUTES);
     }
@@ -125,7 +128,7 @@ public final class DaneCache implements AutoCloseable {
         return promise;
     }
 
-    /** What memory holds for {@code domain}, without side effects (for {@code query}). */
+    /** What memory holds for {@code domain}, without side effects (for tests). */
     public Optional<DaneState> peek(String domain) {
         return Optional.ofNullable(memory.policy().getIfPresentQuietly(domain));
     }
@@ -142,8 +145,8 @@ public final class DaneCache implements AutoCloseable {
                 Optional<DaneLookup> parsed = DaneLookupCodec.parse(stored.get().result());
                 if (parsed.isPresent()) {
                     long validUntil = stored.get().validUntil();
-                    // Restored results are refreshed at their first use after a quarter of
-                    // what is left, as if they had just been resolved.
+                    // A restored result is refreshed when used in the last quarter of the time
+                    // it has left, as if it had just been resolved.
                     return CompletableFuture.completedFuture(new DaneState(parsed.get(),
                             decision.decide(domain, parsed.get()), validUntil,
                             now + (validUntil - now) * 3 / 4));

@@ -25,7 +25,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class DaneResolver {
 
-    /** RFC 7672 §2.2.2 and §3: TLSA records of SMTP servers are looked up for port 25 over TCP. */
+    /** RFC 7672 §2.2.3: TLSA records of SMTP servers are looked up for port 25 over TCP. */
     private static final Name TLSA_PREFIX = Name.fromConstantString("_25._tcp");
 
     /** More MX hosts than this are not looked at: Postfix itself tries only a few per delivery. */
@@ -68,7 +68,7 @@ public final class DaneResolver {
                 return done(new DaneLookup.NullMx(mx.status(), data.ttl()));
             }
         } else if (data instanceof DnsResult.NoData) {
-            // RFC 5321 §5.1: no MX records, the domain itself is the host (implicit MX).
+            // RFC 5321 §5.1, RFC 7672 §2.2.2: no MX records, the domain itself is the host.
             hosts = new MxHosts(List.of(domain), false);
         } else {
             return done(new DaneLookup.NotApplicable("domain does not exist (" + mx.status()
@@ -120,7 +120,7 @@ public final class DaneResolver {
     }
 
     /**
-     * RFC 7672 §2.2.2: TLSA records count only for a host whose addresses are secure; they are
+     * RFC 7672 §2.2.3: TLSA records count only for a host whose addresses are secure; they are
      * sought at the fully CNAME-expanded name first, then at the name the MX record gave.
      */
     private CompletableFuture<Found> host(String host) {

@@ -3,7 +3,7 @@ package org.tlspolicy.dane;
 import java.util.List;
 
 /**
- * What DNS says about DANE for one MX host (RFC 7672 §2.2.2).
+ * What DNS says about DANE for one MX host (RFC 7672 §2.2.3).
  *
  * @param host    the MX host name
  * @param status  what it comes to

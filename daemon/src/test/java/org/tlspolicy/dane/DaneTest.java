@@ -250,7 +250,7 @@ class DaneTest {
     void cnamedMxHostsFindTlsaAtTheTargetThenAtTheAlias(DaemonConfig.Dnssec mode)
             throws Exception {
         // mail.cname → mx.provider has TLSA at the target, mail2.cname → mx2.provider at the
-        // alias only (RFC 7672 §2.2.2): both usable, so dane-only.
+        // alias only (RFC 7672 §2.2.3): both usable, so dane-only.
         PolicyOutcome o = outcome(mode, "cname.test");
         assertEquals("dane-only", policy(o));
         assertTrue(o.reason().contains("mail.cname.test usable TLSA (1)"), o.reason());
