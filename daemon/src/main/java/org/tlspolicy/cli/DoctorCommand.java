@@ -1,7 +1,6 @@
 package org.tlspolicy.cli;
 
 import org.tlspolicy.config.ConfigException;
-import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.PolicyEngine;
 import org.tlspolicy.dns.DnsClient;
@@ -89,13 +88,11 @@ final class DoctorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DaemonConfig config;
-        try {
-            config = configFile == null ? ConfigLoader.defaults() : ConfigLoader.load(configFile);
-        } catch (ConfigException e) {
-            spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
+        Optional<DaemonConfig> loaded = Main.config(configFile, spec);
+        if (loaded.isEmpty()) {
             return Main.EXIT_CONFIG;
         }
+        DaemonConfig config = loaded.get();
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         Name probe;
         try {

@@ -1,7 +1,13 @@
 package org.tlspolicy.cli;
 
+import org.tlspolicy.config.ConfigException;
+import org.tlspolicy.config.ConfigLoader;
+import org.tlspolicy.config.DaemonConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+
+import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * {@code tlspolicyd}: the command line.
@@ -41,6 +47,19 @@ public final class Main {
 
     public static void main(String[] args) {
         System.exit(run(args));
+    }
+
+    /**
+     * The configuration of {@code file}, or the embedded defaults without one; empty after
+     * printing why it is invalid (the command then exits {@link #EXIT_CONFIG}).
+     */
+    static Optional<DaemonConfig> config(Path file, CommandLine.Model.CommandSpec spec) {
+        try {
+            return Optional.of(file == null ? ConfigLoader.defaults() : ConfigLoader.load(file));
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
+            return Optional.empty();
+        }
     }
 
     static int exitCode(Throwable e) {

@@ -7,7 +7,6 @@ import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredDane;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.config.ConfigException;
-import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.PolicyEngine;
 import org.tlspolicy.dane.DaneDecision;
@@ -85,13 +84,11 @@ final class QueryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        DaemonConfig config;
-        try {
-            config = configFile == null ? ConfigLoader.defaults() : ConfigLoader.load(configFile);
-        } catch (ConfigException e) {
-            spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
+        Optional<DaemonConfig> loaded = Main.config(configFile, spec);
+        if (loaded.isEmpty()) {
             return Main.EXIT_CONFIG;
         }
+        DaemonConfig config = loaded.get();
         // Warnings only: the explanation is the output, the decision log line would repeat it.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         long start = System.nanoTime();

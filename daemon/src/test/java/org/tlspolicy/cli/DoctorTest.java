@@ -54,10 +54,14 @@ class DoctorTest {
     }
 
     static MainTest.Result doctor(Path postfix) {
-        return MainTest.run("doctor", "--config", daemonConfig.toString(), "--postfix-config",
+        return doctor(daemonConfig, postfix, world.validatingResolver().getPort());
+    }
+
+    /** Postfix's resolver, named by its resolv.conf, listening on {@code resolverPort}. */
+    static MainTest.Result doctor(Path config, Path postfix, int resolverPort) {
+        return MainTest.run("doctor", "--config", config.toString(), "--postfix-config",
                 postfix.toString(), "--resolv-conf", postfix.resolve("resolv.conf").toString(),
-                "--probe-name", "test.", "--resolver-port",
-                Integer.toString(world.validatingResolver().getPort()));
+                "--probe-name", "test.", "--resolver-port", Integer.toString(resolverPort));
     }
 
     @Test
@@ -107,10 +111,7 @@ class DoctorTest {
                 smtp_dns_support_level = dnssec
                 smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
                 """, "nameserver 127.0.0.1\n");
-        MainTest.Result r = MainTest.run("doctor", "--config", daemonConfig.toString(),
-                "--postfix-config", pf.toString(), "--resolv-conf",
-                pf.resolve("resolv.conf").toString(), "--probe-name", "test.",
-                "--resolver-port", Integer.toString(world.iteratingResolver().getPort()));
+        MainTest.Result r = doctor(daemonConfig, pf, world.iteratingResolver().getPort());
         assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
         assertTrue(r.out().contains("nameserver 127.0.0.1: does not validate (test. SOA not "
                 + "authenticated); Postfix needs a validating resolver there for DANE"), r.out());
@@ -126,10 +127,7 @@ class DoctorTest {
                 smtp_tls_security_level = dane
                 smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
                 """, "nameserver 127.0.0.1\n");
-        MainTest.Result r = MainTest.run("doctor", "--config", other.toString(),
-                "--postfix-config", pf.toString(), "--resolv-conf",
-                pf.resolve("resolv.conf").toString(), "--probe-name", "test.",
-                "--resolver-port", Integer.toString(world.validatingResolver().getPort()));
+        MainTest.Result r = doctor(other, pf, world.validatingResolver().getPort());
         assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
         assertTrue(r.out().contains("\nFAIL  dane.dnssec: validate: test. SOA is "), r.out());
         assertTrue(r.out().contains("until then every DANE lookup defers mail\n"), r.out());
