@@ -26,7 +26,7 @@ import java.util.Optional;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
-            VersionCommand.class},
+            ConvertConfigCommand.class, VersionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success (query: a policy or NOTFOUND was decided)",

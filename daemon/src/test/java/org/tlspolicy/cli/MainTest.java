@@ -35,7 +35,7 @@ class MainTest {
     /** The real command tree; a subclass only so that output can be captured. */
     @CommandLine.Command(name = "tlspolicyd",
             subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
-                VersionCommand.class})
+                ConvertConfigCommand.class, VersionCommand.class})
     static final class MainCommandForTest {
     }
 
@@ -96,6 +96,25 @@ class MainTest {
         assertEquals("tlspolicyd: config key socketmap.threads: -1 must be a whole number from 0 "
                 + "to 256\n", r.err());
         assertEquals(1, run("query", "--config", config.toString(), "example.com").code());
+    }
+
+    @Test
+    void convertConfigPrintsAConfigTlspolicydAccepts(@TempDir Path dir) throws Exception {
+        Path old = Files.writeString(dir.resolve("mta-sts-daemon.yml"),
+                "path: /run/mta-sts.sock\nmode: 0660\ndefault_zone: {strict_testing: true}\n");
+        Result r = run("convert-config", old.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("# tlspolicyd configuration converted from "
+                + "mta-sts-daemon's.\n# NOTE: the unix socket is now owned by"), r.out());
+        Path converted = Files.writeString(dir.resolve("tlspolicyd.yml"), r.out());
+        org.tlspolicy.config.DaemonConfig c = org.tlspolicy.config.ConfigLoader.load(converted);
+        assertEquals("[unix:/run/mta-sts.sock]", c.listen().toString());
+        assertTrue(c.mtaSts().strictTesting());
+        Result bad = run("convert-config", Files.writeString(dir.resolve("bad.yml"),
+                "host: mail.example\n").toString());
+        assertEquals(1, bad.code());
+        assertEquals("tlspolicyd: mta-sts-daemon key host: mail.example is not an IP address; "
+                + "tlspolicyd listens on IP literals only\n", bad.err());
     }
 
     @Test
