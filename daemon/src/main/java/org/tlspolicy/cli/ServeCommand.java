@@ -5,6 +5,7 @@ import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.HangupSignal;
 import org.tlspolicy.daemon.PolicyDaemon;
+import org.tlspolicy.daemon.ServiceNotifier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -49,7 +50,8 @@ final class ServeCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", config.logLevel());
         PolicyDaemon daemon;
         try {
-            daemon = PolicyDaemon.start(config, Optional.ofNullable(configFile));
+            daemon = PolicyDaemon.start(config, Optional.ofNullable(configFile),
+                    ServiceNotifier.fromEnvironment());
         } catch (IOException | ConfigException e) {
             spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
             return Main.EXIT_CONFIG;

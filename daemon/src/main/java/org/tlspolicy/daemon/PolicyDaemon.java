@@ -34,12 +34,14 @@ public final class PolicyDaemon implements AutoCloseable {
     private final SocketmapServer server;
     private final List<SocketAddress> bound;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final ServiceNotifier notifier;
     private volatile DaemonConfig config;
 
-    private PolicyDaemon(DaemonConfig config, Optional<Path> configFile)
+    private PolicyDaemon(DaemonConfig config, Optional<Path> configFile, ServiceNotifier notifier)
             throws IOException, ConfigException {
         this.config = config;
         this.configFile = configFile;
+        this.notifier = notifier;
         this.engine = PolicyEngine.start(config, Optional.empty(), true);
         this.table = new PolicyTable(config.mapName(), engine.resolver());
         SocketmapServer s = null;
@@ -59,8 +61,19 @@ public final class PolicyDaemon implements AutoCloseable {
     /** Starts serving; returns once every listener is bound. */
     public static PolicyDaemon start(DaemonConfig config, Optional<Path> configFile)
             throws IOException, ConfigException {
-        PolicyDaemon daemon = new PolicyDaemon(config, configFile);
+        return start(config, configFile, ServiceNotifier.NONE);
+    }
+
+    /**
+     * Starts serving and, once every listener is bound, tells {@code notifier} (systemd's
+     * {@code READY=1}); reloads and the stop are announced too.
+     */
+    public static PolicyDaemon start(DaemonConfig config, Optional<Path> configFile,
+                                     ServiceNotifier notifier) throws IOException, ConfigException {
+        PolicyDaemon daemon = new PolicyDaemon(config, configFile, notifier);
         log.info("started map={} listeners={}", config.mapName(), config.listen());
+        notifier.send("READY=1\nSTATUS=serving map " + config.mapName() + " on "
+                + config.listen());
         return daemon;
     }
 
@@ -75,17 +88,21 @@ public final class PolicyDaemon implements AutoCloseable {
             log.info("reload: no config file, embedded defaults unchanged");
             return;
         }
+        notifier.send("RELOADING=1");
         DaemonConfig next;
         try {
             next = ConfigLoader.load(configFile.get());
         } catch (ConfigException e) {
             log.error("reload failed, keeping the running configuration: {}", e.getMessage());
+            notifier.send("READY=1\nSTATUS=reload failed, running configuration kept: "
+                    + e.getMessage());
             return;
         }
         DaemonConfig current = config;
         if (!next.listen().equals(current.listen()) || !next.limits().equals(current.limits())
                 || next.threads() != current.threads() || !next.logLevel().equals(current.logLevel())
                 || !next.dns().equals(current.dns()) || !next.mtaSts().equals(current.mtaSts())
+                || !next.dane().equals(current.dane())
                 || !next.cache().equals(current.cache()) || !next.tlsrpt().equals(current.tlsrpt())) {
             log.warn("reload: only socketmap.map_name changes at once; the other changes take "
                     + "effect on restart");
@@ -93,6 +110,8 @@ public final class PolicyDaemon implements AutoCloseable {
         table.mapName(next.mapName());
         config = next;
         log.info("reloaded config={} map={}", configFile.get(), next.mapName());
+        notifier.send("READY=1\nSTATUS=serving map " + next.mapName() + " on "
+                + current.listen());
     }
 
     /** Blocks until {@link #close()} has finished. */
@@ -107,9 +126,11 @@ public final class PolicyDaemon implements AutoCloseable {
             return;
         }
         log.info("stopping grace_ms={}", config.shutdownGrace().toMillis());
+        notifier.send("STOPPING=1");
         server.close(config.shutdownGrace());
         engine.close();
         log.info("stopped");
+        notifier.close();
         stopped.countDown();
     }
 }
