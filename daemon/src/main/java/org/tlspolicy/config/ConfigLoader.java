@@ -132,7 +132,7 @@ public final class ConfigLoader {
                     + "info, debug, trace");
         }
         return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
-                mtaSts(t), dane(t), cache(t), tlsrpt(t));
+                mtaSts(t), dane(t), cache(t), tlsrpt(t), metrics(t));
     }
 
     private static DaemonConfig.Dns dns(ConfigTree t) throws ConfigException {
@@ -247,6 +247,26 @@ public final class ConfigLoader {
                 t.duration("cache.failure_ttl", Duration.ZERO, Duration.ofHours(1)),
                 t.duration("cache.check_interval", Duration.ofMinutes(1), Duration.ofDays(7)),
                 t.integer("cache.refresh_rate", 1, 1000));
+    }
+
+    /** Loopback only: the endpoint has no authentication and shows what mail goes where. */
+    private static Optional<InetSocketAddress> metrics(ConfigTree t) throws ConfigException {
+        String listen = t.string("metrics.listen");
+        if (listen.isEmpty()) {
+            return Optional.empty();
+        }
+        InetSocketAddress a;
+        try {
+            a = ((ListenAddress.Tcp) tcp(listen, true)).address();
+        } catch (ConfigException e) {
+            throw ConfigException.badValue("metrics.listen", listen, "must be IP:PORT or "
+                    + "[IPv6]:PORT on loopback, e.g. 127.0.0.1:9461, or empty for none");
+        }
+        if (!a.getAddress().isLoopbackAddress()) {
+            throw ConfigException.badValue("metrics.listen", listen, "is not a loopback "
+                    + "address; the endpoint has no authentication");
+        }
+        return Optional.of(a);
     }
 
     private static String tlsrpt(ConfigTree t) throws ConfigException {

@@ -24,10 +24,12 @@ import java.util.Optional;
  * @param dane          DANE settings
  * @param cache         the policy cache
  * @param tlsrpt        {@code auto}, {@code on} or {@code off}
+ * @param metrics       where the metrics and health endpoint listens; empty: nowhere
  */
 public record DaemonConfig(String mapName, List<ListenAddress> listen, SocketmapLimits limits,
                            int threads, Duration shutdownGrace, String logLevel, Dns dns,
-                           MtaSts mtaSts, Dane dane, Cache cache, String tlsrpt) {
+                           MtaSts mtaSts, Dane dane, Cache cache, String tlsrpt,
+                           Optional<InetSocketAddress> metrics) {
 
     public DaemonConfig {
         listen = List.copyOf(listen);

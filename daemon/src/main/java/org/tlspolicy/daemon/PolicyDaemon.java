@@ -5,10 +5,13 @@ import org.slf4j.LoggerFactory;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.metrics.Metrics;
+import org.tlspolicy.metrics.MetricsServer;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.socketmap.SocketmapServer;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,6 +38,8 @@ public final class PolicyDaemon implements AutoCloseable {
     private final List<SocketAddress> bound;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final ServiceNotifier notifier;
+    private final Optional<MetricsServer> metricsServer;
+    private volatile boolean stopping;
     private volatile DaemonConfig config;
 
     private PolicyDaemon(DaemonConfig config, Optional<Path> configFile, ServiceNotifier notifier)
@@ -42,12 +47,18 @@ public final class PolicyDaemon implements AutoCloseable {
         this.config = config;
         this.configFile = configFile;
         this.notifier = notifier;
-        this.engine = PolicyEngine.start(config, Optional.empty(), true);
-        this.table = new PolicyTable(config.mapName(), engine.resolver());
+        Metrics metrics = new Metrics();
+        this.engine = PolicyEngine.start(config, Optional.empty(), true, metrics);
+        this.table = new PolicyTable(config.mapName(), engine.resolver(), metrics);
         SocketmapServer s = null;
+        MetricsServer m = null;
         try {
             s = new SocketmapServer(table, config.limits(), config.threads());
             this.bound = s.bind(config.listen());
+            if (config.metrics().isPresent()) {
+                m = MetricsServer.start(config.metrics().get(), metrics, () -> !stopping);
+                log.info("metrics listening on http://{}/metrics", hostPort(m.address()));
+            }
         } catch (IOException | RuntimeException e) {
             if (s != null) {
                 s.close(Duration.ZERO);
@@ -56,6 +67,7 @@ public final class PolicyDaemon implements AutoCloseable {
             throw e;
         }
         this.server = s;
+        this.metricsServer = Optional.ofNullable(m);
     }
 
     /** Starts serving; returns once every listener is bound. */
@@ -75,6 +87,16 @@ public final class PolicyDaemon implements AutoCloseable {
         notifier.send("READY=1\nSTATUS=serving map " + config.mapName() + " on "
                 + config.listen());
         return daemon;
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    /** Where the metrics endpoint listens, if it does (with the real port). */
+    public Optional<InetSocketAddress> metricsAddress() {
+        return metricsServer.map(MetricsServer::address);
     }
 
     /** The addresses actually bound (with the real port where 0 was asked for). */
@@ -103,6 +125,7 @@ public final class PolicyDaemon implements AutoCloseable {
                 || next.threads() != current.threads() || !next.logLevel().equals(current.logLevel())
                 || !next.dns().equals(current.dns()) || !next.mtaSts().equals(current.mtaSts())
                 || !next.dane().equals(current.dane())
+                || !next.metrics().equals(current.metrics())
                 || !next.cache().equals(current.cache()) || !next.tlsrpt().equals(current.tlsrpt())) {
             log.warn("reload: only socketmap.map_name changes at once; the other changes take "
                     + "effect on restart");
@@ -127,8 +150,10 @@ public final class PolicyDaemon implements AutoCloseable {
         }
         log.info("stopping grace_ms={}", config.shutdownGrace().toMillis());
         notifier.send("STOPPING=1");
+        stopping = true; // /health answers 503 while lookups in flight finish
         server.close(config.shutdownGrace());
         engine.close();
+        metricsServer.ifPresent(MetricsServer::close);
         log.info("stopped");
         notifier.close();
         stopped.countDown();

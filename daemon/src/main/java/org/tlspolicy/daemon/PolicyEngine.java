@@ -13,6 +13,7 @@ import org.tlspolicy.dane.DanePrecedence;
 import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.Dnssec;
+import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.mtasts.PolicyFetcher;
 import org.tlspolicy.mtasts.PolicyHostTrust;
 import org.tlspolicy.mtasts.StsCache;
@@ -85,6 +86,12 @@ public final class PolicyEngine implements AutoCloseable {
      */
     public static PolicyEngine start(DaemonConfig config, Optional<PolicyStore> existingStore,
                                      boolean background) throws ConfigException {
+        return start(config, existingStore, background, new Metrics());
+    }
+
+    /** As {@link #start(DaemonConfig, Optional, boolean)}, counting in {@code metrics}. */
+    public static PolicyEngine start(DaemonConfig config, Optional<PolicyStore> existingStore,
+                                     boolean background, Metrics metrics) throws ConfigException {
         boolean sts = config.mtaSts().enabled();
         boolean dane = config.dane().enabled();
         if (!sts && !dane) {
@@ -113,6 +120,8 @@ public final class PolicyEngine implements AutoCloseable {
             if (background) {
                 cache.startRefreshing(timer);
             }
+            cache.metrics(metrics);
+            metrics.gauge("tlspolicyd_cache_entries{cache=\"mta-sts\"}", cache::size);
             resolver = new StsPolicyResolver(cache, new StsDecision(
                     config.mtaSts().strictTesting(), tlsrpt));
             stsCache = Optional.of(cache);
@@ -128,6 +137,8 @@ public final class PolicyEngine implements AutoCloseable {
                     new DaneCache.Settings(c.maxEntries(), config.dane().minTtl(),
                             config.dane().maxTtl(), c.failureTtl()),
                     System::currentTimeMillis);
+            cache.metrics(metrics);
+            metrics.gauge("tlspolicyd_cache_entries{cache=\"dane\"}", cache::size);
             if (background) {
                 cache.startSweeping(timer);
                 if (!sts) {

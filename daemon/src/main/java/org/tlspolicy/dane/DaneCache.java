@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredDane;
+import org.tlspolicy.metrics.Metrics;
 
 import java.time.Duration;
 import java.util.List;
@@ -61,6 +62,7 @@ public final class DaneCache implements AutoCloseable {
             new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
     private volatile ScheduledFuture<?> sweeper;
+    private volatile Metrics metrics = new Metrics();
 
     public DaneCache(DaneResolver resolver, DaneDecision decision, PolicyStore store,
                      Settings settings, LongSupplier clock) {
@@ -74,6 +76,16 @@ public final class DaneCache implements AutoCloseable {
                 .maximumSize(settings.maxEntries())
                 .executor(Runnable::run)
                 .build();
+    }
+
+    /** Counts resolutions in {@code m} from now on. */
+    public void metrics(Metrics m) {
+        this.metrics = m;
+    }
+
+    /** Entries in memory (approximate). */
+    public long size() {
+        return memory.estimatedSize();
     }
 
     /**
@@ -153,7 +165,10 @@ public final class DaneCache implements AutoCloseable {
                 }
                 log.warn("dane domain={} stored result unreadable, resolving again", domain);
             }
-            return resolver.resolve(domain).thenApply(l -> afterResolution(domain, l));
+            return resolver.resolve(domain).thenApply(l -> {
+                count(l, false);
+                return afterResolution(domain, l);
+            });
         });
     }
 
@@ -162,7 +177,10 @@ public final class DaneCache implements AutoCloseable {
             try {
                 if (error != null) {
                     log.error("dane refresh failed domain={}", domain, error);
-                } else if (lookup instanceof DaneLookup.Failed f) {
+                    return;
+                }
+                count(lookup, true);
+                if (lookup instanceof DaneLookup.Failed f) {
                     // The current result stands until its TTL runs out; then a lookup tries again.
                     log.warn("dane refresh failed domain={} keeping result until expiry "
                             + "reason=\"{}\"", domain, f.reason());
@@ -174,6 +192,13 @@ public final class DaneCache implements AutoCloseable {
                 refreshing.remove(domain);
             }
         });
+    }
+
+    private void count(DaneLookup l, boolean background) {
+        metrics.daneResult(l instanceof DaneLookup.Applies ? "applies"
+                : l instanceof DaneLookup.NotApplicable ? "not-applicable"
+                : l instanceof DaneLookup.NullMx ? "null-mx"
+                : ((DaneLookup.Failed) l).bogus() ? "bogus" : "indeterminate", background);
     }
 
     private DaneState afterResolution(String domain, DaneLookup lookup) {

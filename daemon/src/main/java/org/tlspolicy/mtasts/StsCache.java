@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredPolicy;
+import org.tlspolicy.metrics.Metrics;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -81,6 +82,7 @@ public final class StsCache implements AutoCloseable {
     private final ConcurrentHashMap<String, CompletableFuture<StsState>> refreshing =
             new ConcurrentHashMap<>();
     private volatile ScheduledFuture<?> refresher;
+    private volatile Metrics metrics = new Metrics();
     private volatile ScheduledFuture<?> expirer;
 
     /**
@@ -99,6 +101,11 @@ public final class StsCache implements AutoCloseable {
                 .maximumSize(settings.maxEntries())
                 .executor(Runnable::run)
                 .build();
+    }
+
+    /** Counts resolutions in {@code m} from now on. */
+    public void metrics(Metrics m) {
+        this.metrics = m;
     }
 
     /** Starts the background refresher and the expiry sweep (memory and store) on {@code timer}. */
@@ -189,6 +196,10 @@ public final class StsCache implements AutoCloseable {
      */
     private StsState afterResolution(String domain, StsLookup lookup, StsState.Policy previous) {
         long now = clock.getAsLong();
+        metrics.stsResult(lookup instanceof StsLookup.Found ? "found"
+                : lookup instanceof StsLookup.Failed f ? f.failure().resultType()
+                : lookup instanceof StsLookup.Unavailable ? "unavailable" : "absent",
+                previous != null);
         if (lookup instanceof StsLookup.Found found) {
             long lastUsed = previous == null ? now : previous.lastUsed();
             StsState.Policy p = new StsState.Policy(found.record().id(), found.body(), now,

@@ -2,6 +2,7 @@ package org.tlspolicy.policy;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.nexthop.NextHop;
 import org.tlspolicy.socketmap.SocketmapReply;
 import org.tlspolicy.socketmap.SocketmapTable;
@@ -28,10 +29,17 @@ public final class PolicyTable implements SocketmapTable {
 
     private volatile String mapName;
     private final PolicyResolver resolver;
+    private final Metrics metrics;
 
     public PolicyTable(String mapName, PolicyResolver resolver) {
+        this(mapName, resolver, new Metrics());
+    }
+
+    /** A table that counts its lookups and resolutions in {@code metrics}. */
+    public PolicyTable(String mapName, PolicyResolver resolver, Metrics metrics) {
         this.mapName = mapName;
         this.resolver = resolver;
+        this.metrics = metrics;
     }
 
     /** Renames the map, as a configuration reload may; lookups in flight are unaffected. */
@@ -50,6 +58,7 @@ public final class PolicyTable implements SocketmapTable {
         if (nextHop instanceof NextHop.NoLookup) {
             // The hot negative path: one shared future, no allocation beyond parsing the key.
             logNoLookup(key, nextHop, start);
+            metrics.lookup(SocketmapReply.NOT_FOUND, "none");
             return NOT_FOUND;
         }
         NextHop.Domain domain = (NextHop.Domain) nextHop;
@@ -58,13 +67,21 @@ public final class PolicyTable implements SocketmapTable {
             // The hot positive path: the reply of a remembered decision, no Decision built
             // unless it is logged.
             SocketmapReply reply = reply(known);
+            metrics.lookup(reply, source(known));
             if (log.isDebugEnabled()) {
                 log.debug(new Decision(key, domain, known, reply, System.nanoTime() - start)
                         .logLine());
             }
             return CompletableFuture.completedFuture(reply);
         }
-        return resolve(key, domain, start).thenApply(Decision::reply);
+        return resolve(key, domain, start).thenApply(d -> {
+            metrics.lookup(d.reply(), source(d.outcome()));
+            return d.reply();
+        });
+    }
+
+    private static String source(PolicyOutcome outcome) {
+        return outcome instanceof PolicyOutcome.Apply a ? a.source() : "none";
     }
 
     private PolicyOutcome known(NextHop.Domain domain) {
@@ -125,8 +142,9 @@ public final class PolicyTable implements SocketmapTable {
                     return new PolicyOutcome.Defer("internal error");
                 })
                 .thenApply(outcome -> {
-                    Decision decision = new Decision(key, domain, outcome, reply(outcome),
-                            System.nanoTime() - start);
+                    long nanos = System.nanoTime() - start;
+                    metrics.resolution(nanos);
+                    Decision decision = new Decision(key, domain, outcome, reply(outcome), nanos);
                     log.info(decision.logLine());
                     return decision;
                 });

@@ -77,7 +77,7 @@ class ConfigLoaderTest {
                         + "max_pipelined, idle_timeout, request_timeout, lookup_timeout, threads",
                 error("socketmap:\n  port: 8461\n"));
         assertEquals("config key caches is unknown; known keys: socketmap, dns, mta_sts, dane, "
-                + "cache, tlsrpt, shutdown_grace, log", error("caches: {}\n"));
+                + "cache, tlsrpt, metrics, shutdown_grace, log", error("caches: {}\n"));
     }
 
     @Test

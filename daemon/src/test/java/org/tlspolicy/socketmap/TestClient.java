@@ -10,11 +10,11 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
 /** A blocking socketmap client for tests: sends raw bytes, reads netstring replies. */
-final class TestClient implements AutoCloseable {
+public final class TestClient implements AutoCloseable {
 
     private final SocketChannel channel;
 
-    TestClient(SocketAddress address) throws IOException {
+    public TestClient(SocketAddress address) throws IOException {
         channel = address instanceof UnixDomainSocketAddress
                 ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         channel.connect(address);
@@ -32,7 +32,7 @@ final class TestClient implements AutoCloseable {
     }
 
     /** Sends one request and returns its reply payload. */
-    String lookup(String map, String key) throws IOException {
+    public String lookup(String map, String key) throws IOException {
         send(Netstring.encode(map + " " + key));
         return readReply();
     }
