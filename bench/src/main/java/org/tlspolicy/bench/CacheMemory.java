@@ -10,9 +10,6 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,31 +37,7 @@ public final class CacheMemory {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         Path dir = Files.createTempDirectory("cache-memory");
         Path file = dir.resolve("cache.db");
-        PolicyStore.open(Optional.of(file)).close(); // creates the schema
-        long now = System.currentTimeMillis();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
-            c.setAutoCommit(false);
-            try (PreparedStatement s = c.prepareStatement(
-                    "INSERT INTO sts_policy VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-                for (int i = 0; i < n; i++) {
-                    String d = "domain" + i + ".example";
-                    s.setString(1, d);
-                    s.setString(2, "20240101T000000");
-                    s.setString(3, "version: STSv1\nmode: enforce\nmx: mx1." + d + "\nmx: *."
-                            + d + "\nmax_age: 604800\n");
-                    s.setLong(4, now);
-                    s.setLong(5, now + 604_800_000L);
-                    s.setLong(6, now + 302_400_000L);
-                    s.setLong(7, now);
-                    s.addBatch();
-                    if (i % 10_000 == 9_999) {
-                        s.executeBatch();
-                    }
-                }
-                s.executeBatch();
-            }
-            c.commit();
-        }
+        StoreFiller.fill(file, n);
         try (PolicyStore store = PolicyStore.open(Optional.of(file))) {
             DnsClient nowhere = new DnsClient(List.of(new InetSocketAddress("127.0.0.1", 9)),
                     Duration.ofMillis(100), 1);
