@@ -50,7 +50,7 @@ final class ServeCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", config.logLevel());
         PolicyDaemon daemon;
         try {
-            daemon = PolicyDaemon.start(config, Optional.ofNullable(configFile),
+            daemon = PolicyDaemon.open(config, Optional.ofNullable(configFile),
                     ServiceNotifier.fromEnvironment());
         } catch (IOException | ConfigException e) {
             spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
@@ -59,6 +59,9 @@ final class ServeCommand implements Callable<Integer> {
         // SIGTERM and SIGINT run shutdown hooks; the hook is the graceful stop.
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "shutdown"));
         HangupSignal.onHangup(daemon::reload);
+        // Only now "started" (which callers wait for) and READY=1: a signal from here on
+        // finds its handler. Before, one stopped the JVM without the graceful stop.
+        daemon.ready();
         daemon.awaitStop();
         return Main.EXIT_OK;
     }

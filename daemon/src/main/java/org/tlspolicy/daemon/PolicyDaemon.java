@@ -82,11 +82,26 @@ public final class PolicyDaemon implements AutoCloseable {
      */
     public static PolicyDaemon start(DaemonConfig config, Optional<Path> configFile,
                                      ServiceNotifier notifier) throws IOException, ConfigException {
-        PolicyDaemon daemon = new PolicyDaemon(config, configFile, notifier);
-        log.info("started map={} listeners={}", config.mapName(), config.listen());
-        notifier.send("READY=1\nSTATUS=serving map " + config.mapName() + " on "
-                + config.listen());
+        PolicyDaemon daemon = open(config, configFile, notifier);
+        daemon.ready();
         return daemon;
+    }
+
+    /**
+     * Binds every listener and starts answering, without announcing it: the caller first
+     * installs what a signal needs (the shutdown hook), then calls {@link #ready()}, so that a
+     * SIGTERM sent on "started" always finds the graceful stop in place.
+     */
+    public static PolicyDaemon open(DaemonConfig config, Optional<Path> configFile,
+                                    ServiceNotifier notifier) throws IOException, ConfigException {
+        return new PolicyDaemon(config, configFile, notifier);
+    }
+
+    /** Announces that the daemon serves: the "started" log line and systemd's READY=1. */
+    public void ready() {
+        DaemonConfig c = config;
+        log.info("started map={} listeners={}", c.mapName(), c.listen());
+        notifier.send("READY=1\nSTATUS=serving map " + c.mapName() + " on " + c.listen());
     }
 
     private static String hostPort(InetSocketAddress a) {
