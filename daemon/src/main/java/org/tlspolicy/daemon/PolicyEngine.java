@@ -99,7 +99,9 @@ public final class PolicyEngine implements AutoCloseable {
                     Optional.empty(), Optional.empty(), Optional.empty(), null, null);
         }
         // Everything that can fail on a bad configuration comes before any thread is started.
-        DnsClient daneResolverDns = dane ? daneDnsClient(config) : null;
+        boolean validate = config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE;
+        String anchors = dane && validate ? trustAnchors(config) : "";
+        DnsClient daneResolverDns = dane ? daneDnsClient(config, anchors) : null;
         Optional<DaneResolver> daneResolver = dane
                 ? Optional.of(new DaneResolver(daneResolverDns)) : Optional.empty();
         SSLContext tls = sts ? policyHostTls(config) : null;
@@ -128,8 +130,8 @@ public final class PolicyEngine implements AutoCloseable {
             stsResolver = Optional.of(r);
         }
         Optional<DaneCache> daneCache = Optional.empty();
-        if (dane && background && config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE) {
-            checkValidation(config, daneResolverDns);
+        if (dane && background && validate) {
+            checkValidation(anchors, daneResolverDns);
         }
         if (dane) {
             DaneDecision decision = new DaneDecision(tlsrpt);
@@ -166,6 +168,13 @@ public final class PolicyEngine implements AutoCloseable {
      * that must all be on loopback (an AD bit that crossed a network proves nothing).
      */
     public static DnsClient daneDnsClient(DaemonConfig config) throws ConfigException {
+        return daneDnsClient(config, config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE
+                ? trustAnchors(config) : "");
+    }
+
+    /** The client of {@link #daneDnsClient(DaemonConfig)} with the trust anchors already read. */
+    private static DnsClient daneDnsClient(DaemonConfig config, String anchors)
+            throws ConfigException {
         DaemonConfig.Dns dns = config.dns();
         List<InetSocketAddress> servers = servers(dns);
         if (config.dane().dnssec() == DaemonConfig.Dnssec.RESOLVER) {
@@ -182,19 +191,22 @@ public final class PolicyEngine implements AutoCloseable {
             }
             return new DnsClient(servers, dns.timeout(), dns.attempts());
         }
-        String anchors;
-        Optional<Path> file = config.dane().trustAnchorFile();
-        try {
-            anchors = file.isPresent() ? Files.readString(file.get(), StandardCharsets.US_ASCII)
-                    : rootAnchors();
-        } catch (IOException e) {
-            throw new ConfigException("config key dane.trust_anchor_file: cannot read "
-                    + file.map(Object::toString).orElse("") + ": " + e.getMessage());
-        }
         try {
             return new DnsClient(servers, dns.timeout(), dns.attempts(), Optional.of(anchors));
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config key dane.trust_anchor_file: " + e.getMessage());
+        }
+    }
+
+    /** The trust anchors text: {@code dane.trust_anchor_file}, else the root KSKs shipped. */
+    private static String trustAnchors(DaemonConfig config) throws ConfigException {
+        Optional<Path> file = config.dane().trustAnchorFile();
+        try {
+            return file.isPresent() ? Files.readString(file.get(), StandardCharsets.US_ASCII)
+                    : rootAnchors();
+        } catch (IOException e) {
+            throw new ConfigException("config key dane.trust_anchor_file: cannot read "
+                    + file.map(Object::toString).orElse("") + ": " + e.getMessage());
         }
     }
 
@@ -204,12 +216,10 @@ public final class PolicyEngine implements AutoCloseable {
      * match, every DANE lookup is bogus and every domain's mail waits: say so at once, loudly,
      * rather than in one decision line per domain.
      */
-    private static void checkValidation(DaemonConfig config, DnsClient dns) {
+    private static void checkValidation(String anchors, DnsClient dns) {
         Name zone;
         try {
-            zone = anchorZone(config.dane().trustAnchorFile().isPresent()
-                    ? Files.readString(config.dane().trustAnchorFile().get(),
-                    StandardCharsets.US_ASCII) : rootAnchors());
+            zone = anchorZone(anchors);
         } catch (IOException e) {
             log.warn("dane dnssec=validate check=skipped: trust anchors unreadable: {}",
                     e.getMessage());

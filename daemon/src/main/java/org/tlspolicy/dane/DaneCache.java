@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.SharedLoads;
 import org.tlspolicy.cache.StoredDane;
 import org.tlspolicy.metrics.Metrics;
 
@@ -58,8 +59,7 @@ public final class DaneCache implements AutoCloseable {
     private final Settings settings;
     private final LongSupplier clock;
     private final Cache<String, DaneState> memory;
-    private final ConcurrentHashMap<String, CompletableFuture<DaneState>> loading =
-            new ConcurrentHashMap<>();
+    private final SharedLoads<DaneState> loads = new SharedLoads<>();
     private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
     private volatile ScheduledFuture<?> sweeper;
     private volatile Metrics metrics = new Metrics();
@@ -122,22 +122,10 @@ public final class DaneCache implements AutoCloseable {
         if (s != null) {
             return CompletableFuture.completedFuture(s);
         }
-        CompletableFuture<DaneState> promise = new CompletableFuture<>();
-        CompletableFuture<DaneState> running = loading.putIfAbsent(domain, promise);
-        if (running != null) {
-            return running;
-        }
-        load(domain).whenComplete((state, error) -> {
-            DaneState result = state;
-            if (error != null) {
-                log.error("dane resolution failed domain={}", domain, error);
-                result = failed(domain, "internal error: " + error);
-            }
-            memory.put(domain, result);
-            loading.remove(domain, promise);
-            promise.complete(result);
-        });
-        return promise;
+        return loads.load(domain, () -> load(domain), error -> {
+            log.error("dane resolution failed domain={}", domain, error);
+            return failed(domain, "internal error: " + error);
+        }, state -> memory.put(domain, state));
     }
 
     /** What memory holds for {@code domain}, without side effects (for tests). */

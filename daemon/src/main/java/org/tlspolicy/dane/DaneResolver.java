@@ -59,7 +59,7 @@ public final class DaneResolver {
             return done(new DaneLookup.Failed("MX lookup failed: " + i.reason(), false,
                     mx.status(), List.of()));
         }
-        DnsResult.Data data = mx instanceof Dnssec.Secure s ? s.data() : ((Dnssec.Insecure) mx).data();
+        DnsResult.Data data = ((Dnssec.Known) mx).data();
         MxHosts hosts;
         if (data instanceof DnsResult.Answer answer) {
             hosts = MxHosts.of(answer.records());
@@ -150,8 +150,7 @@ public final class DaneResolver {
                 return found(host, HostTlsa.Status.INDETERMINATE, "address lookup failed: "
                         + i.reason(), 0);
             }
-            DnsResult.Data data = d instanceof Dnssec.Secure s ? s.data()
-                    : ((Dnssec.Insecure) d).data();
+            DnsResult.Data data = ((Dnssec.Known) d).data();
             ttl = Math.min(ttl, data.ttl());
             if (data instanceof DnsResult.Answer answer) {
                 any = true;
@@ -190,8 +189,7 @@ public final class DaneResolver {
                 return new Found(new HostTlsa(host, HostTlsa.Status.INDETERMINATE, "", List.of(),
                         "TLSA " + base + " lookup failed: " + i.reason()), 0);
             }
-            DnsResult.Data data = d instanceof Dnssec.Secure s ? s.data()
-                    : ((Dnssec.Insecure) d).data();
+            DnsResult.Data data = ((Dnssec.Known) d).data();
             long t = Math.min(ttl, data.ttl());
             if (d instanceof Dnssec.Insecure) {
                 return new Found(new HostTlsa(host, HostTlsa.Status.NONE, "", List.of(),

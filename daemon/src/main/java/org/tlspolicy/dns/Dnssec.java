@@ -10,8 +10,13 @@ public sealed interface Dnssec {
     /** The word for logs and {@code query}: secure, insecure, bogus or indeterminate. */
     String status();
 
+    /** An answer the DNS gave (secure or insecure), as opposed to no usable answer. */
+    sealed interface Known extends Dnssec {
+        DnsResult.Data data();
+    }
+
     /** Validated from a trust anchor: records, or proven absence. */
-    record Secure(DnsResult.Data data) implements Dnssec {
+    record Secure(DnsResult.Data data) implements Known {
         @Override
         public String status() {
             return "secure";
@@ -19,7 +24,7 @@ public sealed interface Dnssec {
     }
 
     /** Provably unsigned (or from a resolver that does not validate): trusted for nothing. */
-    record Insecure(DnsResult.Data data) implements Dnssec {
+    record Insecure(DnsResult.Data data) implements Known {
         @Override
         public String status() {
             return "insecure";

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.SharedLoads;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.metrics.Metrics;
 
@@ -77,8 +78,7 @@ public final class StsCache implements AutoCloseable {
     private final Settings settings;
     private final LongSupplier clock;
     private final Cache<String, StsState> memory;
-    private final ConcurrentHashMap<String, CompletableFuture<StsState>> loading =
-            new ConcurrentHashMap<>();
+    private final SharedLoads<StsState> loads = new SharedLoads<>();
     private final ConcurrentHashMap<String, CompletableFuture<StsState>> refreshing =
             new ConcurrentHashMap<>();
     private volatile ScheduledFuture<?> refresher;
@@ -136,23 +136,11 @@ public final class StsCache implements AutoCloseable {
         if (s != null) {
             return CompletableFuture.completedFuture(s);
         }
-        CompletableFuture<StsState> promise = new CompletableFuture<>();
-        CompletableFuture<StsState> running = loading.putIfAbsent(domain, promise);
-        if (running != null) {
-            return running;
-        }
-        load(domain).whenComplete((state, error) -> {
-            StsState result = error == null ? state
-                    : new StsState.NoPolicy("internal error: " + error, null,
+        return loads.load(domain, () -> load(domain), error -> {
+            log.error("mta-sts resolution failed domain={}", domain, error);
+            return new StsState.NoPolicy("internal error: " + error, null,
                     clock.getAsLong() + settings.failureTtl().toMillis());
-            if (error != null) {
-                log.error("mta-sts resolution failed domain={}", domain, error);
-            }
-            memory.put(domain, result);
-            loading.remove(domain, promise);
-            promise.complete(result);
-        });
-        return promise;
+        }, state -> memory.put(domain, state));
     }
 
     /** What memory holds for {@code domain}, without side effects (for {@code query}). */
