@@ -1,0 +1,17 @@
+#!/bin/sh
+# Starts Postfix in the foreground (PID 1 of the container) on the test's configuration:
+#   /config/main.cf      copied to /etc/postfix/main.cf
+#   /config/setup.sh     run next, if present (postconf -M/-F edits of master.cf, certificates)
+#   /config/resolv.conf  the resolver for Postfix's DNS lookups, if present
+# then copies resolv.conf and friends into the chroot as Debian's postfix.service does.
+set -eu
+cp /config/main.cf /etc/postfix/main.cf
+if [ -f /config/resolv.conf ]; then
+    cat /config/resolv.conf > /etc/resolv.conf
+fi
+if [ -f /config/setup.sh ]; then
+    sh -eu /config/setup.sh
+fi
+/usr/lib/postfix/configure-instance.sh -
+postfix check
+exec postfix start-fg
