@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -49,9 +50,20 @@ public final class PolicyHost implements AutoCloseable {
     /** Starts a host presenting {@code identity}'s certificate, on a free port. */
     public static PolicyHost start(TestCa.ServerIdentity identity, Responder responder)
             throws Exception {
+        return start(identity, responder, new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    /**
+     * Starts a host presenting {@code identity}'s certificate at {@code address} (port 443 on
+     * a loopback address of its own, say, where a daemon run as in production looks for it).
+     */
+    public static PolicyHost start(TestCa.ServerIdentity identity, Responder responder,
+                                   InetSocketAddress address) throws Exception {
         SSLContext context = identity.serverContext();
         SSLServerSocket s = (SSLServerSocket) context.getServerSocketFactory()
-                .createServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+                .createServerSocket();
+        s.setReuseAddress(true);
+        s.bind(address, 50);
         return new PolicyHost(s, responder);
     }
 

@@ -86,7 +86,8 @@ public final class TestCa {
         return issue(dnsNames, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
     }
 
-    private ServerIdentity issue(List<String> dnsNames, Instant notBefore, Instant notAfter)
+    /** A server certificate for all of {@code dnsNames}, valid between the two instants. */
+    public ServerIdentity issue(List<String> dnsNames, Instant notBefore, Instant notAfter)
             throws Exception {
         KeyPair leaf = newKey();
         GeneralName[] names = dnsNames.stream()
@@ -123,6 +124,32 @@ public final class TestCa {
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(kmf.getKeyManagers(), null, null);
             return context;
+        }
+
+        /**
+         * Writes the private key (PKCS #8) and then the chain as PEM to {@code file}: the form
+         * of Postfix's {@code smtpd_tls_chain_files}.
+         */
+        public Path writePem(Path file) throws Exception {
+            StringBuilder b = new StringBuilder("-----BEGIN PRIVATE KEY-----\n")
+                    .append(Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                            .encodeToString(key.getEncoded()))
+                    .append("\n-----END PRIVATE KEY-----\n");
+            for (X509Certificate c : chain) {
+                b.append(pem(c));
+            }
+            Files.writeString(file, b, StandardCharsets.US_ASCII);
+            return file;
+        }
+
+        /**
+         * The SHA-256 digest of the leaf's SubjectPublicKeyInfo in hex: the data of a TLSA
+         * 3 1 1 record for this server (RFC 6698 §2.1).
+         */
+        public String spkiSha256() throws Exception {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(chain[0].getPublicKey().getEncoded());
+            return java.util.HexFormat.of().withUpperCase().formatHex(digest);
         }
     }
 

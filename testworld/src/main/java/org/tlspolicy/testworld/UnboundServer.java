@@ -45,7 +45,19 @@ public final class UnboundServer implements AutoCloseable {
     public static UnboundServer validating(Path dir, InetSocketAddress authority,
                                            List<String> stubZones, String trustAnchors,
                                            List<String> refusedZones) throws Exception {
-        return start(dir, authority, stubZones, trustAnchors, refusedZones);
+        return start(dir, null, authority, stubZones, trustAnchors, refusedZones);
+    }
+
+    /**
+     * As {@link #validating(Path, InetSocketAddress, List, String, List)}, listening at {@code
+     * listen}: port 53 of a loopback address of its own, for programs that find their resolver
+     * in resolv.conf (which has no port), such as Postfix.
+     */
+    public static UnboundServer validating(Path dir, InetSocketAddress listen,
+                                           InetSocketAddress authority, List<String> stubZones,
+                                           String trustAnchors, List<String> refusedZones)
+            throws Exception {
+        return start(dir, listen, authority, stubZones, trustAnchors, refusedZones);
     }
 
     /**
@@ -56,10 +68,11 @@ public final class UnboundServer implements AutoCloseable {
     public static UnboundServer iterating(Path dir, InetSocketAddress authority,
                                           List<String> stubZones, List<String> refusedZones)
             throws Exception {
-        return start(dir, authority, stubZones, null, refusedZones);
+        return start(dir, null, authority, stubZones, null, refusedZones);
     }
 
-    private static UnboundServer start(Path dir, InetSocketAddress authority,
+    private static UnboundServer start(Path dir, InetSocketAddress listen,
+                                       InetSocketAddress authority,
                                        List<String> stubZones, String trustAnchors,
                                        List<String> refusedZones) throws Exception {
         Path unbound = Path.of("/usr/sbin/unbound");
@@ -68,12 +81,14 @@ public final class UnboundServer implements AutoCloseable {
                     + "unbound package (scripts/test does)");
         }
         Files.createDirectories(dir);
-        int port = KnotServer.freePort();
+        InetSocketAddress address = listen != null ? listen
+                : new InetSocketAddress("127.0.0.1", KnotServer.freePort());
         String stubAddr = authority.getAddress().getHostAddress() + "@" + authority.getPort();
         StringBuilder conf = new StringBuilder()
                 .append("server:\n")
-                .append("  interface: 127.0.0.1\n")
-                .append("  port: ").append(port).append('\n')
+                .append("  interface: ").append(address.getAddress().getHostAddress())
+                .append('\n')
+                .append("  port: ").append(address.getPort()).append('\n')
                 .append("  do-ip6: no\n")
                 .append("  do-not-query-localhost: no\n") // knotd is on loopback
                 .append("  username: \"\"\n  chroot: \"\"\n")
@@ -112,7 +127,7 @@ public final class UnboundServer implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("unbound.log").toFile())
                 .start();
-        UnboundServer server = new UnboundServer(p, new InetSocketAddress("127.0.0.1", port));
+        UnboundServer server = new UnboundServer(p, address);
         server.awaitReady(stubZones.isEmpty() ? "." : stubZones.get(0), dir);
         return server;
     }

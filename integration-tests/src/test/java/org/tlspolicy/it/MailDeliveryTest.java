@@ -1,0 +1,368 @@
+package org.tlspolicy.it;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.it.MailWorld.Cert;
+import org.tlspolicy.it.MailWorld.Domain;
+import org.tlspolicy.it.MailWorld.Mx;
+import org.tlspolicy.it.MailWorld.Tlsa;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Mail through a real Postfix (Debian 12's 3.7, in a container) that asks tlspolicyd (the
+ * packaged jar, as a process) for its TLS policy, delivered to real MX hosts (a second Postfix's
+ * smtpd listeners) in a DNSSEC-signed world with MTA-STS policy hosts ({@link MailWorld}).
+ *
+ * <p>Every outcome is read from Postfix itself, never from tlspolicyd: the sender's log line for
+ * the recipient ({@code status=sent} or {@code deferred}, with its reason), its TLS lines
+ * ({@code Verified TLS connection established to …}), its queue ({@code postqueue -j}) and the
+ * receiving Postfix's log. Scenarios run one after another, one message each, and each saves
+ * the sender's log lines it produced under {@code target/postfix-log-fixtures/}: the source of
+ * the TLS-RPT tests' fixtures ({@code tlsrpt-sender/src/test/resources/postfix-logs/}, copied
+ * from a run).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class MailDeliveryTest {
+
+    private static final String FROM = "postmaster@sender.test";
+
+    private static final List<Domain> DOMAINS = List.of(
+            sts("sts-good", "enforce", new Mx("mx", "127.0.2.1", Cert.VALID, Tlsa.NONE)),
+            sts("sts-wrongname", "enforce",
+                    new Mx("mx", "127.0.2.2", Cert.WRONG_NAME, Tlsa.NONE)),
+            sts("sts-selfsigned", "enforce",
+                    new Mx("mx", "127.0.2.3", Cert.SELF_SIGNED, Tlsa.NONE)),
+            sts("sts-expired", "enforce", new Mx("mx", "127.0.2.4", Cert.EXPIRED, Tlsa.NONE)),
+            sts("sts-nostarttls", "enforce",
+                    new Mx("mx", "127.0.2.5", Cert.NO_STARTTLS, Tlsa.NONE)),
+            // Two MX hosts with good certificates; the policy lists only the second.
+            new Domain("sts-unlisted", List.of(
+                    new Mx("mx-rogue", "127.0.2.6", Cert.VALID, Tlsa.NONE),
+                    new Mx("mx", "127.0.2.7", Cert.VALID, Tlsa.NONE)),
+                    "enforce", List.of("mx.sts-unlisted.test"), false),
+            sts("sts-testing", "testing",
+                    new Mx("mx", "127.0.2.8", Cert.SELF_SIGNED, Tlsa.NONE)),
+            new Domain("nopolicy", List.of(
+                    new Mx("mx", "127.0.2.9", Cert.SELF_SIGNED, Tlsa.NONE)), null, List.of(),
+                    false),
+            // DANE hosts present self-signed certificates: only their TLSA records vouch.
+            dane("dane-good", new Mx("mx", "127.0.2.10", Cert.SELF_SIGNED, Tlsa.MATCHING), false),
+            dane("dane-bad", new Mx("mx", "127.0.2.11", Cert.SELF_SIGNED, Tlsa.MISMATCHING),
+                    false),
+            dane("dane-bogus", new Mx("mx", "127.0.2.12", Cert.SELF_SIGNED, Tlsa.MATCHING), true),
+            // DANE and MTA-STS: under MTA-STS the self-signed certificate would fail.
+            sts("both", "enforce", new Mx("mx", "127.0.2.13", Cert.SELF_SIGNED, Tlsa.MATCHING)),
+            // For the resilience scenarios: enforced, this MX fails; not enforced, it would not.
+            sts("cached", "enforce", new Mx("mx", "127.0.2.14", Cert.WRONG_NAME, Tlsa.NONE)));
+
+    @TempDir
+    static Path dir;
+
+    private static MailWorld world;
+    private static PostfixContainer sender;
+    private static DaemonProcess daemon;
+    private static Path daemonConfig;
+    private static int fixture;
+
+    private static Domain sts(String name, String mode, Mx mx) {
+        return new Domain(name, List.of(mx), mode, List.of(mx.label() + "." + name + ".test"),
+                false);
+    }
+
+    private static Domain dane(String name, Mx mx, boolean bogus) {
+        return new Domain(name, List.of(mx), null, List.of(), bogus);
+    }
+
+    @BeforeAll
+    static void startWorld() throws Exception {
+        Path fixtures = Path.of("target", "postfix-log-fixtures");
+        if (Files.isDirectory(fixtures)) {
+            try (var old = Files.list(fixtures)) {
+                for (Path f : old.toList()) {
+                    Files.delete(f);
+                }
+            }
+        }
+        world = MailWorld.start(dir, DOMAINS);
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        daemonConfig = Files.writeString(dir.resolve("tlspolicyd.yml"), """
+                socketmap: {listen: ["127.0.0.1:%d"]}
+                dns: {servers: ["%s"], timeout: 2s, attempts: 1}
+                mta_sts: {extra_ca_file: "%s"}
+                dane: {dnssec: resolver}
+                cache: {path: "%s"}
+                tlsrpt: "off"
+                """.formatted(port, MailWorld.RESOLVER.getAddress().getHostAddress(),
+                world.caFile(), dir.resolve("cache.db")));
+        daemon = DaemonProcess.serve(daemonConfig);
+        sender = world.startSender(port);
+    }
+
+    @AfterAll
+    static void stopWorld() throws Exception {
+        if (sender != null) {
+            sender.close();
+        }
+        if (daemon != null) {
+            daemon.close();
+        }
+        if (world != null) {
+            world.close();
+        }
+    }
+
+    /** One message's first delivery attempt, and the sender's log lines it produced. */
+    private record Attempt(PostfixLog.Delivery delivery, List<String> lines) {
+
+        boolean logged(String text) {
+            return lines.stream().anyMatch(l -> l.contains(text));
+        }
+    }
+
+    /**
+     * Sends one message to {@code user@domain.test}, waits for the outcome of its first delivery
+     * attempt and saves the log lines as the fixture of {@code scenario}.
+     */
+    private static Attempt deliver(String domain, String user, String scenario)
+            throws Exception {
+        String rcpt = user + "@" + domain + ".test";
+        PostfixLog log = sender.log();
+        int mark = log.mark();
+        sender.send(FROM, rcpt, scenario);
+        PostfixLog.Delivery d = log.awaitDelivery(rcpt, mark, 60);
+        if (d.sent()) {
+            log.awaitLine(d.queueId() + ": removed", mark, 10);
+        }
+        List<String> lines = log.linesSince(mark);
+        saveFixture(scenario, d, lines);
+        return new Attempt(d, lines);
+    }
+
+    private static void saveFixture(String scenario, PostfixLog.Delivery d, List<String> lines)
+            throws IOException {
+        Path fixtures = Files.createDirectories(Path.of("target", "postfix-log-fixtures"));
+        String name = "%02d-%s.log".formatted(++fixture, scenario.toLowerCase(java.util.Locale.ROOT)
+                .replaceAll("[^a-z0-9]+", "-"));
+        StringBuilder b = new StringBuilder()
+                .append("# scenario: ").append(scenario).append('\n')
+                .append("# outcome: ").append(d.recipient()).append(" status=").append(d.status())
+                .append(" relay=").append(d.relay()).append('\n')
+                .append("# Postfix 3.7.11 (Debian 12) maillog_file lines, written by tlspolicy's "
+                        + "MailDeliveryTest\n");
+        lines.forEach(l -> b.append(l).append('\n'));
+        Files.writeString(fixtures.resolve(name), b, StandardCharsets.UTF_8);
+    }
+
+    /** The receiving Postfix accepted (and discarded) mail for {@code rcpt}. */
+    private static boolean received(String rcpt) throws IOException {
+        return world.receiver().log().lines().stream()
+                .anyMatch(l -> l.contains("to=<" + rcpt + ">") && l.contains("status=sent"));
+    }
+
+    /** The message is in the sender's deferred queue with {@code reason} for {@code rcpt}. */
+    private static void assertDeferredInQueue(PostfixLog.Delivery d, String reason)
+            throws Exception {
+        String queue = sender.queue();
+        String entry = queue.lines().filter(l -> l.contains("\"queue_id\": \"" + d.queueId()
+                + "\"")).findFirst().orElseThrow(() -> new AssertionError(d.queueId()
+                + " not in the queue: " + queue));
+        assertTrue(entry.contains("\"queue_name\": \"deferred\""), entry);
+        assertTrue(entry.contains("\"address\": \"" + d.recipient() + "\""), entry);
+        assertTrue(entry.contains(reason), "delay_reason should contain '" + reason + "': "
+                + entry);
+    }
+
+    private static void assertDelivered(Attempt a) throws Exception {
+        assertTrue(a.delivery().sent(), a.delivery().line());
+        // The receiving side saw it too: it was really handed over.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!received(a.delivery().recipient()) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(received(a.delivery().recipient()), "receiver log has no delivery for "
+                + a.delivery().recipient());
+    }
+
+    private static void assertDeferred(Attempt a, String reason) throws Exception {
+        assertTrue(a.delivery().deferred(), a.delivery().line());
+        assertTrue(a.delivery().reason().contains(reason),
+                "reason should contain '" + reason + "': " + a.delivery().line());
+        assertDeferredInQueue(a.delivery(), reason);
+        assertFalse(received(a.delivery().recipient()), "the receiver got the message");
+    }
+
+    // --- MTA-STS -------------------------------------------------------------------------
+
+    @Test
+    @Order(1)
+    void stsEnforceWithValidCertificateDeliversVerified() throws Exception {
+        Attempt a = deliver("sts-good", "alice", "mta-sts enforce, valid certificate");
+        assertDelivered(a);
+        assertEquals("mx.sts-good.test[127.0.2.1]:25", a.delivery().relay());
+        assertTrue(a.logged("Verified TLS connection established to "
+                + "mx.sts-good.test[127.0.2.1]:25"), String.join("\n", a.lines()));
+    }
+
+    @Test
+    @Order(2)
+    void stsEnforceWithWrongNameDefers() throws Exception {
+        Attempt a = deliver("sts-wrongname", "bob", "mta-sts enforce, certificate for another "
+                + "name");
+        assertDeferred(a, "Server certificate not verified");
+    }
+
+    @Test
+    @Order(3)
+    void stsEnforceWithSelfSignedDefers() throws Exception {
+        Attempt a = deliver("sts-selfsigned", "carol", "mta-sts enforce, self-signed certificate");
+        assertDeferred(a, "Server certificate not verified");
+    }
+
+    @Test
+    @Order(4)
+    void stsEnforceWithExpiredDefers() throws Exception {
+        Attempt a = deliver("sts-expired", "dave", "mta-sts enforce, expired certificate");
+        assertDeferred(a, "Server certificate not verified");
+    }
+
+    @Test
+    @Order(5)
+    void stsEnforceWithoutStarttlsDefers() throws Exception {
+        Attempt a = deliver("sts-nostarttls", "erin", "mta-sts enforce, MX offers no STARTTLS");
+        assertDeferred(a, "TLS is required, but was not offered");
+    }
+
+    @Test
+    @Order(6)
+    void stsMxNotInPolicyIsNotUsed() throws Exception {
+        Attempt a = deliver("sts-unlisted", "frank", "mta-sts enforce, preferred MX not in the "
+                + "policy's mx list");
+        assertDelivered(a);
+        assertEquals("mx.sts-unlisted.test[127.0.2.7]:25", a.delivery().relay());
+        // The preferred host was tried and refused for its name, never given the message.
+        assertTrue(a.logged("mx-rogue.sts-unlisted.test[127.0.2.6]"), String.join("\n",
+                a.lines()));
+        assertFalse(a.logged("Verified TLS connection established to "
+                + "mx-rogue.sts-unlisted.test"), String.join("\n", a.lines()));
+    }
+
+    @Test
+    @Order(7)
+    void stsTestingWithBadCertificateDelivers() throws Exception {
+        Attempt a = deliver("sts-testing", "grace", "mta-sts testing, self-signed certificate");
+        assertDelivered(a);
+        assertTrue(a.logged("Untrusted TLS connection established to "
+                + "mx.sts-testing.test[127.0.2.8]:25"), String.join("\n", a.lines()));
+    }
+
+    @Test
+    @Order(8)
+    void noPolicyDeliversOpportunistically() throws Exception {
+        Attempt a = deliver("nopolicy", "heidi", "no policy, opportunistic TLS");
+        assertDelivered(a);
+        assertTrue(a.logged("Untrusted TLS connection established to "
+                + "mx.nopolicy.test[127.0.2.9]:25"), String.join("\n", a.lines()));
+    }
+
+    // --- DANE ----------------------------------------------------------------------------
+
+    @Test
+    @Order(10)
+    void daneMatchingTlsaDeliversVerified() throws Exception {
+        Attempt a = deliver("dane-good", "ivan", "dane, TLSA 3 1 1 matching");
+        assertDelivered(a);
+        assertTrue(a.logged("Verified TLS connection established to "
+                + "mx.dane-good.test[127.0.2.10]:25"), String.join("\n", a.lines()));
+    }
+
+    @Test
+    @Order(11)
+    void daneMismatchingTlsaDefers() throws Exception {
+        Attempt a = deliver("dane-bad", "judy", "dane, TLSA 3 1 1 not matching");
+        assertDeferred(a, "Server certificate not verified");
+    }
+
+    @Test
+    @Order(12)
+    void daneBogusDnssecDefersWithoutConnecting() throws Exception {
+        Attempt a = deliver("dane-bogus", "mallory", "dane, bogus DNSSEC");
+        // Postfix's words for a TEMP reply: the policy lookup failed, the mail waits.
+        assertDeferred(a, "client TLS configuration problem");
+        assertTrue(a.logged("socketmap server temporary error: DNSSEC validation failed"),
+                String.join("\n", a.lines()));
+        assertTrue(a.logged("policy table lookup error"), String.join("\n", a.lines()));
+        assertFalse(a.logged("127.0.2.12"), "connected to the MX of a bogus zone: "
+                + String.join("\n", a.lines()));
+    }
+
+    @Test
+    @Order(13)
+    void daneWinsOverMtaSts() throws Exception {
+        Attempt a = deliver("both", "niaj", "dane and mta-sts both published");
+        assertDelivered(a);
+        assertTrue(a.logged("Verified TLS connection established to "
+                + "mx.both.test[127.0.2.13]:25"), String.join("\n", a.lines()));
+    }
+
+    // --- Resilience ----------------------------------------------------------------------
+
+    @Test
+    @Order(20)
+    void cachedPolicyStaysEnforcedAcrossPolicyHostOutageAndRestart() throws Exception {
+        Attempt first = deliver("cached", "olivia", "mta-sts enforce, policy fetched");
+        assertDeferred(first, "Server certificate not verified");
+
+        world.policyHost("cached.test").close();
+        Attempt hostDown = deliver("cached", "peggy", "mta-sts enforce, policy host down, "
+                + "policy cached");
+        assertDeferred(hostDown, "Server certificate not verified");
+
+        daemon.signal("TERM");
+        assertEquals(143, daemon.awaitExit(30)); // README: 143 after a graceful SIGTERM
+        daemon = DaemonProcess.serve(daemonConfig);
+        Attempt restarted = deliver("cached", "rupert", "mta-sts enforce, daemon restarted "
+                + "while the policy host is down");
+        assertDeferred(restarted, "Server certificate not verified");
+    }
+
+    @Test
+    @Order(21)
+    void mailWaitsWhileTheDaemonIsDownAndGoesWhenItIsBack() throws Exception {
+        daemon.signal("TERM");
+        assertEquals(143, daemon.awaitExit(30)); // README: 143 after a graceful SIGTERM
+        // To a domain that would go out at once with the daemon up (opportunistic TLS).
+        Attempt down = deliver("nopolicy", "sybil", "tlspolicyd not running");
+        assertDeferred(down, "client TLS configuration problem");
+        assertTrue(down.logged("lookup error: Connection refused"), String.join("\n",
+                down.lines()));
+
+        daemon = DaemonProcess.serve(daemonConfig);
+        PostfixLog log = sender.log();
+        int mark = log.mark();
+        sender.exec("postqueue", "-i", down.delivery().queueId());
+        PostfixLog.Delivery retried = log.awaitDelivery(down.delivery().recipient(), mark, 60);
+        assertTrue(retried.sent(), retried.line());
+    }
+}

@@ -1,0 +1,96 @@
+# The Docker engine and the Postfix image of the end-to-end tests. Sourced, not run.
+#
+# ensure_docker_engine: points DOCKER_HOST at a running engine. When none answers (neither
+#   $DOCKER_HOST nor /var/run/docker.sock), starts Debian's dockerd as this test world needs it
+#   (vfs storage, no bridge, no iptables: containers use host networking) with its own socket,
+#   state and image store under /var/lib/tlspolicy-test/docker, and stops it again on exit.
+# ensure_postfix_image: builds integration-tests/docker/postfix unless an image of the same
+#   Dockerfile and entrypoint exists, and exports its name as TLSPOLICY_POSTFIX_IMAGE. Without
+#   a registry, the base is a debootstrap rootfs of Debian 12 (cached as an image too).
+
+TLSPOLICY_DOCKER_DIR=/var/lib/tlspolicy-test/docker
+TLSPOLICY_DOCKER_RUN=/run/tlspolicy-test-docker
+TLSPOLICY_DOCKER_STARTED=""
+
+ensure_docker_engine() {
+    if [ -n "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ -S /var/run/docker.sock ] &&
+        DOCKER_HOST=unix:///var/run/docker.sock docker info >/dev/null 2>&1; then
+        export DOCKER_HOST=unix:///var/run/docker.sock
+        return 0
+    fi
+    mkdir -p "$TLSPOLICY_DOCKER_DIR" "$TLSPOLICY_DOCKER_RUN"
+    export DOCKER_HOST="unix://$TLSPOLICY_DOCKER_RUN/docker.sock"
+    echo "starting dockerd ($DOCKER_HOST, log $TLSPOLICY_DOCKER_DIR/dockerd.log)"
+    dockerd --host "$DOCKER_HOST" --pidfile "$TLSPOLICY_DOCKER_RUN/dockerd.pid" \
+        --exec-root "$TLSPOLICY_DOCKER_RUN/exec" --data-root "$TLSPOLICY_DOCKER_DIR/data" \
+        --storage-driver=vfs --iptables=false --ip-masq=false --bridge=none \
+        >"$TLSPOLICY_DOCKER_DIR/dockerd.log" 2>&1 &
+    TLSPOLICY_DOCKER_STARTED=$!
+    local i
+    for i in $(seq 1 60); do
+        if docker info >/dev/null 2>&1; then
+            return 0
+        fi
+        if ! kill -0 "$TLSPOLICY_DOCKER_STARTED" 2>/dev/null; then
+            echo "dockerd exited; its log:" >&2
+            tail -20 "$TLSPOLICY_DOCKER_DIR/dockerd.log" >&2
+            return 1
+        fi
+        sleep 0.5
+    done
+    echo "dockerd did not answer within 30 s" >&2
+    return 1
+}
+
+# stop_docker_engine: stops the dockerd ensure_docker_engine started, if it started one.
+stop_docker_engine() {
+    [ -n "$TLSPOLICY_DOCKER_STARTED" ] || return 0
+    # Containers a killed test run left behind would otherwise hold their addresses.
+    docker ps -q --filter label=org.testcontainers=true | xargs -r docker rm -f >/dev/null 2>&1
+    kill "$TLSPOLICY_DOCKER_STARTED" 2>/dev/null || true
+    local i
+    for i in $(seq 1 60); do
+        kill -0 "$TLSPOLICY_DOCKER_STARTED" 2>/dev/null || break
+        sleep 0.5
+    done
+    TLSPOLICY_DOCKER_STARTED=""
+}
+
+ensure_postfix_image() {
+    local context=integration-tests/docker/postfix
+    # Bump the base's tag when the way it is made changes: images are found by name.
+    local base="tlspolicy-test/debian-bookworm:debootstrap-2"
+    local digest
+    digest=$( (echo "$base"; cat "$context/Dockerfile" "$context/entrypoint.sh") |
+        sha256sum | cut -c1-12)
+    local image="tlspolicy-test/postfix:$digest"
+    export TLSPOLICY_POSTFIX_IMAGE="$image"
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        return 0
+    fi
+    if ! docker image inspect "$base" >/dev/null 2>&1; then
+        local rootfs
+        rootfs=$(mktemp -d /var/tmp/tlspolicy-rootfs.XXXXXX)
+        echo "building $base with debootstrap (once; about a minute)"
+        debootstrap --variant=minbase bookworm "$rootfs" \
+            "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$rootfs.log" 2>&1 || {
+            tail -20 "$rootfs.log" >&2
+            rm -rf "$rootfs" "$rootfs.log"
+            return 1
+        }
+        rm -f "$rootfs"/var/cache/apt/archives/*.deb
+        chmod 755 "$rootfs" # mktemp made it 0700: the image's / would shut out non-root users
+        tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
+        rm -rf "$rootfs" "$rootfs.log"
+    fi
+    echo "building $image"
+    local log="$TLSPOLICY_DOCKER_DIR/build.log"
+    mkdir -p "$TLSPOLICY_DOCKER_DIR"
+    docker build --network host --build-arg BASE="$base" -t "$image" "$context" >"$log" 2>&1 || {
+        tail -30 "$log" >&2
+        return 1
+    }
+}
