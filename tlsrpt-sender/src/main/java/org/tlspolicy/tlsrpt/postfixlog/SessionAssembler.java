@@ -1,0 +1,208 @@
+package org.tlspolicy.tlsrpt.postfixlog;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Turns Postfix's log lines into {@link TlsSession}s. One SMTP client process works on one
+ * message at a time, so its lines between two outcomes belong to one delivery: the TLS lines for
+ * each MX host tried ({@code certificate verification failed}, {@code … TLS connection
+ * established}), a {@code QUEUEID: REASON} line for each host given up, and the final {@code
+ * to=<…>, relay=…, status=…} line, which names the recipient domain the sessions count for.
+ * State is kept per process ID; lines of other processes interleave freely.
+ *
+ * <p>Counted: every MX host a message was tried with, once per delivery attempt (further
+ * recipients of the same attempt add nothing), and every attempt stopped by a failed TLS policy
+ * lookup. Not counted: connection failures before TLS (unreachable hosts are not a TLS matter)
+ * and deliveries that were never tried.
+ *
+ * <p>Not thread-safe: one assembler reads one log in order.
+ */
+public final class SessionAssembler {
+
+    /** Queue IDs whose sender is remembered; beyond this the oldest are forgotten. */
+    static final int MAX_SENDERS = 65_536;
+    /** Processes whose state is kept; Postfix runs far fewer SMTP clients at once. */
+    static final int MAX_PROCESSES = 4_096;
+
+    private final Consumer<TlsSession> out;
+    private final Map<Long, ProcessState> processes = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, ProcessState> eldest) {
+            return size() > MAX_PROCESSES;
+        }
+    };
+    private final Map<String, String> senders = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > MAX_SENDERS;
+        }
+    };
+
+    public SessionAssembler(Consumer<TlsSession> out) {
+        this.out = out;
+    }
+
+    /** One MX host tried: what its TLS lines said so far. */
+    private static final class Attempt {
+        final Endpoint mx;
+        SmtpLogEvent.Trust trust;
+        String verificationFailure;
+        boolean refused;
+        boolean notOffered;
+
+        Attempt(Endpoint mx) {
+            this.mx = mx;
+        }
+
+        boolean is(Endpoint other) {
+            return other != null && mx.host().equalsIgnoreCase(other.host())
+                    && mx.ip().equals(other.ip());
+        }
+
+        SessionFacts facts(boolean delivered) {
+            if (notOffered || trust == null) {
+                return new SessionFacts.StarttlsNotOffered(delivered && !notOffered);
+            }
+            return new SessionFacts.Negotiated(trust, verificationFailure, refused);
+        }
+    }
+
+    private static final class ProcessState {
+        Attempt current;
+        final List<Attempt> givenUp = new ArrayList<>();
+        String lastQueueId;
+        String serverError;
+        SmtpLogEvent.PolicyLookupFailed policyFailure;
+    }
+
+    /** Reads one log line (anything; lines that are not Postfix's are ignored). */
+    public void accept(SyslogLine line) {
+        SmtpLogParser.parse(line).ifPresent(e -> accept(line.time(), line.pid(), e));
+    }
+
+    void accept(Instant time, long pid, SmtpLogEvent event) {
+        if (event instanceof SmtpLogEvent.QueuedFrom q) {
+            senders.put(q.queueId(), q.sender());
+            return;
+        }
+        ProcessState p = processes.computeIfAbsent(pid, k -> new ProcessState());
+        if (event instanceof SmtpLogEvent.VerificationFailed v) {
+            attempt(p, v.mx()).verificationFailure = v.reason();
+        } else if (event instanceof SmtpLogEvent.TlsEstablished t) {
+            attempt(p, t.mx()).trust = t.trust();
+        } else if (event instanceof SmtpLogEvent.PolicyServerError e) {
+            p.serverError = e.reason();
+        } else if (event instanceof SmtpLogEvent.PolicyLookupFailed f) {
+            // Counted with the outcome line that follows, which names the message (and so
+            // its sender).
+            p.policyFailure = f;
+            p.current = null;
+        } else if (event instanceof SmtpLogEvent.HostFailed h) {
+            hostFailed(p, h);
+        } else if (event instanceof SmtpLogEvent.Delivery d) {
+            delivery(time, p, d);
+        }
+    }
+
+    private static Attempt attempt(ProcessState p, Endpoint mx) {
+        if (p.current == null || !p.current.is(mx)) {
+            p.current = new Attempt(mx);
+        }
+        return p.current;
+    }
+
+    private static final String NOT_OFFERED = "TLS is required, but was not offered by host ";
+
+    private void hostFailed(ProcessState p, SmtpLogEvent.HostFailed h) {
+        if (h.reason().startsWith(NOT_OFFERED)) {
+            String r = h.reason();
+            Endpoint mx = Endpoint.parse(r, NOT_OFFERED.length(), r.length());
+            if (mx != null) {
+                Attempt a = attempt(p, mx);
+                a.notOffered = true;
+                p.givenUp.add(a);
+                p.current = null;
+            }
+        } else if (p.current != null) {
+            p.current.refused |= tlsReason(h.reason());
+            p.givenUp.add(p.current);
+            p.current = null;
+        }
+    }
+
+    private void delivery(Instant time, ProcessState p, SmtpLogEvent.Delivery d) {
+        String sender = senders.getOrDefault(d.queueId(), "");
+        if (d.queueId().equals(p.lastQueueId) && p.current == null && p.givenUp.isEmpty()
+                && p.policyFailure == null) {
+            return; // another recipient of the attempt already counted
+        }
+        p.lastQueueId = d.queueId();
+        String domain = d.domain();
+        for (Attempt a : p.givenUp) {
+            emit(new TlsSession(time, domain, sender, a.mx, a.facts(false)));
+        }
+        p.givenUp.clear();
+        Attempt last = p.current;
+        p.current = null;
+        if (d.relay() == null) {
+            SmtpLogEvent.PolicyLookupFailed f = p.policyFailure;
+            if (f != null) {
+                emit(new TlsSession(time, f.domain(), sender, new Endpoint(f.mxHost(), "", 0),
+                        new SessionFacts.PolicyLookupFailed(p.serverError)));
+            }
+            p.policyFailure = null;
+            p.serverError = null;
+            return; // otherwise no connection: DNS or queue trouble, not a TLS matter
+        }
+        if (d.status().equals("sent")) {
+            Attempt a = last != null && last.is(d.relay()) ? last : new Attempt(d.relay());
+            emit(new TlsSession(time, domain, sender, a.mx, a.facts(true)));
+            return;
+        }
+        if (d.reason().startsWith(NOT_OFFERED)) {
+            Attempt a = last != null && last.is(d.relay()) ? last : new Attempt(d.relay());
+            a.notOffered = true;
+            emit(new TlsSession(time, domain, sender, a.mx, a.facts(false)));
+            return;
+        }
+        if (last != null && last.is(d.relay())) {
+            // After TLS: either Postfix refused the peer (a TLS failure) or the peer refused
+            // the mail (an SMTP matter; the TLS session itself stands).
+            last.refused |= tlsReason(d.reason());
+            emit(new TlsSession(time, domain, sender, last.mx, last.facts(false)));
+        }
+    }
+
+    /** Postfix's words for giving up on a peer for TLS reasons. */
+    private static boolean tlsReason(String reason) {
+        return reason.startsWith("Server certificate not verified")
+                || reason.startsWith("Server certificate not trusted")
+                || reason.startsWith("Cannot start TLS")
+                || reason.contains("TLS is required");
+    }
+
+    private void emit(TlsSession s) {
+        out.accept(s);
+    }
+
+    /** Reads every line of {@code lines} (tests and one-shot imports). */
+    public static List<TlsSession> assemble(Iterable<String> lines, Instant reference,
+                                            java.time.ZoneId zone) {
+        List<TlsSession> sessions = new ArrayList<>();
+        SessionAssembler a = new SessionAssembler(sessions::add);
+        for (String l : lines) {
+            SyslogLine.parse(l, reference, zone).ifPresent(a::accept);
+        }
+        return sessions;
+    }
+
+    /** For tests: how many processes have state. */
+    int processCount() {
+        return processes.size();
+    }
+}

@@ -1,0 +1,75 @@
+package org.tlspolicy.tlsrpt.postfixlog;
+
+/**
+ * What one line of Postfix's SMTP client (or queue manager) says about a delivery, in the words
+ * Postfix 3.7 writes at {@code smtp_tls_loglevel = 1} (learnt from a real Postfix: the fixtures
+ * under {@code src/test/resources/postfix-logs/}). Lines of other programs, and lines of these
+ * that say nothing about TLS or outcomes, are not events.
+ */
+public sealed interface SmtpLogEvent {
+
+    /** How far Postfix trusted a peer's certificate (TLS_README, "Client-side logging"). */
+    enum Trust {
+        /** Chain and name (or DANE TLSA) verified. */
+        VERIFIED,
+        /** Chain verified, name not checked or not matching at this level. */
+        TRUSTED,
+        /** Chain not verified. */
+        UNTRUSTED,
+        /** No certificate (anonymous cipher). */
+        ANONYMOUS
+    }
+
+    /** {@code Verified TLS connection established to HOST[IP]:PORT: TLSv1.3 with …} */
+    record TlsEstablished(Trust trust, Endpoint mx) implements SmtpLogEvent {
+    }
+
+    /**
+     * {@code [server ]certificate verification failed for HOST[IP]:PORT: REASON}, e.g. {@code
+     * num=62:hostname mismatch}, {@code certificate has expired}, {@code self-signed
+     * certificate}, {@code num=65:no matching DANE TLSA records}.
+     */
+    record VerificationFailed(Endpoint mx, String reason) implements SmtpLogEvent {
+    }
+
+    /**
+     * {@code warning: socketmap:…: socketmap server temporary error: REASON}: the policy server
+     * (tlspolicyd) answered TEMP with REASON.
+     */
+    record PolicyServerError(String reason) implements SmtpLogEvent {
+    }
+
+    /**
+     * {@code warning: TLS policy lookup for DOMAIN/MXHOST: REASON}: no session was attempted
+     * with MXHOST, because the policy lookup for DOMAIN failed.
+     */
+    record PolicyLookupFailed(String domain, String mxHost, String reason)
+            implements SmtpLogEvent {
+    }
+
+    /**
+     * {@code QUEUEID: REASON} from the SMTP client: one MX host failed for this message and the
+     * next is tried (e.g. {@code Server certificate not verified}, {@code TLS is required, but
+     * was not offered by host HOST[IP]}).
+     */
+    record HostFailed(String queueId, String reason) implements SmtpLogEvent {
+    }
+
+    /**
+     * {@code QUEUEID: to=<RCPT>, relay=HOST[IP]:PORT, …, dsn=D, status=S (REASON)}: the
+     * outcome for one recipient; {@code relay} is null for {@code relay=none}.
+     */
+    record Delivery(String queueId, String recipient, Endpoint relay, String dsn, String status,
+                    String reason) implements SmtpLogEvent {
+
+        /** The recipient's domain, lower case (the next-hop domain without a relayhost). */
+        public String domain() {
+            int at = recipient.lastIndexOf('@');
+            return recipient.substring(at + 1).toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** {@code QUEUEID: from=<SENDER>, size=…} from the queue manager. */
+    record QueuedFrom(String queueId, String sender) implements SmtpLogEvent {
+    }
+}

@@ -1,0 +1,160 @@
+package org.tlspolicy.tlsrpt.postfixlog;
+
+import java.util.Optional;
+
+/**
+ * Reads {@link SmtpLogEvent}s out of Postfix's log lines: fixed prefixes and positions, no
+ * regular expressions (the collector reads hundreds of thousands of lines a second). A line
+ * that is not one of the events, or is one cut short or garbled, is no event: never an error.
+ */
+final class SmtpLogParser {
+
+    private SmtpLogParser() {
+    }
+
+    private static final String SERVER_VERIFICATION = "server certificate verification failed for ";
+    private static final String VERIFICATION = "certificate verification failed for ";
+
+    /** The event {@code line} carries, if any. */
+    static Optional<SmtpLogEvent> parse(SyslogLine line) {
+        String program = line.program();
+        if (!program.startsWith("postfix")) {
+            return Optional.empty();
+        }
+        String m = line.message();
+        if (program.endsWith("/qmgr")) {
+            return queuedFrom(m);
+        }
+        if (!program.endsWith("/smtp") && !program.endsWith("/relay")) {
+            return Optional.empty();
+        }
+        if (m.startsWith("warning: ")) {
+            return warning(m);
+        }
+        for (SmtpLogEvent.Trust t : SmtpLogEvent.Trust.values()) {
+            String prefix = switch (t) {
+                case VERIFIED -> "Verified TLS connection established to ";
+                case TRUSTED -> "Trusted TLS connection established to ";
+                case UNTRUSTED -> "Untrusted TLS connection established to ";
+                case ANONYMOUS -> "Anonymous TLS connection established to ";
+            };
+            if (m.startsWith(prefix)) {
+                int end = m.indexOf(": ", prefix.length());
+                Endpoint mx = Endpoint.parse(m, prefix.length(), end < 0 ? m.length() : end);
+                return mx == null ? Optional.empty() : Optional.of(new SmtpLogEvent.TlsEstablished(t, mx));
+            }
+        }
+        int failed = m.startsWith(SERVER_VERIFICATION) ? SERVER_VERIFICATION.length()
+                : m.startsWith(VERIFICATION) ? VERIFICATION.length() : -1;
+        if (failed > 0) {
+            int end = m.indexOf(": ", failed);
+            if (end < 0) {
+                return Optional.empty();
+            }
+            Endpoint mx = Endpoint.parse(m, failed, end);
+            return mx == null ? Optional.empty()
+                    : Optional.of(new SmtpLogEvent.VerificationFailed(mx, m.substring(end + 2)));
+        }
+        int colon = queueIdEnd(m);
+        if (colon < 0) {
+            return Optional.empty();
+        }
+        String queueId = m.substring(0, colon);
+        String rest = m.substring(colon + 2);
+        if (rest.startsWith("to=<")) {
+            return delivery(queueId, rest);
+        }
+        if (rest.contains("=")) {
+            return Optional.empty(); // other key=value records (e.g. sender non-delivery notice)
+        }
+        return Optional.of(new SmtpLogEvent.HostFailed(queueId, rest));
+    }
+
+    private static Optional<SmtpLogEvent> warning(String m) {
+        String server = " socketmap server temporary error: ";
+        int s = m.indexOf(server);
+        if (m.startsWith("warning: socketmap:") && s > 0) {
+            return Optional.of(new SmtpLogEvent.PolicyServerError(m.substring(s + server.length())));
+        }
+        String lookup = "warning: TLS policy lookup for ";
+        if (m.startsWith(lookup)) {
+            int end = m.indexOf(": ", lookup.length());
+            int slash = m.indexOf('/', lookup.length());
+            if (end < 0 || slash < 0 || slash > end) {
+                return Optional.empty();
+            }
+            return Optional.of(new SmtpLogEvent.PolicyLookupFailed(m.substring(lookup.length(), slash)
+                    .toLowerCase(java.util.Locale.ROOT), m.substring(slash + 1, end),
+                    m.substring(end + 2)));
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<SmtpLogEvent> queuedFrom(String m) {
+        int colon = queueIdEnd(m);
+        if (colon < 0 || !m.startsWith("from=<", colon + 2)) {
+            return Optional.empty();
+        }
+        int close = m.indexOf('>', colon + 8);
+        if (close < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new SmtpLogEvent.QueuedFrom(m.substring(0, colon), m.substring(colon + 8, close)));
+    }
+
+    // to=<a@b.test>, [orig_to=<…>, ]relay=mx.b.test[127.0.2.1]:25, delay=0.2,
+    // delays=0.1/0/0.1/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1A2B3C)
+    private static Optional<SmtpLogEvent> delivery(String queueId, String rest) {
+        int close = rest.indexOf(">, ", 4);
+        if (close < 0) {
+            return Optional.empty();
+        }
+        String recipient = rest.substring(4, close);
+        int relay = rest.indexOf("relay=", close);
+        int relayEnd = relay < 0 ? -1 : rest.indexOf(", ", relay);
+        int dsn = rest.indexOf(", dsn=", close);
+        int status = rest.indexOf(", status=", close);
+        if (relayEnd < 0 || dsn < 0 || status < dsn || recipient.indexOf('@') < 0) {
+            return Optional.empty();
+        }
+        String relayText = rest.substring(relay + 6, relayEnd);
+        Endpoint endpoint = relayText.equals("none") ? null
+                : Endpoint.parse(relayText, 0, relayText.length());
+        if (endpoint == null && !relayText.equals("none")) {
+            return Optional.empty();
+        }
+        int statusEnd = rest.indexOf(' ', status + 9);
+        String statusWord = rest.substring(status + 9, statusEnd < 0 ? rest.length()
+                : statusEnd);
+        String reason = "";
+        if (statusEnd > 0 && rest.length() > statusEnd + 2 && rest.charAt(statusEnd + 1) == '('
+                && rest.endsWith(")")) {
+            reason = rest.substring(statusEnd + 2, rest.length() - 1);
+        }
+        return Optional.of(new SmtpLogEvent.Delivery(queueId, recipient, endpoint,
+                rest.substring(dsn + 6, status), statusWord, reason));
+    }
+
+    /**
+     * Where a leading queue ID ends (the index of its {@code ": "}), or -1. Short IDs are hex;
+     * long ones ({@code enable_long_queue_ids}) are base 52 with a 'z' separator: letters and
+     * digits either way.
+     */
+    private static int queueIdEnd(String m) {
+        int i = 0;
+        int n = Math.min(m.length(), 32);
+        while (i < n && Character.isLetterOrDigit(m.charAt(i)) && m.charAt(i) < 128) {
+            i++;
+        }
+        if (i < 6 || i + 1 >= m.length() || m.charAt(i) != ':' || m.charAt(i + 1) != ' ') {
+            return -1;
+        }
+        for (int j = 0; j < i; j++) {
+            char c = m.charAt(j);
+            if (Character.isDigit(c) || Character.isUpperCase(c)) {
+                return i; // not a lower-case word such as "warning" or "timeout"
+            }
+        }
+        return -1;
+    }
+}
