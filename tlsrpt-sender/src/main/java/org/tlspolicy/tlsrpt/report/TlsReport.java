@@ -1,0 +1,188 @@
+package org.tlspolicy.tlsrpt.report;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import org.tlspolicy.tlsrpt.store.SessionCount;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * One RFC 8460 report: a policy domain's sessions of one UTC day, as the JSON of §4.4, with a
+ * report-id that is the same however often it is built (so a report sent again after a crash
+ * is recognisably the same report).
+ *
+ * @param policyDomain the domain reported to
+ * @param day          the UTC day covered
+ * @param reportId     {@code DAY_DOMAIN_HASH}: stable per submitter, domain and day
+ * @param json         the report, UTF-8
+ */
+public record TlsReport(String policyDomain, LocalDate day, String reportId, byte[] json) {
+
+    private static final JsonFactory JSON = new JsonFactory();
+
+    /** Who reports: RFC 8460 §4.4 {@code organization-name}, {@code contact-info}, submitter. */
+    public record Submitter(String organization, String contactInfo, String domain,
+                            String sendingMtaIp) {
+    }
+
+    /** The report on {@code counts} (all of {@code policyDomain} and {@code day}). */
+    public static TlsReport build(Submitter submitter, String policyDomain, LocalDate day,
+                                  List<SessionCount> counts) {
+        String reportId = reportId(submitter, policyDomain, day);
+        // Policies in a stable order; per policy its successes and failure groups.
+        Map<AppliedPolicy, long[]> summaries = new LinkedHashMap<>();
+        Map<AppliedPolicy, Map<List<String>, FailureGroup>> failures = new LinkedHashMap<>();
+        for (SessionCount c : counts) {
+            if (!c.policy().domain().equals(policyDomain) || !c.day().equals(day)) {
+                throw new IllegalArgumentException("a count of another report: " + c);
+            }
+            long[] s = summaries.computeIfAbsent(c.policy(), p -> new long[2]);
+            if (c.result() instanceof SessionResult.Failure f) {
+                s[1] += c.count();
+                // RFC 8460 §4.4: one failure-details entry per result type, MX and IP.
+                FailureGroup g = failures.computeIfAbsent(c.policy(), p -> new TreeMap<>(
+                        (a, b) -> String.join("\0", a).compareTo(String.join("\0", b))))
+                        .computeIfAbsent(List.of(f.type().token(), c.mxHost(), c.mxIp()),
+                                k -> new FailureGroup(f.type(), c.mxHost(), c.mxIp()));
+                g.count += c.count();
+                if (g.detail == null || f.detail().compareTo(g.detail) < 0) {
+                    g.detail = f.detail();
+                }
+            } else {
+                s[0] += c.count();
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+            g.useDefaultPrettyPrinter();
+            g.writeStartObject();
+            g.writeStringField("organization-name", submitter.organization());
+            g.writeObjectFieldStart("date-range");
+            g.writeStringField("start-datetime", day.atStartOfDay(ZoneOffset.UTC).toInstant()
+                    .toString());
+            g.writeStringField("end-datetime", day.plusDays(1).atStartOfDay(ZoneOffset.UTC)
+                    .toInstant().minusSeconds(1).toString());
+            g.writeEndObject();
+            g.writeStringField("contact-info", submitter.contactInfo());
+            g.writeStringField("report-id", reportId);
+            g.writeArrayFieldStart("policies");
+            for (Map.Entry<AppliedPolicy, long[]> e : summaries.entrySet()) {
+                AppliedPolicy p = e.getKey();
+                g.writeStartObject();
+                g.writeObjectFieldStart("policy");
+                g.writeStringField("policy-type", p.type().token());
+                if (!p.strings().isEmpty()) {
+                    g.writeArrayFieldStart("policy-string");
+                    for (String s : p.strings()) {
+                        g.writeString(s);
+                    }
+                    g.writeEndArray();
+                }
+                g.writeStringField("policy-domain", p.domain());
+                if (!p.mxHosts().isEmpty()) {
+                    g.writeArrayFieldStart("mx-host");
+                    for (String s : p.mxHosts()) {
+                        g.writeString(s);
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+                g.writeObjectFieldStart("summary");
+                g.writeNumberField("total-successful-session-count", e.getValue()[0]);
+                g.writeNumberField("total-failure-session-count", e.getValue()[1]);
+                g.writeEndObject();
+                Map<List<String>, FailureGroup> groups = failures.getOrDefault(p, Map.of());
+                if (!groups.isEmpty()) {
+                    g.writeArrayFieldStart("failure-details");
+                    for (FailureGroup f : groups.values()) {
+                        g.writeStartObject();
+                        g.writeStringField("result-type", f.type.token());
+                        if (!submitter.sendingMtaIp().isEmpty()) {
+                            g.writeStringField("sending-mta-ip", submitter.sendingMtaIp());
+                        }
+                        if (!f.mxHost.isEmpty()) {
+                            g.writeStringField("receiving-mx-hostname", f.mxHost);
+                        }
+                        if (!f.mxIp.isEmpty()) {
+                            g.writeStringField("receiving-ip", f.mxIp);
+                        }
+                        g.writeNumberField("failed-session-count", f.count);
+                        if (!f.detail.isEmpty()) {
+                            g.writeStringField("additional-information", f.detail);
+                        }
+                        g.writeEndObject();
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a byte array does not fail
+        }
+        return new TlsReport(policyDomain, day, reportId, out.toByteArray());
+    }
+
+    private static final class FailureGroup {
+        final ResultType type;
+        final String mxHost;
+        final String mxIp;
+        long count;
+        String detail;
+
+        FailureGroup(ResultType type, String mxHost, String mxIp) {
+            this.type = type;
+            this.mxHost = mxHost;
+            this.mxIp = mxIp;
+        }
+    }
+
+    /** {@code 2026-11-23T00:00:00Z_example.com_} and 16 hex digits of the submitter's hash. */
+    static String reportId(Submitter submitter, String policyDomain, LocalDate day) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest((submitter.domain() + "\n"
+                    + policyDomain + "\n" + day).getBytes(StandardCharsets.UTF_8));
+            return day.atStartOfDay(ZoneOffset.UTC).toInstant() + "_" + policyDomain + "_"
+                    + HexFormat.of().formatHex(h, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    /** The report gzip-compressed (RFC 8460 §5.3: application/tlsrpt+gzip). */
+    public byte[] gzip() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream z = new GZIPOutputStream(out)) {
+            z.write(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * The attachment's file name, RFC 8460 §5.3: {@code
+     * SUBMITTER!POLICYDOMAIN!BEGIN!END!UNIQUE.json.gz}, BEGIN and END in epoch seconds.
+     */
+    public String fileName(Submitter submitter) {
+        long begin = day.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+        long end = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() - 1;
+        return submitter.domain() + "!" + policyDomain + "!" + begin + "!" + end + "!"
+                + reportId.substring(reportId.lastIndexOf('_') + 1) + ".json.gz";
+    }
+}

@@ -1,0 +1,220 @@
+package org.tlspolicy.tlsrpt.store;
+
+import org.tlspolicy.tlsrpt.report.AppliedPolicy;
+import org.tlspolicy.tlsrpt.report.PolicyType;
+import org.tlspolicy.tlsrpt.report.ResultType;
+import org.tlspolicy.tlsrpt.report.SessionResult;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The sender's embedded SQLite database: session counts per day, policy and outcome, and the
+ * read position of each log source.
+ *
+ * <p>Exactly once: {@link #add} stores a batch of counts and the source position after its last
+ * line in one transaction, so a collector killed at any point resumes from a position that
+ * matches the counts (a line is never counted twice, nor lost). Unlike tlspolicyd's cache, a
+ * file that cannot be opened is an error, never replaced: it holds reports not yet sent.
+ *
+ * <p>Not thread-safe; one collector or one report run owns a store at a time (SQLite's own
+ * locking keeps a second process from corrupting it; it waits up to 10 s, then fails).
+ */
+public final class SessionStore implements AutoCloseable {
+
+    /** 1: session_count and source_position. */
+    static final int SCHEMA_VERSION = 1;
+
+    private final Connection db;
+
+    private SessionStore(Connection db) {
+        this.db = db;
+    }
+
+    /** Opens {@code file}, creating it (and its directory) or upgrading its schema. */
+    public static SessionStore open(Path file) throws SQLException {
+        try {
+            Path dir = file.toAbsolutePath().getParent();
+            if (dir != null) {
+                Files.createDirectories(dir);
+            }
+        } catch (java.io.IOException e) {
+            throw new SQLException("cannot create the directory of " + file + ": " + e, e);
+        }
+        Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
+        try {
+            try (Statement s = db.createStatement()) {
+                s.execute("PRAGMA busy_timeout = 10000");
+                s.execute("PRAGMA journal_mode = WAL");
+                // A committed batch survives a power loss with its position: FULL, not NORMAL.
+                s.execute("PRAGMA synchronous = FULL");
+            }
+            migrate(db);
+            db.setAutoCommit(false);
+            return new SessionStore(db);
+        } catch (SQLException e) {
+            db.close();
+            throw e;
+        }
+    }
+
+    private static void migrate(Connection db) throws SQLException {
+        int version;
+        try (Statement s = db.createStatement(); ResultSet r = s.executeQuery(
+                "PRAGMA user_version")) {
+            version = r.getInt(1);
+        }
+        if (version > SCHEMA_VERSION) {
+            throw new SQLException("store schema " + version + " is newer than this program's ("
+                    + SCHEMA_VERSION + "): refusing to touch it");
+        }
+        if (version < 1) {
+            try (Statement s = db.createStatement()) {
+                s.execute("""
+                        CREATE TABLE session_count (
+                          day TEXT NOT NULL, policy_domain TEXT NOT NULL,
+                          policy_type TEXT NOT NULL, policy_strings TEXT NOT NULL,
+                          mx_patterns TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL,
+                          mx_host TEXT NOT NULL, mx_ip TEXT NOT NULL, count INTEGER NOT NULL,
+                          PRIMARY KEY (day, policy_domain, policy_type, policy_strings,
+                                       mx_patterns, result, detail, mx_host, mx_ip))""");
+                s.execute("""
+                        CREATE TABLE source_position (
+                          source TEXT PRIMARY KEY, position TEXT NOT NULL)""");
+                s.execute("PRAGMA user_version = 1");
+            }
+        }
+    }
+
+    /**
+     * Adds {@code counts} and sets {@code source}'s position to {@code position}, together or
+     * not at all.
+     */
+    public void add(List<SessionCount> counts, String source, String position)
+            throws SQLException {
+        try (PreparedStatement up = db.prepareStatement("""
+                INSERT INTO session_count VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET count = count + excluded.count""");
+             PreparedStatement pos = db.prepareStatement("""
+                INSERT INTO source_position VALUES (?, ?)
+                ON CONFLICT DO UPDATE SET position = excluded.position""")) {
+            for (SessionCount c : counts) {
+                AppliedPolicy p = c.policy();
+                up.setString(1, c.day().toString());
+                up.setString(2, p.domain());
+                up.setString(3, p.type().token());
+                up.setString(4, String.join("\n", p.strings()));
+                up.setString(5, String.join("\n", p.mxHosts()));
+                if (c.result() instanceof SessionResult.Failure f) {
+                    up.setString(6, f.type().token());
+                    up.setString(7, f.detail());
+                } else {
+                    up.setString(6, "success");
+                    up.setString(7, "");
+                }
+                up.setString(8, c.mxHost());
+                up.setString(9, c.mxIp());
+                up.setLong(10, c.count());
+                up.addBatch();
+            }
+            up.executeBatch();
+            pos.setString(1, source);
+            pos.setString(2, position);
+            pos.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            db.rollback();
+            throw e;
+        }
+    }
+
+    /** Where reading {@code source} stopped, if it was ever read. */
+    public Optional<String> position(String source) throws SQLException {
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT position FROM source_position WHERE source = ?")) {
+            q.setString(1, source);
+            try (ResultSet r = q.executeQuery()) {
+                Optional<String> p = r.next() ? Optional.of(r.getString(1)) : Optional.empty();
+                db.commit();
+                return p;
+            }
+        }
+    }
+
+    /** Every count of {@code day}, for one policy domain or (null) all. */
+    public List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
+        List<SessionCount> out = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement("""
+                SELECT policy_domain, policy_type, policy_strings, mx_patterns, result, detail,
+                       mx_host, mx_ip, count
+                FROM session_count WHERE day = ? AND (? IS NULL OR policy_domain = ?)
+                ORDER BY policy_domain, policy_type, policy_strings, result, mx_host, mx_ip,
+                         detail""")) {
+            q.setString(1, day.toString());
+            q.setString(2, domain);
+            q.setString(3, domain);
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    AppliedPolicy policy = new AppliedPolicy(
+                            PolicyType.fromToken(r.getString(2)), r.getString(1),
+                            lines(r.getString(3)), lines(r.getString(4)));
+                    String result = r.getString(5);
+                    SessionResult sr = result.equals("success") ? new SessionResult.Success()
+                            : new SessionResult.Failure(ResultType.fromToken(result),
+                                    r.getString(6));
+                    out.add(new SessionCount(day, policy, sr, r.getString(7), r.getString(8),
+                            r.getLong(9)));
+                }
+            }
+            db.commit();
+        }
+        return out;
+    }
+
+    /** The policy domains with sessions on {@code day}. */
+    public List<String> domains(LocalDate day) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT DISTINCT policy_domain FROM session_count WHERE day = ? ORDER BY 1")) {
+            q.setString(1, day.toString());
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    out.add(r.getString(1));
+                }
+            }
+            db.commit();
+        }
+        return out;
+    }
+
+    /** Deletes counts of days before {@code first}; returns how many rows went. */
+    public int forgetBefore(LocalDate first) throws SQLException {
+        try (PreparedStatement d = db.prepareStatement(
+                "DELETE FROM session_count WHERE day < ?")) {
+            d.setString(1, first.toString());
+            int n = d.executeUpdate();
+            db.commit();
+            return n;
+        }
+    }
+
+    private static List<String> lines(String s) {
+        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n", -1));
+    }
+
+    @Override
+    public void close() throws SQLException {
+        db.close();
+    }
+}
