@@ -8,6 +8,7 @@ import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.metrics.MetricsServer;
 import org.tlspolicy.policy.PolicyTable;
+import org.tlspolicy.tlsrpt.ReportPolicyResolver;
 import org.tlspolicy.socketmap.SocketmapServer;
 
 import java.io.IOException;
@@ -50,6 +51,7 @@ public final class PolicyDaemon implements AutoCloseable {
         Metrics metrics = new Metrics();
         this.engine = PolicyEngine.start(config, Optional.empty(), true, metrics);
         this.table = new PolicyTable(config.mapName(), engine.resolver(), metrics);
+        table.reportMap(ReportPolicyResolver.MAP_NAME, engine.reportResolver());
         SocketmapServer s = null;
         MetricsServer m = null;
         try {

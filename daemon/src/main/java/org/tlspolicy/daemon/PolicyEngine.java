@@ -22,6 +22,7 @@ import org.tlspolicy.mtasts.StsPolicyResolver;
 import org.tlspolicy.mtasts.StsResolver;
 import org.tlspolicy.policy.NoPolicyResolver;
 import org.tlspolicy.policy.PolicyResolver;
+import org.tlspolicy.tlsrpt.ReportPolicyResolver;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
@@ -319,6 +320,11 @@ public final class PolicyEngine implements AutoCloseable {
 
     public PolicyResolver resolver() {
         return resolver;
+    }
+
+    /** The policies the TLS-RPT sender reports under (map {@code tlsrpt}), from the same caches. */
+    public PolicyResolver reportResolver() {
+        return new ReportPolicyResolver(daneCache, stsCache);
     }
 
     public Optional<StsCache> stsCache() {

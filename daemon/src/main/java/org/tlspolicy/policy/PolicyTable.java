@@ -30,6 +30,8 @@ public final class PolicyTable implements SocketmapTable {
     private volatile String mapName;
     private final PolicyResolver resolver;
     private final Metrics metrics;
+    private volatile String reportMapName;
+    private volatile PolicyResolver reportResolver;
 
     public PolicyTable(String mapName, PolicyResolver resolver) {
         this(mapName, resolver, new Metrics());
@@ -42,6 +44,15 @@ public final class PolicyTable implements SocketmapTable {
         this.metrics = metrics;
     }
 
+    /**
+     * Also answers map {@code name} from {@code resolver}: the policies the TLS-RPT sender
+     * reports under (replies carry the same policy syntax; logged at debug only).
+     */
+    public void reportMap(String name, PolicyResolver resolver) {
+        this.reportResolver = resolver;
+        this.reportMapName = name;
+    }
+
     /** Renames the map, as a configuration reload may; lookups in flight are unaffected. */
     public void mapName(String name) {
         this.mapName = name;
@@ -50,6 +61,9 @@ public final class PolicyTable implements SocketmapTable {
     @Override
     public CompletableFuture<SocketmapReply> lookup(String name, String key) {
         if (!name.equals(mapName)) {
+            if (name.equals(reportMapName)) {
+                return reportLookup(key);
+            }
             return CompletableFuture.completedFuture(
                     new SocketmapReply.Perm("unknown map name '" + name + "'"));
         }
@@ -148,6 +162,30 @@ public final class PolicyTable implements SocketmapTable {
                     log.info(decision.logLine());
                     return decision;
                 });
+    }
+
+    private CompletableFuture<SocketmapReply> reportLookup(String key) {
+        NextHop nextHop = NextHop.parse(key);
+        if (!(nextHop instanceof NextHop.Domain domain)) {
+            return NOT_FOUND;
+        }
+        CompletableFuture<PolicyOutcome> outcome;
+        try {
+            outcome = reportResolver.resolve(domain);
+        } catch (RuntimeException e) {
+            outcome = CompletableFuture.failedFuture(e);
+        }
+        return outcome.handle((o, e) -> {
+            if (e != null) {
+                log.error("report policy failed key=\"{}\"", key, e);
+                return new SocketmapReply.Temp("internal error");
+            }
+            SocketmapReply reply = reply(o);
+            if (log.isDebugEnabled()) {
+                log.debug("report-policy key={} reply={}", key, reply.status());
+            }
+            return reply;
+        });
     }
 
     /** The socketmap reply for an outcome. */

@@ -97,6 +97,16 @@ class DaneTest {
     /** DANE in front of MTA-STS, as PolicyEngine composes them, the policy host on its port. */
     static PolicyResolver resolver(DaemonConfig.Dnssec mode, InetSocketAddress dnsServer,
                                    TlsrptMode tlsrpt) throws Exception {
+        Caches c = caches(mode, dnsServer, tlsrpt);
+        return new DanePrecedence(c.dane(), c.decision(), new StsPolicyResolver(c.sts(),
+                new StsDecision(false, tlsrpt)));
+    }
+
+    private record Caches(DaneCache dane, StsCache sts, DaneDecision decision) {
+    }
+
+    private static Caches caches(DaemonConfig.Dnssec mode, InetSocketAddress dnsServer,
+                                 TlsrptMode tlsrpt) throws Exception {
         DaemonConfig config = config(mode, dnsServer);
         PolicyStore store = PolicyStore.open(Optional.empty());
         StsResolver sts = new StsResolver(new DnsClient(List.of(world.iteratingResolver()),
@@ -110,8 +120,37 @@ class DaneTest {
         DaneCache dane = new DaneCache(new DaneResolver(PolicyEngine.daneDnsClient(config)),
                 decision, store, new DaneCache.Settings(1000, Duration.ofMinutes(1),
                 Duration.ofHours(1), Duration.ofMinutes(1)), System::currentTimeMillis);
-        return new DanePrecedence(dane, decision, new StsPolicyResolver(stsCache,
-                new StsDecision(false, tlsrpt)));
+        return new Caches(dane, stsCache, decision);
+    }
+
+    /**
+     * The TLS-RPT sender's view (map "tlsrpt"): from the caches Postfix's decisions use, with
+     * TLSRPT attributes although Postfix's replies (tlsrpt off) have none.
+     */
+    @ParameterizedTest
+    @EnumSource(DaemonConfig.Dnssec.class)
+    void reportPoliciesCarryTheAttributesPostfixRepliesLack(DaemonConfig.Dnssec mode)
+            throws Exception {
+        Caches c = caches(mode, resolverFor(mode), TlsrptMode.OFF);
+        PolicyResolver report = new org.tlspolicy.tlsrpt.ReportPolicyResolver(
+                Optional.of(c.dane()), Optional.of(c.sts()));
+        String both = policy(report.resolve((NextHop.Domain) NextHop.parse("both.test"))
+                .get(30, TimeUnit.SECONDS));
+        assertEquals("dane-only policy_type=tlsa policy_domain=both.test "
+                + "mx_host_pattern=mx.both.test { policy_string = 3 1 1 " + DaneWorld.HASH
+                + " }", both);
+        String sts = policy(report.resolve((NextHop.Domain) NextHop.parse("sts-only.test"))
+                .get(30, TimeUnit.SECONDS));
+        // DaneWorld.POLICY, line by line.
+        assertEquals("secure match=mx.sts-only.test:mx.both.test:mx.insecure.test "
+                + "servername=hostname policy_type=sts policy_domain=sts-only.test "
+                + "mx_host_pattern=mx.sts-only.test mx_host_pattern=mx.both.test "
+                + "mx_host_pattern=mx.insecure.test { policy_string = version: STSv1 } "
+                + "{ policy_string = mode: enforce } { policy_string = mx: mx.sts-only.test } "
+                + "{ policy_string = mx: mx.both.test } { policy_string = mx: mx.insecure.test } "
+                + "{ policy_string = max_age: 86400 }", sts);
+        assertInstanceOf(PolicyOutcome.NoPolicy.class, report.resolve(
+                (NextHop.Domain) NextHop.parse("nullmx.test")).get(30, TimeUnit.SECONDS));
     }
 
     static PolicyOutcome outcome(DaemonConfig.Dnssec mode, String domain) throws Exception {

@@ -326,6 +326,30 @@ class MailDeliveryTest {
                 + "mx.both.test[127.0.2.13]:25"), String.join("\n", a.lines()));
     }
 
+    // --- What the TLS-RPT sender is told --------------------------------------------------
+
+    /**
+     * After Postfix's lookups, the daemon's "tlsrpt" map (what the TLS-RPT sender asks, here
+     * with Postfix's own postmap) names the policy each domain's sessions count under, with
+     * the TLSRPT attributes Postfix 3.7's replies lack, testing policies included.
+     */
+    @Test
+    @Order(15)
+    void reportPoliciesOfTheDomainsPostfixAsked() throws Exception {
+        Postmap postmap = new Postmap(dir.resolve("postmap"));
+        String table = "socketmap:inet:127.0.0.1:" + daemon.port() + ":tlsrpt";
+        Postmap.Result testing = postmap.query("sts-testing.test", table);
+        assertEquals(0, testing.exitCode(), testing.toString());
+        assertTrue(testing.out().contains("policy_type=sts policy_domain=sts-testing.test "
+                + "mx_host_pattern=mx.sts-testing.test"), testing.out());
+        assertTrue(testing.out().contains("{ policy_string = mode: testing }"), testing.out());
+        Postmap.Result dane = postmap.query("dane-good.test", table);
+        assertTrue(dane.out().startsWith("dane-only policy_type=tlsa policy_domain="
+                + "dane-good.test mx_host_pattern=mx.dane-good.test { policy_string = 3 1 1 "),
+                dane.toString());
+        assertEquals(1, postmap.query("nopolicy.test", table).exitCode(), "NOTFOUND");
+    }
+
     // --- Resilience ----------------------------------------------------------------------
 
     @Test
