@@ -78,19 +78,64 @@ public final class SessionAssembler {
         String lastQueueId;
         String serverError;
         SmtpLogEvent.PolicyLookupFailed policyFailure;
+        /** Where the first line of the open session began, or -1 if none is open. */
+        long openSince = -1;
+
+        boolean open() {
+            return current != null || !givenUp.isEmpty() || serverError != null
+                    || policyFailure != null;
+        }
     }
 
     /** Reads one log line (anything; lines that are not Postfix's are ignored). */
     public void accept(SyslogLine line) {
-        SmtpLogParser.parse(line).ifPresent(e -> accept(line.time(), line.pid(), e));
+        accept(line, -1);
+    }
+
+    /**
+     * Reads one log line that begins at {@code offset} in its file: sessions it ends are
+     * emitted before this returns, and {@link #openSince()} accounts for sessions it begins.
+     */
+    public void accept(SyslogLine line, long offset) {
+        SmtpLogParser.parse(line).ifPresent(e -> accept(line.time(), line.pid(), e, offset));
+    }
+
+    /**
+     * The offset of the first line of the oldest session still open (begun, not yet ended), or
+     * {@code Long.MAX_VALUE} if none is. Reading again from there after a restart rebuilds
+     * every open session. (The queue manager's {@code from=} lines are not held open: after a
+     * restart, a session whose message's {@code from=} line came earlier has sender "".)
+     */
+    public long openSince() {
+        long oldest = Long.MAX_VALUE;
+        for (ProcessState p : processes.values()) {
+            if (p.open() && p.openSince >= 0 && p.openSince < oldest) {
+                oldest = p.openSince;
+            }
+        }
+        return oldest;
     }
 
     void accept(Instant time, long pid, SmtpLogEvent event) {
+        accept(time, pid, event, -1);
+    }
+
+    private void accept(Instant time, long pid, SmtpLogEvent event, long offset) {
         if (event instanceof SmtpLogEvent.QueuedFrom q) {
             senders.put(q.queueId(), q.sender());
             return;
         }
         ProcessState p = processes.computeIfAbsent(pid, k -> new ProcessState());
+        boolean wasOpen = p.open();
+        handle(time, p, event);
+        if (!p.open()) {
+            p.openSince = -1;
+        } else if (!wasOpen) {
+            p.openSince = offset;
+        }
+    }
+
+    private void handle(Instant time, ProcessState p, SmtpLogEvent event) {
         if (event instanceof SmtpLogEvent.VerificationFailed v) {
             attempt(p, v.mx()).verificationFailure = v.reason();
         } else if (event instanceof SmtpLogEvent.TlsEstablished t) {
