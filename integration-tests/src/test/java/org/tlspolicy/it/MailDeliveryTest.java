@@ -389,4 +389,59 @@ class MailDeliveryTest {
         PostfixLog.Delivery retried = log.awaitDelivery(down.delivery().recipient(), mark, 60);
         assertTrue(retried.sent(), retried.line());
     }
+
+    // --- TLS-RPT: the sender reads this Postfix's log ------------------------------------
+
+    private static DaemonProcess.Result sender(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(DaemonProcess.java(), "-jar",
+                Path.of(System.getProperty("tlsrpt-sender.jar",
+                        "../tlsrpt-sender/target/tlsrpt-sender.jar")).toString(),
+                "--store", dir.resolve("tlsrpt.db").toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tlsrpt-sender did not finish");
+        return new DaemonProcess.Result(p.exitValue(), out, err);
+    }
+
+    /**
+     * tlsrpt-sender collects everything the scenarios made from Postfix's own log, asking the
+     * running daemon for each domain's policy, and reports it: checked on the day's reports.
+     */
+    @Test
+    @Order(30)
+    void tlsrptSenderReportsWhatPostfixLogged() throws Exception {
+        DaemonProcess.Result collect = sender("collect", "--once", "--timezone", "UTC",
+                "--log", dir.resolve("sender/log/mail.log").toString(),
+                "--policy-server", "inet:127.0.0.1:" + daemon.port());
+        assertEquals(0, collect.exitCode(), collect.toString());
+        String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+        DaemonProcess.Result report = sender("report", "--dry-run", "--day", day,
+                "--organization", "Sender Org", "--contact", "mailto:postmaster@sender.test",
+                "--submitter", "sender.test");
+        assertEquals(0, report.exitCode(), report.toString());
+        String json = report.out();
+        // One report per domain Postfix tried, each with its policy and outcome.
+        for (String expected : List.of(
+                "\"policy-domain\" : \"sts-wrongname.test\"",
+                "\"result-type\" : \"certificate-host-mismatch\"",
+                "\"receiving-mx-hostname\" : \"mx.sts-wrongname.test\"",
+                "\"result-type\" : \"starttls-not-supported\"",
+                "\"result-type\" : \"certificate-expired\"",
+                "\"result-type\" : \"tlsa-invalid\"",
+                "\"result-type\" : \"dnssec-invalid\"",
+                "\"policy-type\" : \"no-policy-found\"",
+                "\"policy-type\" : \"tlsa\"",
+                "\"policy-string\" : [ \"version: STSv1\", \"mode: testing\"")) {
+            assertTrue(json.contains(expected), expected + " in\n" + json);
+        }
+        DaemonProcess.Result again = sender("collect", "--once", "--timezone", "UTC",
+                "--log", dir.resolve("sender/log/mail.log").toString(),
+                "--policy-server", "inet:127.0.0.1:" + daemon.port());
+        assertEquals(0, again.exitCode(), again.toString());
+        assertEquals(json, sender("report", "--dry-run", "--day", day, "--organization",
+                "Sender Org", "--contact", "mailto:postmaster@sender.test", "--submitter",
+                "sender.test").out(), "a second collect counts nothing twice");
+    }
 }

@@ -1,0 +1,220 @@
+package org.tlspolicy.tlsrpt.cli;
+
+import org.tlspolicy.tlsrpt.collect.Collector;
+import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;
+import org.tlspolicy.tlsrpt.report.TlsReport;
+import org.tlspolicy.tlsrpt.store.SessionCount;
+import org.tlspolicy.tlsrpt.store.SessionStore;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tlsrpt-sender}: collects Postfix's outbound TLS outcomes and builds RFC 8460 reports.
+ * Exit codes: 0 done, 1 failed (the message says why), 2 bad usage.
+ */
+@Command(name = "tlsrpt-sender", mixinStandardHelpOptions = true,
+        version = "tlsrpt-sender 0.1.0",
+        description = "Collects Postfix's outbound TLS outcomes and builds RFC 8460 TLS reports.",
+        subcommands = {Main.Collect.class, Main.Report.class, Main.Status.class})
+public final class Main implements Callable<Integer> {
+
+    @Option(names = "--store", description = "SQLite file of session counts and positions "
+            + "(default: ${DEFAULT-VALUE})", defaultValue = "/var/lib/tlsrpt-sender/tlsrpt.db")
+    Path store;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true, StandardCharsets.UTF_8),
+                new PrintWriter(System.err, true, StandardCharsets.UTF_8)));
+    }
+
+    /** Runs the command line; returns the exit code (for tests). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("tlsrpt-sender: " + e.getMessage());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(System.out);
+        return 2;
+    }
+
+    @Command(name = "collect", mixinStandardHelpOptions = true,
+            description = "Reads Postfix's log into the store, resuming where it stopped.")
+    static final class Collect implements Callable<Integer> {
+
+        @CommandLine.ParentCommand
+        Main main;
+
+        @Option(names = "--log", required = true, description = "Postfix's log file "
+                + "(e.g. /var/log/mail.log, or Postfix's maillog_file)")
+        Path log;
+
+        @Option(names = "--policy-server", defaultValue = "inet:127.0.0.1:8461",
+                description = "tlspolicyd's socketmap listener, inet:HOST:PORT or unix:PATH "
+                        + "(default: ${DEFAULT-VALUE})")
+        String policyServer;
+
+        @Option(names = "--own-sender", description = "Envelope sender of our report mail, "
+                + "whose sessions are not counted (repeatable)")
+        List<String> ownSenders = List.of();
+
+        @Option(names = "--timezone", description = "Time zone of traditional syslog "
+                + "timestamps (default: the system's)")
+        String timezone;
+
+        @Option(names = "--once", description = "Read to the end and exit instead of following")
+        boolean once;
+
+        @Option(names = "--poll", defaultValue = "1s", description = "How often to look for new "
+                + "lines when following (default: ${DEFAULT-VALUE})")
+        String poll;
+
+        @Override
+        public Integer call() throws Exception {
+            ZoneId zone = timezone == null ? ZoneId.systemDefault() : ZoneId.of(timezone);
+            Set<String> own = new HashSet<>();
+            ownSenders.forEach(s -> own.add(s.toLowerCase(Locale.ROOT)));
+            Clock clock = Clock.systemUTC();
+            try (SessionStore s = SessionStore.open(main.store);
+                 DaemonPolicySource policies = new DaemonPolicySource(policyServer,
+                         Duration.ofSeconds(30), Duration.ofMinutes(5), clock::millis)) {
+                Collector c = new Collector(s, policies, own, zone, clock::instant);
+                if (once) {
+                    long n = c.readToEnd(log);
+                    org.slf4j.LoggerFactory.getLogger(Collect.class)
+                            .info("collect file={} lines={}", log, n);
+                } else {
+                    c.follow(log, parseDuration(poll).toMillis());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "report", mixinStandardHelpOptions = true,
+            description = "Builds the reports of one UTC day (--dry-run prints their JSON).")
+    static final class Report implements Callable<Integer> {
+
+        @CommandLine.ParentCommand
+        Main main;
+
+        @Option(names = "--day", description = "UTC day, YYYY-MM-DD (default: yesterday)")
+        LocalDate day;
+
+        @Option(names = "--domain", description = "Only this policy domain")
+        String domain;
+
+        @Option(names = "--dry-run", required = true, description = "Print the reports; send "
+                + "nothing (sending is 'send')")
+        boolean dryRun;
+
+        @Option(names = "--organization", defaultValue = "", description = "organization-name")
+        String organization;
+
+        @Option(names = "--contact", defaultValue = "", description = "contact-info, e.g. "
+                + "mailto:postmaster@example.net")
+        String contact;
+
+        @Option(names = "--submitter", defaultValue = "", description = "Our domain, the "
+                + "submitter of the reports")
+        String submitter;
+
+        @Option(names = "--sending-ip", defaultValue = "", description = "sending-mta-ip of "
+                + "failure details (Postfix's log does not name it)")
+        String sendingIp;
+
+        @Override
+        public Integer call() throws Exception {
+            LocalDate d = day != null ? day : LocalDate.now(ZoneOffset.UTC).minusDays(1);
+            TlsReport.Submitter who = new TlsReport.Submitter(organization, contact, submitter,
+                    sendingIp);
+            PrintWriter out = new CommandLine(this).getOut();
+            try (SessionStore s = SessionStore.open(main.store)) {
+                List<String> domains = domain != null ? List.of(domain) : s.domains(d);
+                for (String dom : domains) {
+                    List<SessionCount> counts = s.counts(d, dom);
+                    if (counts.isEmpty()) {
+                        continue;
+                    }
+                    out.println(new String(TlsReport.build(who, dom, d, counts).json(),
+                            StandardCharsets.UTF_8));
+                }
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Shows what the store holds for a UTC day.")
+    static final class Status implements Callable<Integer> {
+
+        @CommandLine.ParentCommand
+        Main main;
+
+        @Option(names = "--day", description = "UTC day, YYYY-MM-DD (default: today)")
+        LocalDate day;
+
+        @Override
+        public Integer call() throws Exception {
+            LocalDate d = day != null ? day : LocalDate.now(ZoneOffset.UTC);
+            PrintWriter out = new CommandLine(this).getOut();
+            try (SessionStore s = SessionStore.open(main.store)) {
+                for (String dom : s.domains(d)) {
+                    long ok = 0;
+                    long failed = 0;
+                    for (SessionCount c : s.counts(d, dom)) {
+                        if (c.result() instanceof org.tlspolicy.tlsrpt.report.SessionResult
+                                .Failure) {
+                            failed += c.count();
+                        } else {
+                            ok += c.count();
+                        }
+                    }
+                    out.printf("day=%s domain=%s successful=%d failed=%d%n", d, dom, ok,
+                            failed);
+                }
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}; a bare number is seconds. */
+    static Duration parseDuration(String s) {
+        String t = s.strip();
+        if (t.endsWith("ms")) {
+            return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+        }
+        char unit = t.charAt(t.length() - 1);
+        long n = Character.isDigit(unit) ? Long.parseLong(t)
+                : Long.parseLong(t.substring(0, t.length() - 1));
+        return switch (unit) {
+            case 'm' -> Duration.ofMinutes(n);
+            case 'h' -> Duration.ofHours(n);
+            default -> Duration.ofSeconds(n);
+        };
+    }
+}
