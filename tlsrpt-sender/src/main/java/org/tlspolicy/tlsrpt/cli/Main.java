@@ -1,6 +1,11 @@
 package org.tlspolicy.tlsrpt.cli;
 
 import org.tlspolicy.tlsrpt.collect.Collector;
+import org.tlspolicy.tlsrpt.deliver.DkimSigner;
+import org.tlspolicy.tlsrpt.deliver.HttpsPost;
+import org.tlspolicy.tlsrpt.deliver.ReportSender;
+import org.tlspolicy.tlsrpt.deliver.RuaLookup;
+import org.tlspolicy.tlsrpt.deliver.SmtpSubmission;
 import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;
 import org.tlspolicy.tlsrpt.report.TlsReport;
 import org.tlspolicy.tlsrpt.store.SessionCount;
@@ -30,7 +35,7 @@ import java.util.concurrent.Callable;
 @Command(name = "tlsrpt-sender", mixinStandardHelpOptions = true,
         version = "tlsrpt-sender 0.1.0",
         description = "Collects Postfix's outbound TLS outcomes and builds RFC 8460 TLS reports.",
-        subcommands = {Main.Collect.class, Main.Report.class, Main.Status.class})
+        subcommands = {Main.Collect.class, Main.Report.class, Main.Send.class, Main.Status.class})
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--store", description = "SQLite file of session counts and positions "
@@ -167,6 +172,93 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    @Command(name = "send", mixinStandardHelpOptions = true,
+            description = "Sends the reports of finished UTC days that are due, exactly once "
+                    + "each; retries what failed for a while, then gives up.")
+    static final class Send implements Callable<Integer> {
+
+        @CommandLine.ParentCommand
+        Main main;
+
+        @Option(names = "--organization", required = true, description = "organization-name")
+        String organization;
+
+        @Option(names = "--contact", required = true, description = "contact-info, e.g. "
+                + "mailto:postmaster@example.net")
+        String contact;
+
+        @Option(names = "--submitter", required = true, description = "Our domain: the "
+                + "submitter, and the DKIM signing domain")
+        String submitter;
+
+        @Option(names = "--from", required = true, description = "Sender address of report "
+                + "mail (give it to 'collect --own-sender' too)")
+        String from;
+
+        @Option(names = "--sending-ip", defaultValue = "", description = "sending-mta-ip of "
+                + "failure details")
+        String sendingIp;
+
+        @Option(names = "--smtp", defaultValue = "127.0.0.1:25", description = "The MTA report "
+                + "mail is handed to, HOST:PORT (default: ${DEFAULT-VALUE})")
+        String smtp;
+
+        @Option(names = "--dkim-key", description = "PEM private key (RSA or Ed25519) to sign "
+                + "report mail with; without it mail goes unsigned")
+        Path dkimKey;
+
+        @Option(names = "--dkim-selector", defaultValue = "tlsrpt", description = "DKIM "
+                + "selector (default: ${DEFAULT-VALUE})")
+        String dkimSelector;
+
+        @Option(names = "--dns", description = "DNS server for rua discovery, IP or IP:PORT "
+                + "(default: resolv.conf's)")
+        String dns;
+
+        @Option(names = "--ca-file", description = "PEM CA certificates trusted for https "
+                + "destinations besides the JVM's")
+        Path caFile;
+
+        @Option(names = "--give-up-days", defaultValue = "3", description = "Days after which "
+                + "an unsent report is given up (default: ${DEFAULT-VALUE})")
+        int giveUpDays;
+
+        @Override
+        public Integer call() throws Exception {
+            TlsReport.Submitter who = new TlsReport.Submitter(organization, contact, submitter,
+                    sendingIp);
+            int colon = smtp.lastIndexOf(':');
+            SmtpSubmission mta = new SmtpSubmission(new java.net.InetSocketAddress(
+                    smtp.substring(0, colon), Integer.parseInt(smtp.substring(colon + 1))),
+                    submitter, Duration.ofSeconds(60));
+            java.util.Optional<DkimSigner> dkim = dkimKey == null ? java.util.Optional.empty()
+                    : java.util.Optional.of(new DkimSigner(submitter, dkimSelector,
+                    DkimSigner.readKey(dkimKey)));
+            org.xbill.DNS.Resolver resolver;
+            if (dns == null) {
+                resolver = new org.xbill.DNS.ExtendedResolver();
+            } else {
+                int c = dns.lastIndexOf(':');
+                resolver = c > 0 && dns.indexOf(':') == c
+                        ? new org.xbill.DNS.SimpleResolver(new java.net.InetSocketAddress(
+                        dns.substring(0, c), Integer.parseInt(dns.substring(c + 1))))
+                        : new org.xbill.DNS.SimpleResolver(dns);
+            }
+            resolver.setTimeout(Duration.ofSeconds(10));
+            HttpsPost https = new HttpsPost(Trust.context(caFile), Duration.ofSeconds(30),
+                    Duration.ofSeconds(60));
+            try (SessionStore s = SessionStore.open(main.store)) {
+                ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver), who,
+                        new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,
+                        giveUpDays).run();
+                org.slf4j.LoggerFactory.getLogger(Send.class).info(
+                        "send planned={} sent={} retry={} failed={} expired={}", sum.planned(),
+                        sum.sent(), sum.retry(), sum.failed(), sum.expired());
+                return 0;
+            }
+        }
+    }
+
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = "Shows what the store holds for a UTC day.")
     static final class Status implements Callable<Integer> {
@@ -195,6 +287,12 @@ public final class Main implements Callable<Integer> {
                     }
                     out.printf("day=%s domain=%s successful=%d failed=%d%n", d, dom, ok,
                             failed);
+                }
+                for (org.tlspolicy.tlsrpt.store.Delivery del : s.deliveries()) {
+                    out.printf("delivery day=%s domain=%s to=%s report_id=%s state=%s "
+                            + "attempts=%d last_error=\"%s\"%n", del.day(), del.domain(),
+                            del.destination(), del.reportId(), del.state(), del.attempts(),
+                            del.lastError());
                 }
             }
             out.flush();

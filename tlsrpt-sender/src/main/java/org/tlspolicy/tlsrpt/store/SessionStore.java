@@ -33,8 +33,8 @@ import java.util.Optional;
  */
 public final class SessionStore implements AutoCloseable {
 
-    /** 1: session_count and source_position. */
-    static final int SCHEMA_VERSION = 1;
+    /** 1: session_count and source_position; 2: delivery. */
+    static final int SCHEMA_VERSION = 2;
 
     private final Connection db;
 
@@ -93,6 +93,18 @@ public final class SessionStore implements AutoCloseable {
                         CREATE TABLE source_position (
                           source TEXT PRIMARY KEY, position TEXT NOT NULL)""");
                 s.execute("PRAGMA user_version = 1");
+            }
+        }
+        if (version < 2) {
+            try (Statement s = db.createStatement()) {
+                s.execute("""
+                        CREATE TABLE delivery (
+                          day TEXT NOT NULL, domain TEXT NOT NULL, destination TEXT NOT NULL,
+                          report_id TEXT NOT NULL, state TEXT NOT NULL,
+                          attempts INTEGER NOT NULL, next_attempt INTEGER NOT NULL,
+                          last_error TEXT NOT NULL,
+                          PRIMARY KEY (day, domain, destination))""");
+                s.execute("PRAGMA user_version = 2");
             }
         }
     }
@@ -207,6 +219,62 @@ public final class SessionStore implements AutoCloseable {
             db.commit();
             return n;
         }
+    }
+
+    /** Records that {@code d}'s report is due to {@code destination}, unless already known. */
+    public void plan(LocalDate day, String domain, String destination, String reportId)
+            throws SQLException {
+        try (PreparedStatement i = db.prepareStatement("""
+                INSERT INTO delivery VALUES (?, ?, ?, ?, 'pending', 0, 0, '')
+                ON CONFLICT DO NOTHING""")) {
+            i.setString(1, day.toString());
+            i.setString(2, domain);
+            i.setString(3, destination);
+            i.setString(4, reportId);
+            i.executeUpdate();
+            db.commit();
+        }
+    }
+
+    /** Sets a delivery's state, committed before this returns. */
+    public void update(Delivery d) throws SQLException {
+        try (PreparedStatement u = db.prepareStatement("""
+                UPDATE delivery SET state = ?, attempts = ?, next_attempt = ?, last_error = ?
+                WHERE day = ? AND domain = ? AND destination = ?""")) {
+            u.setString(1, d.state());
+            u.setInt(2, d.attempts());
+            u.setLong(3, d.nextAttempt());
+            u.setString(4, d.lastError());
+            u.setString(5, d.day().toString());
+            u.setString(6, d.domain());
+            u.setString(7, d.destination());
+            if (u.executeUpdate() != 1) {
+                db.rollback();
+                throw new SQLException("no delivery " + d);
+            }
+            db.commit();
+        }
+    }
+
+    /** Deliveries in {@code states} (all if none given), oldest day first. */
+    public List<Delivery> deliveries(String... states) throws SQLException {
+        List<Delivery> out = new ArrayList<>();
+        List<String> wanted = Arrays.asList(states);
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT day, domain, destination, report_id, state, attempts, next_attempt, "
+                        + "last_error FROM delivery ORDER BY day, domain, destination");
+             ResultSet r = q.executeQuery()) {
+            while (r.next()) {
+                Delivery d = new Delivery(LocalDate.parse(r.getString(1)), r.getString(2),
+                        r.getString(3), r.getString(4), r.getString(5), r.getInt(6),
+                        r.getLong(7), r.getString(8));
+                if (wanted.isEmpty() || wanted.contains(d.state())) {
+                    out.add(d);
+                }
+            }
+        }
+        db.commit();
+        return out;
     }
 
     private static List<String> lines(String s) {

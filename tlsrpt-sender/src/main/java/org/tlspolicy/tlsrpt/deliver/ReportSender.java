@@ -1,0 +1,202 @@
+package org.tlspolicy.tlsrpt.deliver;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlspolicy.tlsrpt.report.TlsReport;
+import org.tlspolicy.tlsrpt.store.Delivery;
+import org.tlspolicy.tlsrpt.store.SessionCount;
+import org.tlspolicy.tlsrpt.store.SessionStore;
+
+import java.io.IOException;
+import java.net.URI;
+import java.security.GeneralSecurityException;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Sends the reports of finished UTC days, exactly once per (day, domain, destination).
+ *
+ * <p>Each report to each destination is a {@link Delivery} row. An attempt first marks it
+ * {@code sending} (committed), then hands the report over, then marks the outcome (committed).
+ * Killed in between, the row stays {@code sending}, and the next run sends again: the same
+ * report, built again from the same counts, with the same report-id, so the receiver can tell
+ * it is not a new one. A row marked {@code sent} is never sent again. Rows of days more than
+ * {@code giveUpDays} ago that were never sent are marked {@code expired}.
+ */
+public final class ReportSender {
+
+    private static final Logger log = LoggerFactory.getLogger(ReportSender.class);
+
+    /** Mail settings: envelope and header sender, the MTA, and the DKIM signer if any. */
+    public record Mail(String from, SmtpSubmission mta, Optional<DkimSigner> dkim) {
+    }
+
+    private final SessionStore store;
+    private final RuaLookup rua;
+    private final TlsReport.Submitter submitter;
+    private final Mail mail;
+    private final HttpsPost https;
+    private final Supplier<Instant> clock;
+    private final int giveUpDays;
+    private final long pauseAfterDeliveryMillis;
+
+    public ReportSender(SessionStore store, RuaLookup rua, TlsReport.Submitter submitter,
+                        Mail mail, HttpsPost https, Supplier<Instant> clock, int giveUpDays) {
+        this.store = store;
+        this.rua = rua;
+        this.submitter = submitter;
+        this.mail = mail;
+        this.https = https;
+        this.clock = clock;
+        this.giveUpDays = giveUpDays;
+        // Fault injection for the crash tests only: a pause between a report's delivery and
+        // its being marked sent, wide enough to kill the process in.
+        this.pauseAfterDeliveryMillis = Long.getLong("tlsrpt.sender.pauseAfterDeliveryMillis",
+                0);
+    }
+
+    /** What a run did. */
+    public record Summary(int planned, int sent, int retry, int failed, int expired) {
+    }
+
+    /**
+     * Plans the reports of the finished days within the give-up window (discovering each
+     * domain's destinations), expires what is too old, and attempts every delivery that is due.
+     */
+    public Summary run() throws SQLException {
+        Instant now = clock.get();
+        LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
+        int planned = 0;
+        for (LocalDate day = today.minusDays(giveUpDays); day.isBefore(today);
+             day = day.plusDays(1)) {
+            planned += plan(day);
+        }
+        int expired = 0;
+        for (Delivery d : store.deliveries("pending", "sending")) {
+            if (d.day().isBefore(today.minusDays(giveUpDays))) {
+                store.update(new Delivery(d.day(), d.domain(), d.destination(), d.reportId(),
+                        "expired", d.attempts(), d.nextAttempt(), d.lastError()));
+                log.warn("deliver day={} domain={} to={} report_id={} outcome=expired "
+                        + "attempts={} last_error=\"{}\"", d.day(), d.domain(),
+                        d.destination(), d.reportId(), d.attempts(), d.lastError());
+                expired++;
+            }
+        }
+        int sent = 0;
+        int retry = 0;
+        int failed = 0;
+        for (Delivery d : store.deliveries("pending", "sending")) {
+            if (d.nextAttempt() > clock.get().toEpochMilli()) {
+                continue;
+            }
+            switch (attempt(d)) {
+                case "sent" -> sent++;
+                case "failed" -> failed++;
+                default -> retry++;
+            }
+        }
+        return new Summary(planned, sent, retry, failed, expired);
+    }
+
+    /** Plans the deliveries of {@code day}'s reports; returns how many are new. */
+    private int plan(LocalDate day) throws SQLException {
+        List<Delivery> known = store.deliveries();
+        int planned = 0;
+        for (String domain : store.domains(day)) {
+            if (known.stream().anyMatch(d -> d.day().equals(day)
+                    && d.domain().equals(domain))) {
+                continue; // planned in an earlier run
+            }
+            Optional<TlsrptRecord> record;
+            try {
+                record = rua.find(domain);
+            } catch (IOException e) {
+                log.warn("rua day={} domain={} lookup failed, next run tries again: {}", day,
+                        domain, e.getMessage());
+                continue;
+            }
+            String reportId = TlsReport.build(submitter, domain, day, List.of()).reportId();
+            if (record.isEmpty()) {
+                // Remembered, so that DNS is not asked again for this day.
+                store.plan(day, domain, "", reportId);
+                store.update(new Delivery(day, domain, "", reportId, "no-rua", 0, 0, ""));
+                continue;
+            }
+            for (URI u : record.get().rua()) {
+                store.plan(day, domain, u.toString(), reportId);
+                planned++;
+            }
+        }
+        return planned;
+    }
+
+    private String attempt(Delivery d) throws SQLException {
+        int attempts = d.attempts() + 1;
+        store.update(new Delivery(d.day(), d.domain(), d.destination(), d.reportId(),
+                "sending", attempts, d.nextAttempt(), d.lastError()));
+        List<SessionCount> counts = store.counts(d.day(), d.domain());
+        TlsReport report = TlsReport.build(submitter, d.domain(), d.day(), counts);
+        DeliveryOutcome outcome = deliver(report, URI.create(d.destination()));
+        String state;
+        long next = d.nextAttempt();
+        String error = "";
+        if (outcome instanceof DeliveryOutcome.Delivered) {
+            if (pauseAfterDeliveryMillis > 0) {
+                try {
+                    Thread.sleep(pauseAfterDeliveryMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            state = "sent";
+        } else if (outcome instanceof DeliveryOutcome.Permanent p) {
+            state = "failed";
+            error = p.reason();
+        } else {
+            state = "pending";
+            error = ((DeliveryOutcome.Temporary) outcome).reason();
+            // 10 min, 20 min, 40 min … at most 6 h between attempts.
+            next = clock.get().toEpochMilli()
+                    + Math.min(6 * 3_600_000L, 600_000L << Math.min(attempts - 1, 10));
+        }
+        store.update(new Delivery(d.day(), d.domain(), d.destination(), d.reportId(), state,
+                attempts, next, error));
+        String detail = outcome instanceof DeliveryOutcome.Delivered ok ? ok.detail() : error;
+        if (state.equals("sent")) {
+            log.info("deliver day={} domain={} to={} report_id={} outcome=sent attempts={} "
+                    + "detail=\"{}\"", d.day(), d.domain(), d.destination(), d.reportId(),
+                    attempts, detail);
+        } else {
+            log.warn("deliver day={} domain={} to={} report_id={} outcome={} attempts={} "
+                    + "detail=\"{}\"", d.day(), d.domain(), d.destination(), d.reportId(),
+                    state.equals("pending") ? "retry" : state, attempts, detail);
+        }
+        return state;
+    }
+
+    private DeliveryOutcome deliver(TlsReport report, URI destination) {
+        String scheme = destination.getScheme() == null ? "" : destination.getScheme();
+        if (scheme.equalsIgnoreCase("https")) {
+            return https.post(destination, report.gzip());
+        }
+        if (scheme.equalsIgnoreCase("mailto")) {
+            String to = destination.getSchemeSpecificPart();
+            byte[] message = ReportMail.build(report, submitter, mail.from(), to, clock.get());
+            if (mail.dkim().isPresent()) {
+                try {
+                    message = mail.dkim().get().sign(message, clock.get());
+                } catch (GeneralSecurityException e) {
+                    return new DeliveryOutcome.Temporary("DKIM signing failed: "
+                            + e.getMessage());
+                }
+            }
+            return mail.mta().submit(mail.from(), to, message);
+        }
+        return new DeliveryOutcome.Permanent("unsupported destination " + destination);
+    }
+}

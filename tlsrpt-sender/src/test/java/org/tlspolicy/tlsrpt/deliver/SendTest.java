@@ -1,0 +1,311 @@
+package org.tlspolicy.tlsrpt.deliver;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.testworld.KnotServer;
+import org.tlspolicy.testworld.TestCa;
+import org.tlspolicy.tlsrpt.cli.Main;
+import org.tlspolicy.tlsrpt.report.AppliedPolicy;
+import org.tlspolicy.tlsrpt.report.PolicyType;
+import org.tlspolicy.tlsrpt.report.ResultType;
+import org.tlspolicy.tlsrpt.report.SessionResult;
+import org.tlspolicy.tlsrpt.store.Delivery;
+import org.tlspolicy.tlsrpt.store.SessionCount;
+import org.tlspolicy.tlsrpt.store.SessionStore;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code tlsrpt-sender send} against real servers on loopback: knotd publishing the domains'
+ * TLSRPT records, an HTTPS collector (the JDK's HTTPS server, test CA), and an SMTP server
+ * (Python's smtpd, Debian's python3) standing in for the local MTA; report mail is checked by
+ * Python's email package and python3-dkim. Then crashes: the sender killed with SIGKILL before,
+ * during and after handing a report over, and started again.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class SendTest {
+
+    private static final LocalDate YESTERDAY = LocalDate.now(ZoneOffset.UTC).minusDays(1);
+
+    @TempDir
+    Path dir;
+
+    private TestCa ca;
+    private ReportCollector collector;
+    private KnotServer knot;
+    private Process smtpSink;
+    private int smtpPort;
+    private Path db;
+    private Path caFile;
+    private Path keyFile;
+    private String dkimRecord;
+
+    private static final String SINK = """
+            import sys, smtpd, asyncore, os
+            class Sink(smtpd.SMTPServer):
+                n = 0
+                def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+                    Sink.n += 1
+                    name = os.path.join(sys.argv[2], '%03d-%s.eml' % (Sink.n, rcpttos[0]))
+                    with open(name + '.tmp', 'wb') as f:
+                        f.write(data)
+                    os.rename(name + '.tmp', name)
+            Sink(('127.0.0.1', int(sys.argv[1])), None, decode_data=False)
+            print('ready', flush=True)
+            asyncore.loop()
+            """;
+
+    @BeforeEach
+    void world() throws Exception {
+        ca = TestCa.create("report collector CA");
+        caFile = ca.writePem(dir.resolve("ca.pem"));
+        collector = new ReportCollector(ca);
+        Map<String, String> zones = Map.of("test.", """
+                $ORIGIN test.
+                $TTL 60
+                @ SOA ns.test. hostmaster.test. 1 3600 900 604800 60
+                @ NS ns.test.
+                ns A 127.0.0.1
+                _smtp._tls.https TXT "v=TLSRPTv1; rua=%s"
+                _smtp._tls.mail TXT "v=TLSRPTv1;" " rua=mailto:tlsrpt@mail.test"
+                _smtp._tls.two TXT "v=TLSRPTv1; rua=mailto:a@two.test"
+                _smtp._tls.two TXT "v=TLSRPTv1; rua=mailto:b@two.test"
+                """.formatted(collector.uri()));
+        knot = KnotServer.start(Files.createDirectories(dir.resolve("knot")), zones);
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            smtpPort = s.getLocalPort();
+        }
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path sink = Files.writeString(dir.resolve("sink.py"), SINK);
+        smtpSink = new ProcessBuilder("/usr/bin/python3", "-W", "ignore", sink.toString(),
+                Integer.toString(smtpPort), inbox.toString()).redirectErrorStream(true).start();
+        assertEquals("ready", new String(smtpSink.getInputStream().readNBytes(5),
+                StandardCharsets.US_ASCII));
+        KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        byte[] pub = keys.getPublic().getEncoded();
+        dkimRecord = "v=DKIM1; k=ed25519; p=" + Base64.getEncoder().encodeToString(
+                Arrays.copyOfRange(pub, pub.length - 32, pub.length));
+        keyFile = Files.writeString(dir.resolve("dkim.pem"), "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(
+                keys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        db = dir.resolve("tlsrpt.db");
+        AppliedPolicy p = new AppliedPolicy(PolicyType.STS, "x", List.of("version: STSv1",
+                "mode: enforce"), List.of("mx.x"));
+        try (SessionStore store = SessionStore.open(db)) {
+            List<SessionCount> counts = new ArrayList<>();
+            for (String d : List.of("https.test", "mail.test", "norua.test", "two.test")) {
+                AppliedPolicy dp = new AppliedPolicy(p.type(), d, p.strings(), p.mxHosts());
+                counts.add(new SessionCount(YESTERDAY, dp, new SessionResult.Success(), "", "",
+                        10));
+                counts.add(new SessionCount(YESTERDAY, dp, new SessionResult.Failure(
+                        ResultType.STARTTLS_NOT_SUPPORTED, "TLS is required, but was not "
+                        + "offered"), "mx." + d, "192.0.2.7", 2));
+            }
+            store.add(counts, "test", "end");
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        collector.close();
+        knot.close();
+        smtpSink.destroyForcibly().waitFor();
+    }
+
+    private List<String> sendArgs(String dns) {
+        return List.of("--store", db.toString(), "send", "--organization", "Sender Org",
+                "--contact", "mailto:postmaster@sender.test", "--submitter", "sender.test",
+                "--from", "tlsrpt-noreply@sender.test", "--smtp", "127.0.0.1:" + smtpPort,
+                "--dkim-key", keyFile.toString(), "--dkim-selector", "sel", "--dns", dns,
+                "--ca-file", caFile.toString());
+    }
+
+    private String knotDns() {
+        return "127.0.0.1:" + knot.address().getPort();
+    }
+
+    private int send() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(sendArgs(knotDns()).toArray(String[]::new), new PrintWriter(out),
+                new PrintWriter(err));
+        assertEquals(0, code, out + "\n" + err);
+        return code;
+    }
+
+    private List<Delivery> deliveries() throws Exception {
+        try (SessionStore s = SessionStore.open(db)) {
+            return s.deliveries();
+        }
+    }
+
+    private String state(String domain) throws Exception {
+        return deliveries().stream().filter(d -> d.domain().equals(domain))
+                .map(Delivery::state).findFirst().orElse("none");
+    }
+
+    private List<Path> inbox() throws Exception {
+        try (Stream<Path> f = Files.list(dir.resolve("inbox"))) {
+            return f.filter(p -> p.toString().endsWith(".eml")).sorted().toList();
+        }
+    }
+
+    @Test
+    void reportsGoOnceToEachDestinationByHttpsAndByMail() throws Exception {
+        send();
+        assertEquals(1, collector.reportIds().size(), collector.reportIds().toString());
+        assertTrue(collector.reportIds().get(0).startsWith(YESTERDAY + "T00:00:00Z_https.test_"));
+        assertEquals(List.of("application/tlsrpt+gzip"), collector.contentTypes());
+        List<Path> mail = inbox();
+        assertEquals(1, mail.size(), mail.toString());
+        assertTrue(mail.get(0).getFileName().toString().endsWith("tlsrpt@mail.test.eml"));
+        // The mail as the MTA got it: MIME and DKIM checked by Python's email and dkimpy.
+        Path verify = Files.writeString(dir.resolve("verify.py"), """
+                import sys, email, email.policy, dkim
+                msg = open(sys.argv[1], 'rb').read()
+                rec = sys.argv[2].encode()
+                dns = lambda name, timeout=5: rec
+                m = email.message_from_bytes(msg, policy=email.policy.default)
+                print(dkim.verify(msg, dnsfunc=dns), m['TLS-Report-Domain'],
+                      [p.get_content_type() for p in m.iter_parts()])
+                """);
+        Process p = new ProcessBuilder("/usr/bin/python3", verify.toString(),
+                mail.get(0).toString(), dkimRecord).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals("True mail.test ['text/plain', 'application/tlsrpt+gzip']", out.strip());
+        assertEquals("sent", state("https.test"));
+        assertEquals("sent", state("mail.test"));
+        assertEquals("no-rua", state("norua.test"));
+        // RFC 8460 §3: two TLSRPT records is none.
+        assertEquals("no-rua", state("two.test"));
+        // Run again: nothing is sent twice.
+        send();
+        assertEquals(1, collector.reportIds().size());
+        assertEquals(1, inbox().size());
+    }
+
+    @Test
+    void serverErrorsAreRetriedLaterClientErrorsNot() throws Exception {
+        collector.respond(503);
+        send();
+        Delivery d = deliveries().stream().filter(x -> x.domain().equals("https.test"))
+                .findFirst().orElseThrow();
+        assertEquals("pending", d.state());
+        assertEquals("HTTP 503", d.lastError());
+        assertTrue(d.nextAttempt() > System.currentTimeMillis() + 5 * 60_000L, d.toString());
+        send(); // not due yet: no new request
+        assertEquals(1, collector.reportIds().size());
+        // Due now: a 4xx is final.
+        try (SessionStore s = SessionStore.open(db)) {
+            s.update(new Delivery(d.day(), d.domain(), d.destination(), d.reportId(),
+                    d.state(), d.attempts(), 0, d.lastError()));
+        }
+        collector.respond(400);
+        send();
+        assertEquals("failed", state("https.test"));
+        assertEquals(2, collector.reportIds().size());
+        assertEquals(collector.reportIds().get(0), collector.reportIds().get(1),
+                "the same report-id on every attempt");
+        send();
+        assertEquals(2, collector.reportIds().size(), "failed is final");
+    }
+
+    /** The sender as its own JVM, as systemd runs it, to be killed with SIGKILL. */
+    private Process sendProcess(String dns, boolean pauseAfterDelivery) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command()
+                .orElse("java")));
+        if (pauseAfterDelivery) {
+            cmd.add("-Dtlsrpt.sender.pauseAfterDeliveryMillis=60000");
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+        cmd.addAll(sendArgs(dns));
+        return new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("send-" + System.nanoTime() + ".log").toFile())
+                .start();
+    }
+
+    private static void kill9(Process p) throws Exception {
+        new ProcessBuilder("kill", "-KILL", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(137, p.exitValue(), "killed by SIGKILL");
+    }
+
+    private void awaitRequests(int n) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (collector.reportIds().size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(n, collector.reportIds().size(), collector.reportIds().toString());
+    }
+
+    @Test
+    void killedBeforeSendingSendsOnceAfterRestart() throws Exception {
+        // DNS that never answers: the sender is stuck discovering rua, nothing sent yet.
+        try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            Process p = sendProcess("127.0.0.1:" + silent.getLocalPort(), false);
+            Thread.sleep(3000);
+            assertTrue(p.isAlive());
+            kill9(p);
+        }
+        assertEquals(0, collector.reportIds().size());
+        send();
+        assertEquals(1, collector.reportIds().size());
+        assertEquals("sent", state("https.test"));
+    }
+
+    @Test
+    void killedDuringSendingSendsTheSameReportAgain() throws Exception {
+        collector.holdRequests();
+        Process p = sendProcess(knotDns(), false);
+        awaitRequests(1); // the collector has the report, the sender waits for the answer
+        assertEquals("sending", state("https.test"));
+        kill9(p);
+        collector.release();
+        send();
+        awaitRequests(2);
+        assertEquals(collector.reportIds().get(0), collector.reportIds().get(1));
+        assertEquals("sent", state("https.test"));
+        send();
+        assertEquals(2, collector.reportIds().size(), "confirmed: never again");
+    }
+
+    @Test
+    void killedAfterSendingBeforeRecordingItSendsTheSameReportAgain() throws Exception {
+        Process p = sendProcess(knotDns(), true);
+        awaitRequests(1); // answered 200; the sender pauses before marking it sent
+        Thread.sleep(500);
+        assertEquals("sending", state("https.test"));
+        kill9(p);
+        send();
+        awaitRequests(2);
+        assertEquals(collector.reportIds().get(0), collector.reportIds().get(1),
+                "unconfirmed: sent again with the same report-id");
+        send();
+        assertEquals(2, collector.reportIds().size());
+    }
+}
