@@ -1,6 +1,7 @@
 package org.tlspolicy.tlsrpt.cli;
 
 import org.tlspolicy.tlsrpt.collect.Collector;
+import org.tlspolicy.tlsrpt.collect.JournalCollector;
 import org.tlspolicy.tlsrpt.deliver.DkimSigner;
 import org.tlspolicy.tlsrpt.deliver.HttpsPost;
 import org.tlspolicy.tlsrpt.deliver.ReportSender;
@@ -72,9 +73,25 @@ public final class Main implements Callable<Integer> {
         @CommandLine.ParentCommand
         Main main;
 
-        @Option(names = "--log", required = true, description = "Postfix's log file "
-                + "(e.g. /var/log/mail.log, or Postfix's maillog_file)")
-        Path log;
+        @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        Source source;
+
+        static final class Source {
+            @Option(names = "--log", description = "Postfix's log file (e.g. /var/log/mail.log,"
+                    + " or Postfix's maillog_file)")
+            Path log;
+
+            @Option(names = "--journal", description = "The systemd journal (journalctl)")
+            boolean journal;
+        }
+
+        @Option(names = "--journal-file", description = "With --journal: read this journal "
+                + "file instead of the system's (journalctl --file)")
+        Path journalFile;
+
+        @Option(names = "--identifier", description = "With --journal: SYSLOG_IDENTIFIERs "
+                + "to read (default: postfix/smtp, postfix/qmgr, postfix/relay)")
+        List<String> identifiers = List.of("postfix/smtp", "postfix/qmgr", "postfix/relay");
 
         @Option(names = "--policy-server", defaultValue = "inet:127.0.0.1:8461",
                 description = "tlspolicyd's socketmap listener, inet:HOST:PORT or unix:PATH "
@@ -105,13 +122,27 @@ public final class Main implements Callable<Integer> {
             try (SessionStore s = SessionStore.open(main.store);
                  DaemonPolicySource policies = new DaemonPolicySource(policyServer,
                          Duration.ofSeconds(30), Duration.ofMinutes(5), clock::millis)) {
+                long pollMillis = parseDuration(poll).toMillis();
+                if (source.journal) {
+                    List<String> journalctl = journalFile == null ? List.of("journalctl")
+                            : List.of("journalctl", "--file=" + journalFile);
+                    JournalCollector j = new JournalCollector(s, policies, own, journalctl,
+                            identifiers);
+                    if (once) {
+                        org.slf4j.LoggerFactory.getLogger(Collect.class)
+                                .info("collect source=journal entries={}", j.readToEnd());
+                    } else {
+                        j.follow(pollMillis);
+                    }
+                    return 0;
+                }
                 Collector c = new Collector(s, policies, own, zone, clock::instant);
                 if (once) {
-                    long n = c.readToEnd(log);
+                    long n = c.readToEnd(source.log);
                     org.slf4j.LoggerFactory.getLogger(Collect.class)
-                            .info("collect file={} lines={}", log, n);
+                            .info("collect file={} lines={}", source.log, n);
                 } else {
-                    c.follow(log, parseDuration(poll).toMillis());
+                    c.follow(source.log, pollMillis);
                 }
             }
             return 0;

@@ -42,7 +42,7 @@ class CollectorTest {
     @TempDir
     Path dir;
 
-    private static final PolicySource POLICIES = domain -> domain.startsWith("sts-")
+    static final PolicySource POLICIES = domain -> domain.startsWith("sts-")
             || domain.equals("cached.test")
             ? new AppliedPolicy(PolicyType.STS, domain, List.of("version: STSv1", "mode: "
             + (domain.equals("sts-testing.test") ? "testing" : "enforce")), List.of("mx." + domain))

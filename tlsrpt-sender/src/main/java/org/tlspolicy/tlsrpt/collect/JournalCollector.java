@@ -1,0 +1,256 @@
+package org.tlspolicy.tlsrpt.collect;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import org.tlspolicy.tlsrpt.policy.PolicySource;
+import org.tlspolicy.tlsrpt.postfixlog.SessionAssembler;
+import org.tlspolicy.tlsrpt.postfixlog.SyslogLine;
+import org.tlspolicy.tlsrpt.postfixlog.TlsSession;
+import org.tlspolicy.tlsrpt.store.SessionStore;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads Postfix's lines from the systemd journal ({@code journalctl -o json}) into the store,
+ * exactly once, as {@link Collector} does for a file. Positions are journal cursors: the cursor
+ * of the first entry of the oldest session still open (read again, with {@code --cursor}, after
+ * a restart) and of the last entry counted (sessions ending at or before it are not counted
+ * again).
+ *
+ * <p>Each reading runs journalctl to the journal's current end; following is reading again
+ * every poll interval. Only the SMTP client's and queue manager's entries are asked for
+ * ({@code SYSLOG_IDENTIFIER} matches).
+ */
+public final class JournalCollector {
+
+    /** Entries per batch (one transaction) at most. */
+    static final int BATCH_ENTRIES = 50_000;
+
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private final SessionStore store;
+    private final PolicySource policies;
+    private final Set<String> ownSenders;
+    private final List<String> journalctl;
+    private final List<String> identifiers;
+
+    /**
+     * @param journalctl  the command and its journal selection, e.g. {@code [journalctl]} or
+     *                    {@code [journalctl, --file=/path/x.journal]}
+     * @param identifiers the {@code SYSLOG_IDENTIFIER}s to read, e.g. {@code postfix/smtp}
+     */
+    public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
+                            List<String> journalctl, List<String> identifiers) {
+        this.store = store;
+        this.policies = policies;
+        this.ownSenders = Set.copyOf(ownSenders);
+        this.journalctl = List.copyOf(journalctl);
+        this.identifiers = List.copyOf(identifiers);
+    }
+
+    static final String SOURCE = "journal";
+
+    /** Where reading stopped: cursors, and the time of the last counted entry. */
+    record Position(String resume, String counted, long countedMicros) {
+
+        String encode() {
+            return "resume=" + resume + "\tcounted=" + counted + "\tts=" + countedMicros;
+        }
+
+        static Optional<Position> decode(String s) {
+            String[] f = s.split("\t");
+            if (f.length != 3 || !f[0].startsWith("resume=") || !f[1].startsWith("counted=")
+                    || !f[2].startsWith("ts=")) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(new Position(f[0].substring(7), f[1].substring(8),
+                        Long.parseLong(f[2].substring(3))));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    /** One journal entry as a syslog line, with its cursor and time. */
+    private record Entry(String cursor, long micros, SyslogLine line) {
+    }
+
+    /** Reads the journal from the stored position to its end; returns the entries read. */
+    public long readToEnd() throws IOException, SQLException {
+        Position from = store.position(SOURCE).flatMap(Position::decode).orElse(null);
+        List<String> command = new ArrayList<>(journalctl);
+        command.addAll(List.of("-o", "json", "--no-pager", "--output-fields="
+                + "MESSAGE,SYSLOG_IDENTIFIER,_PID,SYSLOG_PID,_HOSTNAME"));
+        if (from != null) {
+            command.add("--cursor=" + from.resume());
+        }
+        for (String id : identifiers) {
+            command.add("SYSLOG_IDENTIFIER=" + id);
+        }
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        List<TlsSession> ended = new ArrayList<>();
+        SessionAssembler assembler = new SessionAssembler(ended::add);
+        SessionCounter counter = new SessionCounter(policies, ownSenders);
+        // Sequence number (in this reading) → cursor, for entries from the oldest open on.
+        TreeMap<Long, String> cursors = new TreeMap<>();
+        boolean counting = from == null;
+        String lastCursor = from == null ? null : from.counted();
+        long lastMicros = from == null ? 0 : from.countedMicros();
+        long seq = 0;
+        long batch = 0;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String json; (json = r.readLine()) != null; ) {
+                Optional<Entry> e = entry(json);
+                if (e.isEmpty()) {
+                    continue;
+                }
+                Entry entry = e.get();
+                seq++;
+                batch++;
+                cursors.put(seq, entry.cursor());
+                assembler.accept(entry.line(), seq);
+                if (!counting && entry.cursor().equals(from.counted())) {
+                    // The last entry an earlier reading counted: what ends here is counted.
+                    counting = true;
+                } else if (!counting && entry.micros() > from.countedMicros()) {
+                    // Past it in time (that entry may be gone from the journal): count.
+                    counting = true;
+                    countEnded(ended, counter);
+                    lastCursor = entry.cursor();
+                    lastMicros = entry.micros();
+                } else if (counting) {
+                    countEnded(ended, counter);
+                    lastCursor = entry.cursor();
+                    lastMicros = entry.micros();
+                }
+                ended.clear();
+                if (batch >= BATCH_ENTRIES) {
+                    commit(assembler, cursors, seq, counter, lastCursor, lastMicros, from);
+                    batch = 0;
+                }
+            }
+        } finally {
+            p.destroy();
+            try {
+                p.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (p.exitValue() != 0 && seq == 0) {
+            throw new IOException(String.join(" ", command) + " exited with " + p.exitValue());
+        }
+        if (batch > 0) {
+            commit(assembler, cursors, seq, counter, lastCursor, lastMicros, from);
+        }
+        return seq;
+    }
+
+    private static void countEnded(List<TlsSession> ended, SessionCounter counter)
+            throws IOException {
+        for (TlsSession s : ended) {
+            counter.count(s);
+        }
+    }
+
+    private void commit(SessionAssembler assembler, TreeMap<Long, String> cursors, long seq,
+                        SessionCounter counter, String lastCursor, long lastMicros,
+                        Position from) throws SQLException {
+        if (lastCursor == null) {
+            return; // nothing past the earlier reading yet
+        }
+        long open = assembler.openSince();
+        // Read again from the oldest open session's first entry; with none open, from the
+        // entry after the last one (--cursor is inclusive: that entry is replayed, not
+        // counted twice, since it is at or before the counted cursor).
+        String resume = open == Long.MAX_VALUE ? cursors.get(seq) : cursors.get(open);
+        if (resume == null) {
+            resume = from != null ? from.resume() : cursors.get(seq);
+        }
+        cursors.headMap(Math.min(open, seq)).clear();
+        store.add(counter.drain(), SOURCE, new Position(resume, lastCursor, lastMicros)
+                .encode());
+    }
+
+    /** The entry in one line of {@code journalctl -o json}, if it is a usable one. */
+    static Optional<Entry> entry(String json) throws IOException {
+        String cursor = null;
+        String message = null;
+        String identifier = null;
+        String host = "";
+        long pid = -1;
+        long micros = -1;
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return Optional.empty();
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken t = p.nextToken();
+                String value = null;
+                if (t == JsonToken.VALUE_STRING) {
+                    value = p.getText();
+                } else if (t == JsonToken.START_ARRAY) {
+                    // A field that is not valid UTF-8 comes as an array of byte values.
+                    ByteArrayOutputStream b = new ByteArrayOutputStream();
+                    while (p.nextToken() == JsonToken.VALUE_NUMBER_INT) {
+                        b.write(p.getIntValue());
+                    }
+                    value = b.toString(StandardCharsets.UTF_8);
+                } else {
+                    p.skipChildren();
+                }
+                if (value == null) {
+                    continue;
+                }
+                switch (name) {
+                    case "__CURSOR" -> cursor = value;
+                    case "__REALTIME_TIMESTAMP" -> micros = parseLong(value);
+                    case "MESSAGE" -> message = value;
+                    case "SYSLOG_IDENTIFIER" -> identifier = value;
+                    case "_HOSTNAME" -> host = value;
+                    case "_PID" -> pid = parseLong(value);
+                    case "SYSLOG_PID" -> pid = pid < 0 ? parseLong(value) : pid;
+                    default -> { }
+                }
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return Optional.empty();
+        }
+        if (cursor == null || message == null || identifier == null || pid < 0 || micros < 0) {
+            return Optional.empty();
+        }
+        Instant time = Instant.ofEpochSecond(micros / 1_000_000, (micros % 1_000_000) * 1000);
+        return Optional.of(new Entry(cursor, micros, new SyslogLine(time, host, identifier, pid,
+                message)));
+    }
+
+    private static long parseLong(String s) {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Reads the journal for ever (see {@link Following}); returns when interrupted. */
+    public void follow(long pollMillis) {
+        Following.follow(SOURCE, this::readToEnd, pollMillis);
+    }
+}
