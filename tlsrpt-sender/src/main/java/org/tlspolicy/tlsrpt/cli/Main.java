@@ -2,6 +2,7 @@ package org.tlspolicy.tlsrpt.cli;
 
 import org.tlspolicy.tlsrpt.collect.Collector;
 import org.tlspolicy.tlsrpt.collect.JournalCollector;
+import org.tlspolicy.tlsrpt.datagram.DatagramCollector;
 import org.tlspolicy.tlsrpt.deliver.DkimSigner;
 import org.tlspolicy.tlsrpt.deliver.HttpsPost;
 import org.tlspolicy.tlsrpt.deliver.ReportSender;
@@ -83,6 +84,10 @@ public final class Main implements Callable<Integer> {
 
             @Option(names = "--journal", description = "The systemd journal (journalctl)")
             boolean journal;
+
+            @Option(names = "--datagram-socket", description = "Postfix 3.10+: listen for its "
+                    + "TLSRPT datagrams on this AF_UNIX socket (main.cf smtp_tlsrpt_socket_name)")
+            Path datagramSocket;
         }
 
         @Option(names = "--journal-file", description = "With --journal: read this journal "
@@ -113,8 +118,38 @@ public final class Main implements Callable<Integer> {
                 + "lines when following (default: ${DEFAULT-VALUE})")
         String poll;
 
+        /** SIGTERM (systemctl stop) ends the reading loop, which returns after its batch. */
+        private static void stopOnTerm() {
+            Thread main = Thread.currentThread();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                main.interrupt();
+                try {
+                    main.join(10_000);
+                } catch (InterruptedException ignored) {
+                    // exiting anyway
+                }
+            }, "stop"));
+        }
+
+        private int datagrams(Clock clock) throws Exception {
+            try (SessionStore s = SessionStore.open(main.store);
+                 DatagramCollector c = DatagramCollector.listen(s, clock::instant,
+                         source.datagramSocket)) {
+                org.slf4j.LoggerFactory.getLogger(Collect.class).info(
+                        "collect source=datagrams socket={} listening", source.datagramSocket);
+                stopOnTerm();
+                c.run();
+                Thread.interrupted(); // clear, to commit what arrived before the stop
+                c.commit(0);
+            }
+            return 0;
+        }
+
         @Override
         public Integer call() throws Exception {
+            if (source.datagramSocket != null) {
+                return datagrams(Clock.systemUTC());
+            }
             ZoneId zone = timezone == null ? ZoneId.systemDefault() : ZoneId.of(timezone);
             Set<String> own = new HashSet<>();
             ownSenders.forEach(s -> own.add(s.toLowerCase(Locale.ROOT)));
@@ -128,6 +163,7 @@ public final class Main implements Callable<Integer> {
                             : List.of("journalctl", "--file=" + journalFile);
                     JournalCollector j = new JournalCollector(s, policies, own, journalctl,
                             identifiers);
+                    stopOnTerm();
                     if (once) {
                         org.slf4j.LoggerFactory.getLogger(Collect.class)
                                 .info("collect source=journal entries={}", j.readToEnd());
@@ -137,6 +173,7 @@ public final class Main implements Callable<Integer> {
                     return 0;
                 }
                 Collector c = new Collector(s, policies, own, zone, clock::instant);
+                stopOnTerm();
                 if (once) {
                     long n = c.readToEnd(source.log);
                     org.slf4j.LoggerFactory.getLogger(Collect.class)
