@@ -291,6 +291,10 @@ public final class Main implements Callable<Integer> {
                 + "an unsent report is given up (default: ${DEFAULT-VALUE})")
         int giveUpDays;
 
+        @Option(names = "--retention-days", defaultValue = "31", description = "Days of "
+                + "counts and delivery states kept (default: ${DEFAULT-VALUE})")
+        int retentionDays;
+
         @Override
         public Integer call() throws Exception {
             TlsReport.Submitter who = new TlsReport.Submitter(organization, contact, submitter,
@@ -318,7 +322,7 @@ public final class Main implements Callable<Integer> {
             try (SessionStore s = SessionStore.open(main.store)) {
                 ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver), who,
                         new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,
-                        giveUpDays).run();
+                        giveUpDays, retentionDays).run();
                 org.slf4j.LoggerFactory.getLogger(Send.class).info(
                         "send planned={} sent={} retry={} failed={} expired={}", sum.planned(),
                         sum.sent(), sum.retry(), sum.failed(), sum.expired());

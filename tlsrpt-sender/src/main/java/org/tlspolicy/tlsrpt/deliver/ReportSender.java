@@ -26,7 +26,8 @@ import java.util.function.Supplier;
  * Killed in between, the row stays {@code sending}, and the next run sends again: the same
  * report, built again from the same counts, with the same report-id, so the receiver can tell
  * it is not a new one. A row marked {@code sent} is never sent again. Rows of days more than
- * {@code giveUpDays} ago that were never sent are marked {@code expired}.
+ * {@code giveUpDays} ago that were never sent are marked {@code expired}; counts and states
+ * older than {@code retentionDays} are deleted.
  */
 public final class ReportSender {
 
@@ -43,10 +44,17 @@ public final class ReportSender {
     private final HttpsPost https;
     private final Supplier<Instant> clock;
     private final int giveUpDays;
+    private final int retentionDays;
     private final long pauseAfterDeliveryMillis;
 
     public ReportSender(SessionStore store, RuaLookup rua, TlsReport.Submitter submitter,
-                        Mail mail, HttpsPost https, Supplier<Instant> clock, int giveUpDays) {
+                        Mail mail, HttpsPost https, Supplier<Instant> clock, int giveUpDays,
+                        int retentionDays) {
+        if (retentionDays <= giveUpDays) {
+            throw new IllegalArgumentException("retention (" + retentionDays + " days) must "
+                    + "be longer than the give-up time (" + giveUpDays + " days)");
+        }
+        this.retentionDays = retentionDays;
         this.store = store;
         this.rua = rua;
         this.submitter = submitter;
@@ -71,6 +79,7 @@ public final class ReportSender {
     public Summary run() throws SQLException {
         Instant now = clock.get();
         LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
+        store.forgetBefore(today.minusDays(retentionDays));
         int planned = 0;
         for (LocalDate day = today.minusDays(giveUpDays); day.isBefore(today);
              day = day.plusDays(1)) {

@@ -210,12 +210,18 @@ public final class SessionStore implements AutoCloseable {
         return out;
     }
 
-    /** Deletes counts of days before {@code first}; returns how many rows went. */
+    /**
+     * Deletes counts and delivery states of days before {@code first} (bounded retention);
+     * returns how many count rows went.
+     */
     public int forgetBefore(LocalDate first) throws SQLException {
         try (PreparedStatement d = db.prepareStatement(
-                "DELETE FROM session_count WHERE day < ?")) {
+                "DELETE FROM session_count WHERE day < ?");
+             PreparedStatement del = db.prepareStatement("DELETE FROM delivery WHERE day < ?")) {
             d.setString(1, first.toString());
             int n = d.executeUpdate();
+            del.setString(1, first.toString());
+            del.executeUpdate();
             db.commit();
             return n;
         }
