@@ -65,6 +65,8 @@ public final class Collector {
         LogPosition from = store.position(source).flatMap(LogPosition::decode).orElse(null);
         List<TlsSession> ended = new ArrayList<>();
         SessionAssembler assembler = new SessionAssembler(ended::add);
+        SyslogLine.Parser parser = new SyslogLine.Parser(zone);
+        Instant now = clock.get();
         SessionCounter counter = new SessionCounter(policies, ownSenders);
         long lines = 0;
         long batchLines = 0;
@@ -83,8 +85,7 @@ public final class Collector {
                 if (line != null) {
                     lines++;
                     batchLines++;
-                    Instant now = clock.get();
-                    SyslogLine.parse(line.text(), now, zone).ifPresent(
+                    parser.parse(line.text(), now).ifPresent(
                             l -> assembler.accept(l, line.start()));
                     if (line.end() > counted) {
                         for (TlsSession s : ended) {
@@ -104,6 +105,7 @@ public final class Collector {
                     }
                     counter.drain();
                     batchLines = 0;
+                    now = clock.get();
                     if (line == null) {
                         return lines;
                     }

@@ -35,6 +35,45 @@ public record SyslogLine(Instant time, String host, String program, long pid, St
      * after {@code reference} (a log read in January still has December's lines).
      */
     public static Optional<SyslogLine> parse(String line, Instant reference, ZoneId zone) {
+        return new Parser(zone).parse(line, reference);
+    }
+
+    /**
+     * A parser for one log, in {@code zone}: it remembers the last traditional timestamp it
+     * read, since a log's lines come many to a second (turning one into an instant is most of
+     * the cost of a line). Not thread-safe.
+     */
+    public static final class Parser {
+
+        private final ZoneId zone;
+        private String lastStamp;
+        private Instant lastReference;
+        private Instant lastTime;
+
+        public Parser(ZoneId zone) {
+            this.zone = zone;
+        }
+
+        /** As {@link SyslogLine#parse}. */
+        public Optional<SyslogLine> parse(String line, Instant reference) {
+            return SyslogLine.parse(line, reference, zone, this);
+        }
+
+        Instant traditional(String line, Instant reference) {
+            if (reference == lastReference && lastStamp != null
+                    && line.regionMatches(0, lastStamp, 0, 15)) {
+                return lastTime;
+            }
+            Instant t = SyslogLine.traditional(line, reference, zone);
+            lastStamp = t == null ? null : line.substring(0, 15);
+            lastReference = reference;
+            lastTime = t;
+            return t;
+        }
+    }
+
+    private static Optional<SyslogLine> parse(String line, Instant reference, ZoneId zone,
+                                              Parser cache) {
         if (line.length() > MAX_LENGTH || line.length() < 20) {
             return Optional.empty();
         }
@@ -52,7 +91,7 @@ public record SyslogLine(Instant time, String host, String program, long pid, St
             }
             pos = space + 1;
         } else {
-            time = traditional(line, reference, zone);
+            time = cache.traditional(line, reference);
             if (time == null) {
                 return Optional.empty();
             }
