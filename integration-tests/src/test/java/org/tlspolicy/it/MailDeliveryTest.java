@@ -194,6 +194,16 @@ class MailDeliveryTest {
                 + entry);
     }
 
+    private static void assertLogged(Attempt a, String text) {
+        assertTrue(a.logged(text), "no line with '" + text + "' in\n" + String.join("\n",
+                a.lines()));
+    }
+
+    private static void assertNotLogged(Attempt a, String text) {
+        assertFalse(a.logged(text), "a line with '" + text + "' in\n" + String.join("\n",
+                a.lines()));
+    }
+
     private static void assertDelivered(Attempt a) throws Exception {
         assertTrue(a.delivery().sent(), a.delivery().line());
         // The receiving side saw it too: it was really handed over.
@@ -221,8 +231,8 @@ class MailDeliveryTest {
         Attempt a = deliver("sts-good", "alice", "mta-sts enforce, valid certificate");
         assertDelivered(a);
         assertEquals("mx.sts-good.test[127.0.2.1]:25", a.delivery().relay());
-        assertTrue(a.logged("Verified TLS connection established to "
-                + "mx.sts-good.test[127.0.2.1]:25"), String.join("\n", a.lines()));
+        assertLogged(a, "Verified TLS connection established to "
+                + "mx.sts-good.test[127.0.2.1]:25");
     }
 
     @Test
@@ -262,10 +272,9 @@ class MailDeliveryTest {
         assertDelivered(a);
         assertEquals("mx.sts-unlisted.test[127.0.2.7]:25", a.delivery().relay());
         // The preferred host was tried and refused for its name, never given the message.
-        assertTrue(a.logged("mx-rogue.sts-unlisted.test[127.0.2.6]"), String.join("\n",
-                a.lines()));
-        assertFalse(a.logged("Verified TLS connection established to "
-                + "mx-rogue.sts-unlisted.test"), String.join("\n", a.lines()));
+        assertLogged(a, "mx-rogue.sts-unlisted.test[127.0.2.6]");
+        assertNotLogged(a, "Verified TLS connection established to "
+                + "mx-rogue.sts-unlisted.test");
     }
 
     @Test
@@ -273,8 +282,8 @@ class MailDeliveryTest {
     void stsTestingWithBadCertificateDelivers() throws Exception {
         Attempt a = deliver("sts-testing", "grace", "mta-sts testing, self-signed certificate");
         assertDelivered(a);
-        assertTrue(a.logged("Untrusted TLS connection established to "
-                + "mx.sts-testing.test[127.0.2.8]:25"), String.join("\n", a.lines()));
+        assertLogged(a, "Untrusted TLS connection established to "
+                + "mx.sts-testing.test[127.0.2.8]:25");
     }
 
     @Test
@@ -282,8 +291,8 @@ class MailDeliveryTest {
     void noPolicyDeliversOpportunistically() throws Exception {
         Attempt a = deliver("nopolicy", "heidi", "no policy, opportunistic TLS");
         assertDelivered(a);
-        assertTrue(a.logged("Untrusted TLS connection established to "
-                + "mx.nopolicy.test[127.0.2.9]:25"), String.join("\n", a.lines()));
+        assertLogged(a, "Untrusted TLS connection established to "
+                + "mx.nopolicy.test[127.0.2.9]:25");
     }
 
     // --- DANE ----------------------------------------------------------------------------
@@ -293,8 +302,8 @@ class MailDeliveryTest {
     void daneMatchingTlsaDeliversVerified() throws Exception {
         Attempt a = deliver("dane-good", "ivan", "dane, TLSA 3 1 1 matching");
         assertDelivered(a);
-        assertTrue(a.logged("Verified TLS connection established to "
-                + "mx.dane-good.test[127.0.2.10]:25"), String.join("\n", a.lines()));
+        assertLogged(a, "Verified TLS connection established to "
+                + "mx.dane-good.test[127.0.2.10]:25");
     }
 
     @Test
@@ -310,9 +319,8 @@ class MailDeliveryTest {
         Attempt a = deliver("dane-bogus", "mallory", "dane, bogus DNSSEC");
         // Postfix's words for a TEMP reply: the policy lookup failed, the mail waits.
         assertDeferred(a, "client TLS configuration problem");
-        assertTrue(a.logged("socketmap server temporary error: DNSSEC validation failed"),
-                String.join("\n", a.lines()));
-        assertTrue(a.logged("policy table lookup error"), String.join("\n", a.lines()));
+        assertLogged(a, "socketmap server temporary error: DNSSEC validation failed");
+        assertLogged(a, "policy table lookup error");
         assertFalse(a.logged("127.0.2.12"), "connected to the MX of a bogus zone: "
                 + String.join("\n", a.lines()));
     }
@@ -322,8 +330,8 @@ class MailDeliveryTest {
     void daneWinsOverMtaSts() throws Exception {
         Attempt a = deliver("both", "niaj", "dane and mta-sts both published");
         assertDelivered(a);
-        assertTrue(a.logged("Verified TLS connection established to "
-                + "mx.both.test[127.0.2.13]:25"), String.join("\n", a.lines()));
+        assertLogged(a, "Verified TLS connection established to "
+                + "mx.both.test[127.0.2.13]:25");
     }
 
     // --- What the TLS-RPT sender is told --------------------------------------------------
@@ -379,8 +387,7 @@ class MailDeliveryTest {
         // To a domain that would go out at once with the daemon up (opportunistic TLS).
         Attempt down = deliver("nopolicy", "sybil", "tlspolicyd not running");
         assertDeferred(down, "client TLS configuration problem");
-        assertTrue(down.logged("lookup error: Connection refused"), String.join("\n",
-                down.lines()));
+        assertLogged(down, "lookup error: Connection refused");
 
         daemon = DaemonProcess.serve(daemonConfig);
         PostfixLog log = sender.log();
@@ -409,19 +416,27 @@ class MailDeliveryTest {
      * tlsrpt-sender collects everything the scenarios made from Postfix's own log, asking the
      * running daemon for each domain's policy, and reports it: checked on the day's reports.
      */
-    @Test
-    @Order(30)
-    void tlsrptSenderReportsWhatPostfixLogged() throws Exception {
+    private static void collectSenderLog() throws Exception {
         DaemonProcess.Result collect = sender("collect", "--once", "--timezone", "UTC",
                 "--log", dir.resolve("sender/log/mail.log").toString(),
                 "--policy-server", "inet:127.0.0.1:" + daemon.port());
         assertEquals(0, collect.exitCode(), collect.toString());
+    }
+
+    private static String todaysReports() throws Exception {
         String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
         DaemonProcess.Result report = sender("report", "--dry-run", "--day", day,
                 "--organization", "Sender Org", "--contact", "mailto:postmaster@sender.test",
                 "--submitter", "sender.test");
         assertEquals(0, report.exitCode(), report.toString());
-        String json = report.out();
+        return report.out();
+    }
+
+    @Test
+    @Order(30)
+    void tlsrptSenderReportsWhatPostfixLogged() throws Exception {
+        collectSenderLog();
+        String json = todaysReports();
         // One report per domain Postfix tried, each with its policy and outcome.
         for (String expected : List.of(
                 "\"policy-domain\" : \"sts-wrongname.test\"",
@@ -436,12 +451,7 @@ class MailDeliveryTest {
                 "\"policy-string\" : [ \"version: STSv1\", \"mode: testing\"")) {
             assertTrue(json.contains(expected), expected + " in\n" + json);
         }
-        DaemonProcess.Result again = sender("collect", "--once", "--timezone", "UTC",
-                "--log", dir.resolve("sender/log/mail.log").toString(),
-                "--policy-server", "inet:127.0.0.1:" + daemon.port());
-        assertEquals(0, again.exitCode(), again.toString());
-        assertEquals(json, sender("report", "--dry-run", "--day", day, "--organization",
-                "Sender Org", "--contact", "mailto:postmaster@sender.test", "--submitter",
-                "sender.test").out(), "a second collect counts nothing twice");
+        collectSenderLog();
+        assertEquals(json, todaysReports(), "a second collect counts nothing twice");
     }
 }

@@ -203,26 +203,12 @@ public final class Main implements Callable<Integer> {
                 + "nothing (sending is 'send')")
         boolean dryRun;
 
-        @Option(names = "--organization", defaultValue = "", description = "organization-name")
-        String organization;
-
-        @Option(names = "--contact", defaultValue = "", description = "contact-info, e.g. "
-                + "mailto:postmaster@example.net")
-        String contact;
-
-        @Option(names = "--submitter", defaultValue = "", description = "Our domain, the "
-                + "submitter of the reports")
-        String submitter;
-
-        @Option(names = "--sending-ip", defaultValue = "", description = "sending-mta-ip of "
-                + "failure details (Postfix's log does not name it)")
-        String sendingIp;
+        @CommandLine.Mixin
+        SubmitterOptions who;
 
         @Override
         public Integer call() throws Exception {
             LocalDate d = day != null ? day : LocalDate.now(ZoneOffset.UTC).minusDays(1);
-            TlsReport.Submitter who = new TlsReport.Submitter(organization, contact, submitter,
-                    sendingIp);
             PrintWriter out = new CommandLine(this).getOut();
             try (SessionStore s = SessionStore.open(main.store)) {
                 List<String> domains = domain != null ? List.of(domain) : s.domains(d);
@@ -231,8 +217,8 @@ public final class Main implements Callable<Integer> {
                     if (counts.isEmpty()) {
                         continue;
                     }
-                    out.println(new String(TlsReport.build(who, dom, d, counts).json(),
-                            StandardCharsets.UTF_8));
+                    byte[] json = TlsReport.build(who.submitter(), dom, d, counts).json();
+                    out.println(new String(json, StandardCharsets.UTF_8));
                 }
             }
             out.flush();
@@ -248,24 +234,12 @@ public final class Main implements Callable<Integer> {
         @CommandLine.ParentCommand
         Main main;
 
-        @Option(names = "--organization", required = true, description = "organization-name")
-        String organization;
-
-        @Option(names = "--contact", required = true, description = "contact-info, e.g. "
-                + "mailto:postmaster@example.net")
-        String contact;
-
-        @Option(names = "--submitter", required = true, description = "Our domain: the "
-                + "submitter, and the DKIM signing domain")
-        String submitter;
+        @CommandLine.Mixin
+        SubmitterOptions who;
 
         @Option(names = "--from", required = true, description = "Sender address of report "
                 + "mail (give it to 'collect --own-sender' too)")
         String from;
-
-        @Option(names = "--sending-ip", defaultValue = "", description = "sending-mta-ip of "
-                + "failure details")
-        String sendingIp;
 
         @Option(names = "--smtp", defaultValue = "127.0.0.1:25", description = "The MTA report "
                 + "mail is handed to, HOST:PORT (default: ${DEFAULT-VALUE})")
@@ -297,8 +271,11 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            TlsReport.Submitter who = new TlsReport.Submitter(organization, contact, submitter,
-                    sendingIp);
+            String submitter = who.submitter;
+            if (who.organization.isEmpty() || who.contact.isEmpty() || submitter.isEmpty()) {
+                throw new CommandLine.ParameterException(new CommandLine(this),
+                        "send needs --organization, --contact and --submitter");
+            }
             int colon = smtp.lastIndexOf(':');
             SmtpSubmission mta = new SmtpSubmission(new java.net.InetSocketAddress(
                     smtp.substring(0, colon), Integer.parseInt(smtp.substring(colon + 1))),
@@ -320,7 +297,8 @@ public final class Main implements Callable<Integer> {
             HttpsPost https = new HttpsPost(Trust.context(caFile), Duration.ofSeconds(30),
                     Duration.ofSeconds(60));
             try (SessionStore s = SessionStore.open(main.store)) {
-                ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver), who,
+                ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver),
+                        who.submitter(),
                         new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,
                         giveUpDays, retentionDays).run();
                 org.slf4j.LoggerFactory.getLogger(Send.class).info(
@@ -369,6 +347,29 @@ public final class Main implements Callable<Integer> {
             }
             out.flush();
             return 0;
+        }
+    }
+
+    /** Who reports (RFC 8460 §4.4), for report (may be left out) and send (may not). */
+    static final class SubmitterOptions {
+
+        @Option(names = "--organization", defaultValue = "", description = "organization-name")
+        String organization;
+
+        @Option(names = "--contact", defaultValue = "", description = "contact-info, e.g. "
+                + "mailto:postmaster@example.net")
+        String contact;
+
+        @Option(names = "--submitter", defaultValue = "", description = "Our domain: the "
+                + "submitter of the reports, and the DKIM signing domain of report mail")
+        String submitter;
+
+        @Option(names = "--sending-ip", defaultValue = "", description = "sending-mta-ip of "
+                + "failure details (Postfix's log does not name it)")
+        String sendingIp;
+
+        TlsReport.Submitter submitter() {
+            return new TlsReport.Submitter(organization, contact, submitter, sendingIp);
         }
     }
 

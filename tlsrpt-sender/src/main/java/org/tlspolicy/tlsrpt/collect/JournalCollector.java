@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,9 +32,9 @@ import java.util.concurrent.TimeUnit;
  * a restart) and of the last entry counted (sessions ending at or before it are not counted
  * again).
  *
- * <p>Each reading runs journalctl to the journal's current end; following is reading again
- * every poll interval. Only the SMTP client's and queue manager's entries are asked for
- * ({@code SYSLOG_IDENTIFIER} matches).
+ * <p>{@link #readToEnd} runs journalctl to the journal's current end; {@link #follow} keeps one
+ * {@code journalctl --follow} running and commits whenever the journal is quiet. Only the SMTP
+ * client's and queue manager's entries are asked for ({@code SYSLOG_IDENTIFIER} matches).
  */
 public final class JournalCollector {
 
@@ -92,100 +94,191 @@ public final class JournalCollector {
     /** Reads the journal from the stored position to its end; returns the entries read. */
     public long readToEnd() throws IOException, SQLException {
         Position from = store.position(SOURCE).flatMap(Position::decode).orElse(null);
+        Process p = journalctl(from, false);
+        Reading reading = new Reading(from);
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String json; (json = r.readLine()) != null; ) {
+                reading.accept(json);
+            }
+        } finally {
+            stop(p);
+        }
+        if (p.exitValue() != 0 && reading.seq == 0) {
+            throw new IOException("journalctl exited with " + p.exitValue());
+        }
+        reading.commit();
+        return reading.seq;
+    }
+
+    /**
+     * Follows the journal ({@code journalctl --follow}) from the stored position, committing
+     * whenever no entry has come for {@code idleMillis} or a batch is full; returns when
+     * interrupted, after committing what it has. A failure (journalctl gone, policy server
+     * unreachable) is logged once per kind, and reading starts again from the stored
+     * position after {@code idleMillis}.
+     */
+    public void follow(long idleMillis) {
+        Following.follow(SOURCE, () -> followOnce(idleMillis), idleMillis);
+    }
+
+    private static final String END = new String("end of journalctl output");
+
+    private long followOnce(long idleMillis) throws IOException, SQLException {
+        // journalctl --follow shows the current boot only (systemd 252): catch up first, so
+        // that what an earlier boot logged after the stored position is read too.
+        long caughtUp = readToEnd();
+        Position from = store.position(SOURCE).flatMap(Position::decode).orElse(null);
+        Process p = journalctl(from, true);
+        BlockingQueue<String> lines = new ArrayBlockingQueue<>(10_000);
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(
+                    p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String json; (json = r.readLine()) != null; ) {
+                    lines.put(json);
+                }
+            } catch (IOException | InterruptedException e) {
+                // journalctl stopped, or we are stopping
+            } finally {
+                lines.offer(END);
+            }
+        }, "journalctl-reader");
+        reader.setDaemon(true);
+        reader.start();
+        Reading reading = new Reading(from);
+        try {
+            while (true) {
+                String json;
+                try {
+                    json = lines.poll(idleMillis, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    reading.commit();
+                    return caughtUp + reading.seq;
+                }
+                if (json == null) {
+                    reading.commit(); // idle: commit what there is
+                } else if (json == END) {
+                    reading.commit();
+                    if (caughtUp + reading.seq > 0) {
+                        return caughtUp + reading.seq; // read again at once
+                    }
+                    throw new IOException("journalctl --follow ended (exit "
+                            + (p.isAlive() ? "?" : p.exitValue()) + ")");
+                } else {
+                    reading.accept(json);
+                }
+            }
+        } finally {
+            stop(p);
+            reader.interrupt();
+        }
+    }
+
+    private Process journalctl(Position from, boolean follow) throws IOException {
         List<String> command = new ArrayList<>(journalctl);
         command.addAll(List.of("-o", "json", "--no-pager", "--output-fields="
                 + "MESSAGE,SYSLOG_IDENTIFIER,_PID,SYSLOG_PID,_HOSTNAME"));
+        if (follow) {
+            command.addAll(List.of("--follow", "--no-tail"));
+        }
         if (from != null) {
             command.add("--cursor=" + from.resume());
         }
         for (String id : identifiers) {
             command.add("SYSLOG_IDENTIFIER=" + id);
         }
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
+        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
-        List<TlsSession> ended = new ArrayList<>();
-        SessionAssembler assembler = new SessionAssembler(ended::add);
-        SessionCounter counter = new SessionCounter(policies, ownSenders);
+    }
+
+    private static void stop(Process p) {
+        p.destroy();
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * One reading of the journal from a stored position: entries into sessions into counts,
+     * and the positions to commit with them.
+     */
+    private final class Reading {
+        private final Position from;
+        private final List<TlsSession> ended = new ArrayList<>();
+        private final SessionAssembler assembler = new SessionAssembler(ended::add);
+        private final SessionCounter counter = new SessionCounter(policies, ownSenders);
         // Sequence number (in this reading) → cursor, for entries from the oldest open on.
-        TreeMap<Long, String> cursors = new TreeMap<>();
-        boolean counting = from == null;
-        String lastCursor = from == null ? null : from.counted();
-        long lastMicros = from == null ? 0 : from.countedMicros();
-        long seq = 0;
-        long batch = 0;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            for (String json; (json = r.readLine()) != null; ) {
-                Optional<Entry> e = entry(json);
-                if (e.isEmpty()) {
-                    continue;
-                }
-                Entry entry = e.get();
-                seq++;
-                batch++;
-                cursors.put(seq, entry.cursor());
-                assembler.accept(entry.line(), seq);
-                if (!counting && entry.cursor().equals(from.counted())) {
-                    // The last entry an earlier reading counted: what ends here is counted.
-                    counting = true;
-                } else if (!counting && entry.micros() > from.countedMicros()) {
-                    // Past it in time (that entry may be gone from the journal): count.
-                    counting = true;
-                    countEnded(ended, counter);
-                    lastCursor = entry.cursor();
-                    lastMicros = entry.micros();
-                } else if (counting) {
-                    countEnded(ended, counter);
-                    lastCursor = entry.cursor();
-                    lastMicros = entry.micros();
-                }
-                ended.clear();
-                if (batch >= BATCH_ENTRIES) {
-                    commit(assembler, cursors, seq, counter, lastCursor, lastMicros, from);
-                    batch = 0;
-                }
+        private final TreeMap<Long, String> cursors = new TreeMap<>();
+        private boolean counting;
+        private String lastCursor;
+        private long lastMicros;
+        long seq;
+        private long batch;
+
+        Reading(Position from) {
+            this.from = from;
+            this.counting = from == null;
+            this.lastCursor = from == null ? null : from.counted();
+            this.lastMicros = from == null ? 0 : from.countedMicros();
+        }
+
+        void accept(String json) throws IOException, SQLException {
+            Optional<Entry> e = entry(json);
+            if (e.isEmpty()) {
+                return;
             }
-        } finally {
-            p.destroy();
-            try {
-                p.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            Entry entry = e.get();
+            seq++;
+            batch++;
+            cursors.put(seq, entry.cursor());
+            assembler.accept(entry.line(), seq);
+            if (!counting && entry.cursor().equals(from.counted())) {
+                // The last entry an earlier reading counted: what ends after it is counted.
+                counting = true;
+            } else if (!counting && entry.micros() > from.countedMicros()) {
+                // Past it in time (that entry may be gone from the journal): count.
+                counting = true;
+                countEnded(entry);
+            } else if (counting) {
+                countEnded(entry);
+            }
+            ended.clear();
+            if (batch >= BATCH_ENTRIES) {
+                commit();
             }
         }
-        if (p.exitValue() != 0 && seq == 0) {
-            throw new IOException(String.join(" ", command) + " exited with " + p.exitValue());
-        }
-        if (batch > 0) {
-            commit(assembler, cursors, seq, counter, lastCursor, lastMicros, from);
-        }
-        return seq;
-    }
 
-    private static void countEnded(List<TlsSession> ended, SessionCounter counter)
-            throws IOException {
-        for (TlsSession s : ended) {
-            counter.count(s);
+        private void countEnded(Entry entry) throws IOException {
+            for (TlsSession s : ended) {
+                counter.count(s);
+            }
+            lastCursor = entry.cursor();
+            lastMicros = entry.micros();
         }
-    }
 
-    private void commit(SessionAssembler assembler, TreeMap<Long, String> cursors, long seq,
-                        SessionCounter counter, String lastCursor, long lastMicros,
-                        Position from) throws SQLException {
-        if (lastCursor == null) {
-            return; // nothing past the earlier reading yet
+        void commit() throws SQLException {
+            if (batch == 0 || lastCursor == null) {
+                return; // nothing new, or nothing past the earlier reading yet
+            }
+            long open = assembler.openSince();
+            // Read again from the oldest open session's first entry; with none open, from the
+            // last entry (--cursor is inclusive: it is replayed, not counted twice, being at
+            // or before the counted cursor).
+            String resume = open == Long.MAX_VALUE ? cursors.get(seq) : cursors.get(open);
+            if (resume == null) {
+                resume = from != null ? from.resume() : cursors.get(seq);
+            }
+            cursors.headMap(Math.min(open, seq)).clear();
+            store.add(counter.drain(), SOURCE, new Position(resume, lastCursor, lastMicros)
+                    .encode());
+            batch = 0;
         }
-        long open = assembler.openSince();
-        // Read again from the oldest open session's first entry; with none open, from the
-        // entry after the last one (--cursor is inclusive: that entry is replayed, not
-        // counted twice, since it is at or before the counted cursor).
-        String resume = open == Long.MAX_VALUE ? cursors.get(seq) : cursors.get(open);
-        if (resume == null) {
-            resume = from != null ? from.resume() : cursors.get(seq);
-        }
-        cursors.headMap(Math.min(open, seq)).clear();
-        store.add(counter.drain(), SOURCE, new Position(resume, lastCursor, lastMicros)
-                .encode());
     }
 
     /** The entry in one line of {@code journalctl -o json}, if it is a usable one. */
@@ -249,8 +342,4 @@ public final class JournalCollector {
         }
     }
 
-    /** Reads the journal for ever (see {@link Following}); returns when interrupted. */
-    public void follow(long pollMillis) {
-        Following.follow(SOURCE, this::readToEnd, pollMillis);
-    }
 }

@@ -38,12 +38,18 @@ class JournalCollectorTest {
     @TempDir
     Path dir;
 
-    /** Appends entries to the journal file (systemd-journal-remote appends to an existing one). */
+    /**
+     * Appends entries to the journal file (systemd-journal-remote appends to an existing one),
+     * as of this boot (journalctl --follow shows the current boot only).
+     */
     private void append(Path journal, List<SyslogLine> lines) throws Exception {
+        String boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip()
+                .replace("-", "");
         StringBuilder export = new StringBuilder();
         for (SyslogLine l : lines) {
             long micros = l.time().getEpochSecond() * 1_000_000 + l.time().getNano() / 1000;
             export.append("__REALTIME_TIMESTAMP=").append(micros).append('\n')
+                    .append("_BOOT_ID=").append(boot).append('\n')
                     .append("_PID=").append(l.pid()).append('\n')
                     .append("_HOSTNAME=").append(l.host()).append('\n')
                     .append("SYSLOG_IDENTIFIER=").append(l.program()).append('\n')
@@ -123,6 +129,42 @@ class JournalCollectorTest {
         try (SessionStore s = SessionStore.open(dir.resolve("other.db"))) {
             assertEquals(0, collector(s, journal).readToEnd());
             assertEquals(List.of(), s.counts(DAY, null));
+        }
+    }
+
+    @Test
+    void followingCountsEntriesAsTheyArriveAndStopsCleanly() throws Exception {
+        List<SyslogLine> entries = fixtureEntries();
+        Path journal = dir.resolve("follow.journal");
+        int half = entries.size() / 2;
+        append(journal, entries.subList(0, half));
+        Path db = dir.resolve("follow.db");
+        List<SessionCount> whole;
+        try (SessionStore s = SessionStore.open(dir.resolve("once.db"))) {
+            Path all = dir.resolve("all.journal");
+            append(all, entries);
+            collector(s, all).readToEnd();
+            whole = s.counts(DAY, null);
+        }
+        try (SessionStore s = SessionStore.open(db)) {
+            Thread follower = new Thread(() -> collector(s, journal).follow(200));
+            follower.start();
+            append(journal, entries.subList(half, entries.size()));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                try (SessionStore peek = SessionStore.open(db)) {
+                    if (peek.counts(DAY, null).equals(whole)) {
+                        break;
+                    }
+                }
+            }
+            follower.interrupt();
+            follower.join(15_000);
+            assertFalse(follower.isAlive(), "follow returns when interrupted");
+        }
+        try (SessionStore s = SessionStore.open(db)) {
+            assertEquals(whole, s.counts(DAY, null));
         }
     }
 }
