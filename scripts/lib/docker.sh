@@ -5,8 +5,9 @@
 #   (vfs storage, no bridge, no iptables: containers use host networking) with its own socket,
 #   state and image store under /var/lib/tlspolicy-test/docker, and stops it again on exit.
 # ensure_postfix_image: builds integration-tests/docker/postfix unless an image of the same
-#   Dockerfile and entrypoint exists, and exports its name as TLSPOLICY_POSTFIX_IMAGE. Without
-#   a registry, the base is a debootstrap rootfs of Debian 12 (cached as an image too).
+#   Dockerfile and entrypoint exists, and exports its name as TLSPOLICY_POSTFIX_IMAGE; the
+#   same for docker/package-test (that image and a JRE) as TLSPOLICY_PACKAGE_TEST_IMAGE.
+#   Without a registry, the base is a debootstrap rootfs of Debian 12 (cached as an image).
 
 TLSPOLICY_DOCKER_DIR=/var/lib/tlspolicy-test/docker
 TLSPOLICY_DOCKER_RUN=/run/tlspolicy-test-docker
@@ -60,17 +61,8 @@ stop_docker_engine() {
 }
 
 ensure_postfix_image() {
-    local context=integration-tests/docker/postfix
     # Bump the base's tag when the way it is made changes: images are found by name.
     local base="tlspolicy-test/debian-bookworm:debootstrap-2"
-    local digest
-    digest=$( (echo "$base"; cat "$context/Dockerfile" "$context/entrypoint.sh") |
-        sha256sum | cut -c1-12)
-    local image="tlspolicy-test/postfix:$digest"
-    export TLSPOLICY_POSTFIX_IMAGE="$image"
-    if docker image inspect "$image" >/dev/null 2>&1; then
-        return 0
-    fi
     if ! docker image inspect "$base" >/dev/null 2>&1; then
         local rootfs
         rootfs=$(mktemp -d /var/tmp/tlspolicy-rootfs.XXXXXX)
@@ -86,11 +78,31 @@ ensure_postfix_image() {
         tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
         rm -rf "$rootfs" "$rootfs.log"
     fi
-    echo "building $image"
-    local log="$TLSPOLICY_DOCKER_DIR/build.log"
-    mkdir -p "$TLSPOLICY_DOCKER_DIR"
-    docker build --network host --build-arg BASE="$base" -t "$image" "$context" >"$log" 2>&1 || {
-        tail -30 "$log" >&2
-        return 1
-    }
+    TLSPOLICY_POSTFIX_IMAGE=$(ensure_image tlspolicy-test/postfix \
+        integration-tests/docker/postfix "$base") || return 1
+    export TLSPOLICY_POSTFIX_IMAGE
+    # The Debian package's test: that image and the JRE the package depends on.
+    TLSPOLICY_PACKAGE_TEST_IMAGE=$(ensure_image tlspolicy-test/package-test \
+        integration-tests/docker/package-test "$TLSPOLICY_POSTFIX_IMAGE") || return 1
+    export TLSPOLICY_PACKAGE_TEST_IMAGE
+}
+
+# ensure_image NAME CONTEXT BASE: builds CONTEXT's Dockerfile FROM BASE as NAME:DIGEST unless
+# an image of that digest (of BASE's name and CONTEXT's files) exists; prints NAME:DIGEST.
+ensure_image() {
+    local name=$1 context=$2 base=$3
+    local digest
+    digest=$( (echo "$base"; cat "$context"/*) | sha256sum | cut -c1-12)
+    local image="$name:$digest"
+    if ! docker image inspect "$image" >/dev/null 2>&1; then
+        echo "building $image" >&2
+        local log="$TLSPOLICY_DOCKER_DIR/build.log"
+        mkdir -p "$TLSPOLICY_DOCKER_DIR"
+        docker build --network host --build-arg BASE="$base" -t "$image" "$context" \
+            >"$log" 2>&1 || {
+            tail -30 "$log" >&2
+            return 1
+        }
+    fi
+    echo "$image"
 }

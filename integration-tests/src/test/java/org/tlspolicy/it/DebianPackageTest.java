@@ -1,0 +1,138 @@
+package org.tlspolicy.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.testcontainers.containers.Container;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
+import org.testcontainers.utility.DockerImageName;
+import org.testcontainers.utility.MountableFile;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Debian package, installed, upgraded and purged with apt and dpkg in a clean Debian 12
+ * (a container of the end-to-end suite's Postfix image with the JRE added, so that no network
+ * is needed): files, users and conffiles where they belong, the installed commands run, the
+ * installed daemon answers Postfix's postmap as its own user, main.cf is never touched, an
+ * operator's change to a conffile survives an upgrade, and purge removes state and
+ * configuration. systemd does not run in the container: the units' enabling is not tested here.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class DebianPackageTest {
+
+    private static Path deb() throws Exception {
+        try (Stream<Path> files = Files.list(Path.of("..", "debian-package", "target"))) {
+            return files.filter(f -> f.getFileName().toString().endsWith("_all.deb"))
+                    .findFirst().orElseThrow(() -> new IllegalStateException("no .deb in "
+                            + "debian-package/target: run mvn verify from the top"));
+        }
+    }
+
+    private static String image() {
+        String image = System.getenv("TLSPOLICY_PACKAGE_TEST_IMAGE");
+        if (image == null || image.isBlank()) {
+            throw new IllegalStateException("TLSPOLICY_PACKAGE_TEST_IMAGE is not set: run the "
+                    + "tests with ./scripts/test (scripts/lib/docker.sh builds the image)");
+        }
+        return image;
+    }
+
+    private static String run(GenericContainer<?> c, String script) throws Exception {
+        Container.ExecResult r = c.execInContainer("sh", "-ec", script);
+        assertEquals(0, r.getExitCode(), script + "\n" + r.getStdout() + r.getStderr());
+        return r.getStdout();
+    }
+
+    @Test
+    void installUpgradeAndPurge() throws Exception {
+        try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
+                .withNetworkMode("host")
+                .withCopyFileToContainer(MountableFile.forHostPath(deb()), "/tmp/tlspolicy.deb")
+                .waitingFor(new AbstractWaitStrategy() {
+                    @Override
+                    protected void waitUntilReady() {
+                    }
+                })) {
+            c.start();
+            // An operator's main.cf, to see that the package leaves it alone.
+            run(c, "printf 'myhostname = mail.example.net\\n' > /etc/postfix/main.cf; "
+                    + "sha256sum /etc/postfix/main.cf > /root/main.cf.sum");
+
+            // Install: the documented production path.
+            run(c, "DEBIAN_FRONTEND=noninteractive apt-get install -y "
+                    + "/tmp/tlspolicy.deb");
+            assertEquals("install ok installed 0.1.0~SNAPSHOT", run(c,
+                    "dpkg-query -W -f='${Status} ${Version}' tlspolicy"));
+            for (String path : new String[] {"/usr/share/tlspolicyd/tlspolicyd.jar",
+                "/usr/share/tlsrpt-sender/tlsrpt-sender.jar", "/usr/bin/tlspolicyd",
+                "/usr/bin/tlsrpt-sender", "/lib/systemd/system/tlspolicyd.service",
+                "/lib/systemd/system/tlsrpt-sender-collect.service",
+                "/lib/systemd/system/tlsrpt-sender-send.service",
+                "/lib/systemd/system/tlsrpt-sender-send.timer", "/etc/tlspolicyd/tlspolicyd.yml",
+                "/etc/default/tlsrpt-sender", "/usr/share/doc/tlspolicy/examples/main.cf"}) {
+                run(c, "test -f " + path);
+            }
+            assertEquals("/etc/tlspolicyd/tlspolicyd.yml\n/etc/default/tlsrpt-sender\n",
+                    run(c, "cat /var/lib/dpkg/info/tlspolicy.conffiles"));
+            for (String user : new String[] {"tlspolicyd", "tlsrpt-sender"}) {
+                String entry = run(c, "getent passwd " + user);
+                assertTrue(entry.contains(":/var/lib/" + user + ":/usr/sbin/nologin"), entry);
+            }
+            run(c, "sha256sum -c /root/main.cf.sum");
+            assertTrue(run(c, "tlspolicyd --version").startsWith("tlspolicyd"));
+            assertTrue(run(c, "tlsrpt-sender --help").contains("collect"));
+
+            // The installed daemon, as its own user, on a configuration an operator changed
+            // (DNS kept inside the test world), answers Postfix's postmap.
+            run(c, "cat >> /etc/tlspolicyd/tlspolicyd.yml <<'EOF'\n"
+                    + "socketmap: {listen: [\"127.0.0.1:18461\"]}\n"
+                    + "dns: {servers: [\"127.0.0.1:9\"], timeout: 200ms, attempts: 1}\n"
+                    + "EOF\n"
+                    + "install -d -o tlspolicyd -g tlspolicyd /var/lib/tlspolicyd");
+            run(c, "runuser -u tlspolicyd -- tlspolicyd serve --config "
+                    + "/etc/tlspolicyd/tlspolicyd.yml > /tmp/daemon.log 2>&1 &\n"
+                    + "echo $! > /tmp/daemon.pid\n"
+                    + "for i in $(seq 1 100); do grep -q 'started' /tmp/daemon.log && exit 0; "
+                    + "sleep 0.2; done; cat /tmp/daemon.log; exit 1");
+            Container.ExecResult q = c.execInContainer("postmap", "-q", "[mx.example.com]:25",
+                    "socketmap:inet:127.0.0.1:18461:postfix");
+            assertEquals(1, q.getExitCode(), "NOTFOUND: " + q.getStdout() + q.getStderr());
+            assertEquals("", q.getStderr(), "a clean NOTFOUND, no lookup error");
+            run(c, "test -f /var/lib/tlspolicyd/cache.db; "
+                    + "test \"$(stat -c %U /var/lib/tlspolicyd/cache.db)\" = tlspolicyd");
+            run(c, "kill -TERM $(cat /tmp/daemon.pid) || true");
+
+            // Upgrade to a higher version: the operator's conffile and the state stay.
+            run(c, "cd /tmp && rm -rf up && dpkg-deb -R tlspolicy.deb up && "
+                    + "sed -i 's/^Version: .*/Version: 0.1.0/' up/DEBIAN/control && "
+                    + "dpkg-deb -b up tlspolicy-up.deb >/dev/null && "
+                    + "DEBIAN_FRONTEND=noninteractive apt-get install -y "
+                    + "/tmp/tlspolicy-up.deb");
+            assertEquals("install ok installed 0.1.0", run(c,
+                    "dpkg-query -W -f='${Status} ${Version}' tlspolicy"));
+            assertTrue(run(c, "cat /etc/tlspolicyd/tlspolicyd.yml").contains("127.0.0.1:18461"),
+                    "the operator's change survives the upgrade");
+            run(c, "test -f /var/lib/tlspolicyd/cache.db");
+            run(c, "sha256sum -c /root/main.cf.sum");
+
+            // Purge: program, state and configuration go; the users stay (Debian's way).
+            run(c, "DEBIAN_FRONTEND=noninteractive apt-get purge -y tlspolicy");
+            for (String path : new String[] {"/usr/share/tlspolicyd", "/usr/bin/tlspolicyd",
+                "/lib/systemd/system/tlspolicyd.service", "/etc/tlspolicyd",
+                "/etc/default/tlsrpt-sender", "/var/lib/tlspolicyd"}) {
+                run(c, "test ! -e " + path);
+            }
+            assertEquals("", run(c, "dpkg-query -W -f='${Status}' tlspolicy 2>/dev/null "
+                    + "|| true"));
+            run(c, "getent passwd tlspolicyd >/dev/null");
+            run(c, "sha256sum -c /root/main.cf.sum");
+        }
+    }
+}
