@@ -397,6 +397,51 @@ class MailDeliveryTest {
         assertTrue(retried.sent(), retried.line());
     }
 
+    // --- The unix-socket variant, for a chrooted smtp(8) -----------------------------------
+
+    /**
+     * postfix-conf/main.cf's other variant: tlspolicyd on a unix socket under Postfix's queue
+     * directory, {@code socketmap:unix:private/tlspolicy:postfix}, asked by Debian's chrooted
+     * smtp(8) (whose chroot is the queue directory, so the relative path is the one it sees).
+     * The policy is enforced through it as through TCP.
+     */
+    @Test
+    @Order(25)
+    void unixSocketVariantServesAChrootedSmtp() throws Exception {
+        Path privateDir = Files.createDirectories(dir.resolve("spool-private"));
+        Path socket = privateDir.resolve("tlspolicy");
+        Path config = Files.writeString(dir.resolve("tlspolicyd-unix.yml"), """
+                socketmap:
+                  listen: []
+                  # The container's postfix user is not this host's: any local user may connect.
+                  unix_socket: {path: "%s", mode: "0666"}
+                dns: {servers: ["%s"], timeout: 2s, attempts: 1}
+                mta_sts: {extra_ca_file: "%s"}
+                dane: {dnssec: resolver}
+                cache: {path: "%s"}
+                tlsrpt: "off"
+                """.formatted(socket, MailWorld.RESOLVER.getAddress().getHostAddress(),
+                world.caFile(), dir.resolve("cache-unix.db")));
+        try (DaemonProcess unixDaemon = DaemonProcess.serve(config);
+             PostfixContainer chrooted = world.startUnixSocketSender(privateDir)) {
+            assertEquals("y\n", chrooted.exec("postconf", "-Fh", "smtp/unix/chroot"),
+                    "Debian's smtp(8) runs chrooted");
+            assertEquals("socketmap:unix:private/tlspolicy:postfix\n",
+                    chrooted.exec("postconf", "-h", "smtp_tls_policy_maps"));
+            PostfixLog log = chrooted.log();
+            int mark = log.mark();
+            chrooted.send(FROM, "tina@sts-wrongname.test", "unix socket, mta-sts enforce");
+            PostfixLog.Delivery enforced = log.awaitDelivery("tina@sts-wrongname.test", mark, 60);
+            assertTrue(enforced.deferred(), enforced.line());
+            assertEquals("Server certificate not verified", enforced.reason());
+            chrooted.send(FROM, "uma@sts-good.test", "unix socket, mta-sts enforce, valid");
+            PostfixLog.Delivery sent = log.awaitDelivery("uma@sts-good.test", mark, 60);
+            assertTrue(sent.sent(), sent.line());
+            assertTrue(log.linesSince(mark).stream().noneMatch(l -> l.contains("lookup error")),
+                    String.join("\n", log.linesSince(mark)));
+        }
+    }
+
     // --- TLS-RPT: the sender reads this Postfix's log ------------------------------------
 
     private static DaemonProcess.Result sender(String... args) throws Exception {

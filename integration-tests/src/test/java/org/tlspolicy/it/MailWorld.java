@@ -256,6 +256,35 @@ final class MailWorld implements AutoCloseable {
             throw new IllegalStateException("postfix-conf/main.cf no longer has the line this "
                     + "test points at the daemon");
         }
+        return startSender("sender", readmeLines.replace("127.0.0.1:8461",
+                "127.0.0.1:" + daemonPort), Map.of(), "");
+    }
+
+    /**
+     * Starts a sending Postfix with postfix-conf/main.cf's unix-socket variant for a chrooted
+     * smtp(8) ({@code socketmap:unix:private/tlspolicy:postfix}, the path relative to the
+     * queue directory): {@code privateDir} on the host is the container's {@code
+     * /var/spool/postfix/private}, where tlspolicyd's socket is.
+     */
+    PostfixContainer startUnixSocketSender(Path privateDir) throws Exception {
+        String readmeLines = Files.readString(Path.of("../postfix-conf/main.cf"));
+        String tcp = "smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix";
+        String unix = "#smtp_tls_policy_maps = socketmap:unix:private/tlspolicy:postfix";
+        if (!readmeLines.contains(tcp) || !readmeLines.contains(unix)) {
+            throw new IllegalStateException("postfix-conf/main.cf no longer has the lines this "
+                    + "test switches between");
+        }
+        // The bound directory is the host's: give it to postfix as Postfix wants private/.
+        return startSender("sender-unix", readmeLines.replace(tcp, "#" + tcp)
+                .replace(unix, unix.substring(1)), Map.of(privateDir,
+                "/var/spool/postfix/private"),
+                "chown postfix /var/spool/postfix/private\n"
+                        + "chmod 700 /var/spool/postfix/private\n");
+    }
+
+    private PostfixContainer startSender(String name, String readmeLines,
+                                         Map<Path, String> binds, String setup)
+            throws Exception {
         String mainCf = """
                 compatibility_level = 3.6
                 myhostname = sender.test
@@ -273,16 +302,17 @@ final class MailWorld implements AutoCloseable {
                 minimal_backoff_time = 1h
                 maximal_backoff_time = 1h
                 smtp_destination_concurrency_failed_cohort_limit = 1000
-                # The README's lines (postfix-conf/main.cf), tlspolicyd on the test's port:
-                """ + readmeLines.replace("127.0.0.1:8461", "127.0.0.1:" + daemonPort);
+                # The README's lines (postfix-conf/main.cf), pointed at the test's tlspolicyd:
+                """ + readmeLines;
         Map<String, String> files = new LinkedHashMap<>();
         files.put("main.cf", mainCf);
         files.put("ca.pem", TestCa.pem(ca.certificate()));
         // glibc passes the AD bit on only with trust-ad; Postfix's DANE needs it.
         files.put("resolv.conf", "nameserver " + RESOLVER.getAddress().getHostAddress()
                 + "\noptions trust-ad\n");
-        files.put("setup.sh", "postconf -MX smtp/inet\n"); // it sends; nothing listens on :25
-        return PostfixContainer.start(dir.resolve("sender"), files);
+        // It sends; nothing listens on :25.
+        files.put("setup.sh", "postconf -MX smtp/inet\n" + setup);
+        return PostfixContainer.start(dir.resolve(name), files, binds);
     }
 
     /** Writes the test CA's certificate as PEM (tlspolicyd's mta_sts.extra_ca_file). */

@@ -52,6 +52,12 @@ final class PostfixContainer implements AutoCloseable {
      */
     static PostfixContainer start(Path dir, Map<String, String> files)
             throws IOException, InterruptedException {
+        return start(dir, files, Map.of());
+    }
+
+    /** As {@link #start(Path, Map)}, with host directories bound in (host path → path). */
+    static PostfixContainer start(Path dir, Map<String, String> files, Map<Path, String> binds)
+            throws IOException, InterruptedException {
         Path config = Files.createDirectories(dir.resolve("config"));
         Path logDir = Files.createDirectories(dir.resolve("log"));
         for (Map.Entry<String, String> f : files.entrySet()) {
@@ -69,6 +75,8 @@ final class PostfixContainer implements AutoCloseable {
                     protected void waitUntilReady() {
                     }
                 });
+        binds.forEach((host, path) -> c.withFileSystemBind(host.toString(), path,
+                BindMode.READ_WRITE));
         c.start();
         PostfixLog log = new PostfixLog(logDir.resolve("mail.log"));
         try {
