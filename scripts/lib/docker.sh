@@ -6,7 +6,8 @@
 #   state and image store under /var/lib/tlspolicy-test/docker, and stops it again on exit.
 # ensure_postfix_image: builds integration-tests/docker/postfix unless an image of the same
 #   Dockerfile and entrypoint exists, and exports its name as TLSPOLICY_POSTFIX_IMAGE; the
-#   same for docker/package-test (that image and a JRE) as TLSPOLICY_PACKAGE_TEST_IMAGE.
+#   same for docker/package-test (that image and a JRE) as TLSPOLICY_PACKAGE_TEST_IMAGE and
+#   docker/systemd-test (that and systemd) as TLSPOLICY_SYSTEMD_TEST_IMAGE.
 #   Without a registry, the base is a debootstrap rootfs of Debian 12 (cached as an image).
 
 TLSPOLICY_DOCKER_DIR=/var/lib/tlspolicy-test/docker
@@ -85,6 +86,10 @@ ensure_postfix_image() {
     TLSPOLICY_PACKAGE_TEST_IMAGE=$(ensure_image tlspolicy-test/package-test \
         integration-tests/docker/package-test "$TLSPOLICY_POSTFIX_IMAGE") || return 1
     export TLSPOLICY_PACKAGE_TEST_IMAGE
+    # The units under a real systemd: that image with systemd as PID 1.
+    TLSPOLICY_SYSTEMD_TEST_IMAGE=$(ensure_image tlspolicy-test/systemd-test \
+        integration-tests/docker/systemd-test "$TLSPOLICY_PACKAGE_TEST_IMAGE") || return 1
+    export TLSPOLICY_SYSTEMD_TEST_IMAGE
 }
 
 # ensure_image NAME CONTEXT BASE: builds CONTEXT's Dockerfile FROM BASE as NAME:DIGEST unless

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class DebianPackageTest {
 
-    private static Path deb() throws Exception {
+    static Path deb() throws Exception {
         try (Stream<Path> files = Files.list(Path.of("..", "debian-package", "target"))) {
             return files.filter(f -> f.getFileName().toString().endsWith("_all.deb"))
                     .findFirst().orElseThrow(() -> new IllegalStateException("no .deb in "

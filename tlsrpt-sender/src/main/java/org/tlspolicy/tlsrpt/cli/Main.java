@@ -55,7 +55,10 @@ public final class Main implements Callable<Integer> {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            line.getErr().println("tlsrpt-sender: " + e.getMessage());
+            // A file error's message is only the path: say what happened to it.
+            String why = e instanceof java.nio.file.FileSystemException
+                    ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
+            line.getErr().println("tlsrpt-sender: " + why);
             return 1;
         });
         return cl.execute(args);

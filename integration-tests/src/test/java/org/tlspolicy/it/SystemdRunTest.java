@@ -1,0 +1,153 @@
+package org.tlspolicy.it;
+
+import com.github.dockerjava.api.model.Capability;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.containers.BindMode;
+import org.testcontainers.containers.Container;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
+import org.testcontainers.utility.DockerImageName;
+import org.testcontainers.utility.MountableFile;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPairGenerator;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The units of the Debian package under a real systemd (252, Debian 12's, as PID 1 of a
+ * container without network): tlspolicyd starts with its whole sandbox and signals readiness,
+ * answers Postfix's postmap, reloads on {@code systemctl reload}, stops cleanly; systemd rates
+ * its sandbox as it runs; tlsrpt-sender's collector runs against the journal, the sender's
+ * oneshot succeeds reading its DKIM key, and the timer is scheduled.
+ *
+ * <p>The container needs CAP_SYS_ADMIN (systemd mounts) and no seccomp filter of Docker's own
+ * (the units install theirs); it has no network, so nothing can leave it.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class SystemdRunTest {
+
+    @TempDir
+    Path dir;
+
+    private static String image() {
+        String image = System.getenv("TLSPOLICY_SYSTEMD_TEST_IMAGE");
+        if (image == null || image.isBlank()) {
+            throw new IllegalStateException("TLSPOLICY_SYSTEMD_TEST_IMAGE is not set: run the "
+                    + "tests with ./scripts/test (scripts/lib/docker.sh builds the image)");
+        }
+        return image;
+    }
+
+    private static String run(GenericContainer<?> c, String script) throws Exception {
+        Container.ExecResult r = c.execInContainer("sh", "-ec", script);
+        assertEquals(0, r.getExitCode(), script + "\n" + r.getStdout() + r.getStderr());
+        return r.getStdout();
+    }
+
+    /** Polls {@code systemctl is-active UNIT} until it says {@code state}. */
+    private static void awaitState(GenericContainer<?> c, String unit, String state)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String now = "";
+        while (System.nanoTime() < deadline) {
+            now = c.execInContainer("systemctl", "is-active", unit).getStdout().strip();
+            if (now.equals(state)) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(unit + " is " + now + ", not " + state + ":\n"
+                + c.execInContainer("journalctl", "-u", unit, "--no-pager").getStdout());
+    }
+
+    @Test
+    void unitsRunUnderSystemd() throws Exception {
+        Path deb = DebianPackageTest.deb();
+        var keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Path key = Files.writeString(dir.resolve("dkim.pem"), "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(
+                keys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
+                .withNetworkMode("none")
+                .withTmpFs(Map.of("/run", "", "/run/lock", ""))
+                .withFileSystemBind("/sys/fs/cgroup", "/sys/fs/cgroup", BindMode.READ_ONLY)
+                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
+                        .withCapAdd(Capability.SYS_ADMIN)
+                        .withSecurityOpts(List.of("seccomp=unconfined", "apparmor=unconfined")))
+                .withCopyFileToContainer(MountableFile.forHostPath(deb), "/tmp/tlspolicy.deb")
+                .waitingFor(new AbstractWaitStrategy() {
+                    @Override
+                    protected void waitUntilReady() {
+                    }
+                })) {
+            c.start();
+            // Up when systemd says so ("degraded" too: Postfix has no main.cf yet).
+            c.execInContainer("systemctl", "is-system-running", "--wait");
+            assertEquals("systemd", run(c, "cat /proc/1/comm").strip());
+            run(c, "printf 'myhostname = mail.example.net\\n' > /etc/postfix/main.cf");
+            run(c, "DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/tlspolicy.deb");
+
+            // tlspolicyd: the documented production path.
+            run(c, "systemctl enable --now tlspolicyd");
+            awaitState(c, "tlspolicyd", "active"); // Type=notify: active once READY=1
+            Container.ExecResult q = c.execInContainer("postmap", "-q", "[mx.example.com]:25",
+                    "socketmap:inet:127.0.0.1:8461:postfix");
+            assertEquals(1, q.getExitCode(), "NOTFOUND: " + q.getStdout() + q.getStderr());
+            assertEquals("", q.getStderr());
+            assertEquals("tlspolicyd", run(c, "ps_user() { stat -c %U /proc/$1; }; "
+                    + "ps_user $(systemctl show -p MainPID --value tlspolicyd)").strip());
+            run(c, "systemctl reload tlspolicyd");
+            awaitState(c, "tlspolicyd", "active");
+            assertTrue(run(c, "journalctl -u tlspolicyd --no-pager").contains(
+                    "reloaded config=/etc/tlspolicyd/tlspolicyd.yml"));
+            String security = run(c, "systemd-analyze security tlspolicyd.service");
+            Matcher m = SystemdUnitTest.EXPOSURE.matcher(security);
+            assertTrue(m.find(), security);
+            assertTrue(Double.parseDouble(m.group(1)) <= 2.0, security);
+            assertFalse(run(c, "journalctl -u tlspolicyd --no-pager").contains("\tat "),
+                    "no stack traces in the journal");
+
+            // tlsrpt-sender: collector, sender (with its DKIM key), timer.
+            run(c, "mkdir -p /etc/tlsrpt-sender");
+            c.copyFileToContainer(MountableFile.forHostPath(key), "/etc/tlsrpt-sender/dkim.pem");
+            run(c, "chgrp tlsrpt-sender /etc/tlsrpt-sender/dkim.pem; "
+                    + "chmod 640 /etc/tlsrpt-sender/dkim.pem; "
+                    + "cat > /etc/default/tlsrpt-sender <<'E'\n"
+                    + "TLSRPT_COLLECT_ARGS=\"--journal --own-sender tlsrpt@example.net\"\n"
+                    + "TLSRPT_SEND_ARGS=\"--organization 'Example Org' --contact "
+                    + "mailto:postmaster@example.net --submitter example.net --from "
+                    + "tlsrpt@example.net --dkim-key /etc/tlsrpt-sender/dkim.pem "
+                    + "--dns 127.0.0.1:9\"\nE");
+            run(c, "systemctl start tlsrpt-sender-collect");
+            awaitState(c, "tlsrpt-sender-collect", "active");
+            Thread.sleep(3000);
+            awaitState(c, "tlsrpt-sender-collect", "active"); // still running, reading
+            run(c, "systemctl start tlsrpt-sender-send || { journalctl -u "
+                    + "tlsrpt-sender-send --no-pager; exit 1; }");
+            assertEquals("Result=success\n", run(c,
+                    "systemctl show -p Result tlsrpt-sender-send"));
+            assertTrue(run(c, "journalctl -u tlsrpt-sender-send --no-pager").contains(
+                    "send planned=0 sent=0"));
+            run(c, "systemctl enable --now tlsrpt-sender-send.timer");
+            assertTrue(run(c, "systemctl list-timers --all --no-pager").contains(
+                    "tlsrpt-sender-send.timer"));
+
+            // Stops are clean: SIGTERM's 143 counts as success.
+            run(c, "systemctl stop tlsrpt-sender-collect tlspolicyd");
+            assertEquals("Result=success\n", run(c, "systemctl show -p Result tlspolicyd"));
+            assertEquals("Result=success\n", run(c,
+                    "systemctl show -p Result tlsrpt-sender-collect"));
+        }
+    }
+}
