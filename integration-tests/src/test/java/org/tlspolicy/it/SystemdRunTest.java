@@ -41,18 +41,11 @@ class SystemdRunTest {
     Path dir;
 
     private static String image() {
-        String image = System.getenv("TLSPOLICY_SYSTEMD_TEST_IMAGE");
-        if (image == null || image.isBlank()) {
-            throw new IllegalStateException("TLSPOLICY_SYSTEMD_TEST_IMAGE is not set: run the "
-                    + "tests with ./scripts/test (scripts/lib/docker.sh builds the image)");
-        }
-        return image;
+        return ContainerShell.image("TLSPOLICY_SYSTEMD_TEST_IMAGE");
     }
 
     private static String run(GenericContainer<?> c, String script) throws Exception {
-        Container.ExecResult r = c.execInContainer("sh", "-ec", script);
-        assertEquals(0, r.getExitCode(), script + "\n" + r.getStdout() + r.getStderr());
-        return r.getStdout();
+        return ContainerShell.run(c, script);
     }
 
     /** Polls {@code systemctl is-active UNIT} until it says {@code state}. */
