@@ -116,10 +116,6 @@ public final class SessionAssembler {
         return oldest;
     }
 
-    void accept(Instant time, long pid, SmtpLogEvent event) {
-        accept(time, pid, event, -1);
-    }
-
     private void accept(Instant time, long pid, SmtpLogEvent event, long offset) {
         if (event instanceof SmtpLogEvent.QueuedFrom q) {
             senders.put(q.queueId(), q.sender());

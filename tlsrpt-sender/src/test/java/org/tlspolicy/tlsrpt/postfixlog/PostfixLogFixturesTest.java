@@ -148,4 +148,17 @@ class PostfixLogFixturesTest {
         }
         assertEquals(expected, sessions(all).size());
     }
+
+    @Test
+    void stateOfProcessesThatNeverEndIsBounded() {
+        // A log cut off in the middle of many deliveries: what is kept stays bounded.
+        SessionAssembler a = new SessionAssembler(x -> { });
+        Instant t = Instant.parse("2026-11-23T00:00:00Z");
+        for (int pid = 1; pid <= SessionAssembler.MAX_PROCESSES + 1000; pid++) {
+            a.accept(new SyslogLine(t, "h", "postfix/smtp", pid, "Verified TLS connection "
+                    + "established to mx.a.test[192.0.2.1]:25: TLSv1.3"), pid);
+        }
+        assertEquals(SessionAssembler.MAX_PROCESSES, a.processCount());
+        assertEquals(1001, a.openSince(), "the oldest kept process's first line");
+    }
 }
