@@ -5,8 +5,10 @@ import org.tlspolicy.tlsrpt.collect.JournalCollector;
 import org.tlspolicy.tlsrpt.datagram.DatagramCollector;
 import org.tlspolicy.tlsrpt.deliver.DkimSigner;
 import org.tlspolicy.tlsrpt.deliver.HttpsPost;
+import org.tlspolicy.tlsrpt.deliver.MailSubmission;
 import org.tlspolicy.tlsrpt.deliver.ReportSender;
 import org.tlspolicy.tlsrpt.deliver.RuaLookup;
+import org.tlspolicy.tlsrpt.deliver.SendmailSubmission;
 import org.tlspolicy.tlsrpt.deliver.SmtpSubmission;
 import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;
 import org.tlspolicy.tlsrpt.report.TlsReport;
@@ -248,6 +250,11 @@ public final class Main implements Callable<Integer> {
                 + "mail is handed to, HOST:PORT (default: ${DEFAULT-VALUE})")
         String smtp;
 
+        @Option(names = "--sendmail", description = "Hand report mail to this sendmail(1) "
+                + "command instead of SMTP, e.g. /usr/sbin/sendmail (arguments of its own may "
+                + "follow, separated by spaces)")
+        String sendmail;
+
         @Option(names = "--dkim-key", description = "PEM private key (RSA or Ed25519) to sign "
                 + "report mail with; without it mail goes unsigned")
         Path dkimKey;
@@ -279,10 +286,16 @@ public final class Main implements Callable<Integer> {
                 throw new CommandLine.ParameterException(new CommandLine(this),
                         "send needs --organization, --contact and --submitter");
             }
-            int colon = smtp.lastIndexOf(':');
-            SmtpSubmission mta = new SmtpSubmission(new java.net.InetSocketAddress(
-                    smtp.substring(0, colon), Integer.parseInt(smtp.substring(colon + 1))),
-                    submitter, Duration.ofSeconds(60));
+            MailSubmission mta;
+            if (sendmail != null) {
+                mta = new SendmailSubmission(List.of(sendmail.strip().split("\\s+")),
+                        Duration.ofSeconds(60));
+            } else {
+                int colon = smtp.lastIndexOf(':');
+                mta = new SmtpSubmission(new java.net.InetSocketAddress(
+                        smtp.substring(0, colon), Integer.parseInt(smtp.substring(colon + 1))),
+                        submitter, Duration.ofSeconds(60));
+            }
             java.util.Optional<DkimSigner> dkim = dkimKey == null ? java.util.Optional.empty()
                     : java.util.Optional.of(new DkimSigner(submitter, dkimSelector,
                     DkimSigner.readKey(dkimKey)));

@@ -34,7 +34,7 @@ public final class ReportSender {
     private static final Logger log = LoggerFactory.getLogger(ReportSender.class);
 
     /** Mail settings: envelope and header sender, the MTA, and the DKIM signer if any. */
-    public record Mail(String from, SmtpSubmission mta, Optional<DkimSigner> dkim) {
+    public record Mail(String from, MailSubmission mta, Optional<DkimSigner> dkim) {
     }
 
     private final SessionStore store;

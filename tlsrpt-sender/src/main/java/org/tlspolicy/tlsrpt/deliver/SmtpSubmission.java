@@ -16,7 +16,7 @@ import java.time.Duration;
  * then delivers it, with its own retries. A 250 after the data is delivered; a 5xx reply
  * permanent; 4xx or network trouble temporary.
  */
-public final class SmtpSubmission {
+public final class SmtpSubmission implements MailSubmission {
 
     private final InetSocketAddress server;
     private final String helo;
@@ -28,6 +28,7 @@ public final class SmtpSubmission {
         this.timeoutMillis = (int) timeout.toMillis();
     }
 
+    @Override
     public DeliveryOutcome submit(String from, String to, byte[] message) {
         try (Socket s = new Socket()) {
             s.connect(server, timeoutMillis);

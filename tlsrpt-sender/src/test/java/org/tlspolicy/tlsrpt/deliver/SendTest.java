@@ -208,6 +208,51 @@ class SendTest {
         assertEquals(1, inbox().size());
     }
 
+    /**
+     * Report mail through Debian's Postfix sendmail(1) and postdrop into the maildrop queue of
+     * a Postfix instance of the test's own ({@code sendmail -C DIR}, its queue in the test
+     * directory; no Postfix daemon needs to run), read back with postcat.
+     */
+    @Test
+    void reportMailGoesThroughPostfixSendmail() throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("postfix"));
+        // post-install fills the queue and data directories in, but does not make them.
+        Path queue = Files.createDirectories(dir.resolve("queue"));
+        Files.createDirectories(dir.resolve("postfix-data"));
+        Files.copy(Path.of("/usr/share/postfix/master.cf.dist"), conf.resolve("master.cf"));
+        Files.writeString(conf.resolve("main.cf"), """
+                queue_directory = %s
+                data_directory = %s
+                compatibility_level = 3.6
+                myhostname = sender.test
+                """.formatted(queue, dir.resolve("postfix-data")));
+        Process setup = new ProcessBuilder("/usr/sbin/postfix", "-c", conf.toString(),
+                "post-install", "create-missing").redirectErrorStream(true).start();
+        String setupOut = new String(setup.getInputStream().readAllBytes());
+        assertTrue(setup.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, setup.exitValue(), setupOut);
+        List<String> args = new ArrayList<>(sendArgs(knotDns()));
+        args.addAll(List.of("--sendmail", "/usr/sbin/sendmail -C " + conf));
+        StringWriter out = new StringWriter();
+        assertEquals(0, Main.run(args.toArray(String[]::new), new PrintWriter(out),
+                new PrintWriter(out)), out.toString());
+        assertEquals("sent", state("mail.test"));
+        List<Path> dropped;
+        try (Stream<Path> f = Files.list(queue.resolve("maildrop"))) {
+            dropped = f.toList();
+        }
+        assertEquals(1, dropped.size(), dropped.toString());
+        Process cat = new ProcessBuilder("/usr/sbin/postcat", "-c", conf.toString(),
+                dropped.get(0).toString()).redirectErrorStream(true).start();
+        String queued = new String(cat.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(cat.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(queued.contains("sender: tlsrpt-noreply@sender.test"), queued);
+        assertTrue(queued.contains("recipient: tlsrpt@mail.test"), queued);
+        assertTrue(queued.contains("TLS-Report-Domain: mail.test"), queued);
+        assertTrue(queued.contains("DKIM-Signature: v=1; a=ed25519-sha256;"), queued);
+        assertEquals(List.of(), inbox(), "nothing went by SMTP");
+    }
+
     @Test
     void serverErrorsAreRetriedLaterClientErrorsNot() throws Exception {
         collector.respond(503);

@@ -1,0 +1,8 @@
+package org.tlspolicy.tlsrpt.deliver;
+
+/** How report mail is handed to the local MTA, which then delivers it (and retries itself). */
+public interface MailSubmission {
+
+    /** Hands {@code message} (CRLF lines) over for {@code to}, envelope sender {@code from}. */
+    DeliveryOutcome submit(String from, String to, byte[] message);
+}
