@@ -78,18 +78,27 @@ class SystemdRunTest {
                 .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
                         .withCapAdd(Capability.SYS_ADMIN)
                         .withSecurityOpts(List.of("seccomp=unconfined", "apparmor=unconfined")))
-                .withCopyFileToContainer(MountableFile.forHostPath(deb), "/tmp/tlspolicy.deb")
+                // Not /tmp: systemd-tmpfiles empties it at boot.
+                .withCopyFileToContainer(MountableFile.forHostPath(deb), "/root/tlspolicy.deb")
                 .waitingFor(new AbstractWaitStrategy() {
                     @Override
                     protected void waitUntilReady() {
                     }
                 })) {
             c.start();
-            // Up when systemd says so ("degraded" too: Postfix has no main.cf yet).
-            c.execInContainer("systemctl", "is-system-running", "--wait");
+            // Up when systemd says so ("degraded" too: Postfix has no main.cf yet). Until its
+            // bus exists, systemctl fails at once, --wait or not: ask until it answers.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            String state = "";
+            while (!state.equals("running") && !state.equals("degraded")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(250);
+                state = c.execInContainer("systemctl", "is-system-running").getStdout().strip();
+            }
+            assertTrue(state.equals("running") || state.equals("degraded"), state);
             assertEquals("systemd", run(c, "cat /proc/1/comm").strip());
             run(c, "printf 'myhostname = mail.example.net\\n' > /etc/postfix/main.cf");
-            run(c, "DEBIAN_FRONTEND=noninteractive apt-get install -y /tmp/tlspolicy.deb");
+            run(c, "DEBIAN_FRONTEND=noninteractive apt-get install -y /root/tlspolicy.deb");
 
             // tlspolicyd: the documented production path.
             run(c, "systemctl enable --now tlspolicyd");

@@ -353,4 +353,36 @@ class SendTest {
         send();
         assertEquals(2, collector.reportIds().size());
     }
+
+    /** The Report-ID of every message the SMTP server received, in order. */
+    private List<String> mailedReportIds() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (Path m : inbox()) {
+            String text = Files.readString(m, StandardCharsets.US_ASCII);
+            int at = text.indexOf("Report-ID: <");
+            ids.add(at < 0 ? "(none)" : text.substring(at + 12, text.indexOf('>', at)));
+        }
+        return ids;
+    }
+
+    @Test
+    void mailKilledAfterHandOverBeforeRecordingItIsSentAgainOnce() throws Exception {
+        collector.respond(400); // the https report fails for good at once: mail comes next
+        Process p = sendProcess(knotDns(), true);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (inbox().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(1, inbox().size(), "the MTA has the report");
+        Thread.sleep(500);
+        assertEquals("sending", state("mail.test"));
+        kill9(p);
+        send();
+        List<String> ids = mailedReportIds();
+        assertEquals(2, ids.size(), ids.toString());
+        assertEquals(ids.get(0), ids.get(1), "unconfirmed: sent again with the same report-id");
+        assertEquals("sent", state("mail.test"));
+        send();
+        assertEquals(2, inbox().size(), "confirmed: never again");
+    }
 }
