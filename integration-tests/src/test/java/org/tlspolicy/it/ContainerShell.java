@@ -2,6 +2,8 @@ package org.tlspolicy.it;
 
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
+import org.testcontainers.containers.wait.strategy.WaitStrategy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -19,6 +21,18 @@ final class ContainerShell {
                     + "./scripts/test (scripts/lib/docker.sh builds the image)");
         }
         return image;
+    }
+
+    /**
+     * A wait strategy that waits for nothing: each test knows itself when its container is
+     * ready (Postfix's log line, systemd's answer).
+     */
+    static WaitStrategy noWait() {
+        return new AbstractWaitStrategy() {
+            @Override
+            protected void waitUntilReady() {
+            }
+        };
     }
 
     /** Runs {@code script} with {@code sh -e}; fails the test with its output if it fails. */

@@ -44,14 +44,19 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Runs {@code tlspolicyd ARGS} to completion and returns exit code and output. */
     static Result run(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(java(), "-jar", jar().toString()));
-        command.addAll(List.of(args));
+        return runJar(jar(), List.of(args));
+    }
+
+    /** Runs {@code java -jar JAR ARGS} to completion and returns exit code and output. */
+    static Result runJar(Path jar, List<String> args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(java(), "-jar", jar.toString()));
+        command.addAll(args);
         Process p = new ProcessBuilder(command).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("tlspolicyd " + List.of(args) + " did not finish");
+            throw new AssertionError(jar.getFileName() + " " + args + " did not finish");
         }
         return new Result(p.exitValue(), out, err);
     }

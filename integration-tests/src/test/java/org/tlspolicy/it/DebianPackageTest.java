@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
 import org.testcontainers.utility.DockerImageName;
 import org.testcontainers.utility.MountableFile;
 
@@ -48,11 +47,7 @@ class DebianPackageTest {
         try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
                 .withNetworkMode("host")
                 .withCopyFileToContainer(MountableFile.forHostPath(deb()), "/tmp/tlspolicy.deb")
-                .waitingFor(new AbstractWaitStrategy() {
-                    @Override
-                    protected void waitUntilReady() {
-                    }
-                })) {
+                .waitingFor(ContainerShell.noWait())) {
             c.start();
             // An operator's main.cf, to see that the package leaves it alone.
             run(c, "printf 'myhostname = mail.example.net\\n' > /etc/postfix/main.cf; "

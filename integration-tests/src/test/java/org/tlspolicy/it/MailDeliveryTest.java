@@ -13,10 +13,8 @@ import org.tlspolicy.it.MailWorld.Domain;
 import org.tlspolicy.it.MailWorld.Mx;
 import org.tlspolicy.it.MailWorld.Tlsa;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -81,7 +79,7 @@ class MailDeliveryTest {
     private static PostfixContainer sender;
     private static DaemonProcess daemon;
     private static Path daemonConfig;
-    private static int fixture;
+    private static SentMail mail;
 
     private static Domain sts(String name, String mode, Mx mx) {
         return new Domain(name, List.of(mx), mode, List.of(mx.label() + "." + name + ".test"),
@@ -94,14 +92,6 @@ class MailDeliveryTest {
 
     @BeforeAll
     static void startWorld() throws Exception {
-        Path fixtures = Path.of("target", "postfix-log-fixtures");
-        if (Files.isDirectory(fixtures)) {
-            try (var old = Files.list(fixtures)) {
-                for (Path f : old.toList()) {
-                    Files.delete(f);
-                }
-            }
-        }
         world = MailWorld.start(dir, DOMAINS);
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -118,6 +108,7 @@ class MailDeliveryTest {
                 world.caFile(), dir.resolve("cache.db")));
         daemon = DaemonProcess.serve(daemonConfig);
         sender = world.startSender(port);
+        mail = new SentMail(sender, world.receiver(), FROM);
     }
 
     @AfterAll
@@ -133,165 +124,75 @@ class MailDeliveryTest {
         }
     }
 
-    /** One message's first delivery attempt, and the sender's log lines it produced. */
-    private record Attempt(PostfixLog.Delivery delivery, List<String> lines) {
-
-        boolean logged(String text) {
-            return lines.stream().anyMatch(l -> l.contains(text));
-        }
-    }
-
-    /**
-     * Sends one message to {@code user@domain.test}, waits for the outcome of its first delivery
-     * attempt and saves the log lines as the fixture of {@code scenario}.
-     */
-    private static Attempt deliver(String domain, String user, String scenario)
-            throws Exception {
-        String rcpt = user + "@" + domain + ".test";
-        PostfixLog log = sender.log();
-        int mark = log.mark();
-        sender.send(FROM, rcpt, scenario);
-        PostfixLog.Delivery d = log.awaitDelivery(rcpt, mark, 60);
-        if (d.sent()) {
-            log.awaitLine(d.queueId() + ": removed", mark, 10);
-        }
-        List<String> lines = log.linesSince(mark);
-        saveFixture(scenario, d, lines);
-        return new Attempt(d, lines);
-    }
-
-    private static void saveFixture(String scenario, PostfixLog.Delivery d, List<String> lines)
-            throws IOException {
-        Path fixtures = Files.createDirectories(Path.of("target", "postfix-log-fixtures"));
-        String name = "%02d-%s.log".formatted(++fixture, scenario.toLowerCase(java.util.Locale.ROOT)
-                .replaceAll("[^a-z0-9]+", "-"));
-        StringBuilder b = new StringBuilder()
-                .append("# scenario: ").append(scenario).append('\n')
-                .append("# outcome: ").append(d.recipient()).append(" status=").append(d.status())
-                .append(" relay=").append(d.relay()).append('\n')
-                .append("# Postfix 3.7.11 (Debian 12) maillog_file lines, written by tlspolicy's "
-                        + "MailDeliveryTest\n");
-        lines.forEach(l -> b.append(l).append('\n'));
-        Files.writeString(fixtures.resolve(name), b, StandardCharsets.UTF_8);
-    }
-
-    /** The receiving Postfix accepted (and discarded) mail for {@code rcpt}. */
-    private static boolean received(String rcpt) throws IOException {
-        return world.receiver().log().lines().stream()
-                .anyMatch(l -> l.contains("to=<" + rcpt + ">") && l.contains("status=sent"));
-    }
-
-    /** The message is in the sender's deferred queue with {@code reason} for {@code rcpt}. */
-    private static void assertDeferredInQueue(PostfixLog.Delivery d, String reason)
-            throws Exception {
-        String queue = sender.queue();
-        String entry = queue.lines().filter(l -> l.contains("\"queue_id\": \"" + d.queueId()
-                + "\"")).findFirst().orElseThrow(() -> new AssertionError(d.queueId()
-                + " not in the queue: " + queue));
-        assertTrue(entry.contains("\"queue_name\": \"deferred\""), entry);
-        assertTrue(entry.contains("\"address\": \"" + d.recipient() + "\""), entry);
-        assertTrue(entry.contains(reason), "delay_reason should contain '" + reason + "': "
-                + entry);
-    }
-
-    private static void assertLogged(Attempt a, String text) {
-        assertTrue(a.logged(text), "no line with '" + text + "' in\n" + String.join("\n",
-                a.lines()));
-    }
-
-    private static void assertNotLogged(Attempt a, String text) {
-        assertFalse(a.logged(text), "a line with '" + text + "' in\n" + String.join("\n",
-                a.lines()));
-    }
-
-    private static void assertDelivered(Attempt a) throws Exception {
-        assertTrue(a.delivery().sent(), a.delivery().line());
-        // The receiving side saw it too: it was really handed over.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!received(a.delivery().recipient()) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertTrue(received(a.delivery().recipient()), "receiver log has no delivery for "
-                + a.delivery().recipient());
-    }
-
-    private static void assertDeferred(Attempt a, String reason) throws Exception {
-        assertTrue(a.delivery().deferred(), a.delivery().line());
-        assertTrue(a.delivery().reason().contains(reason),
-                "reason should contain '" + reason + "': " + a.delivery().line());
-        assertDeferredInQueue(a.delivery(), reason);
-        assertFalse(received(a.delivery().recipient()), "the receiver got the message");
-    }
-
     // --- MTA-STS -------------------------------------------------------------------------
 
     @Test
     @Order(1)
     void stsEnforceWithValidCertificateDeliversVerified() throws Exception {
-        Attempt a = deliver("sts-good", "alice", "mta-sts enforce, valid certificate");
-        assertDelivered(a);
+        SentMail.Attempt a = mail.deliver("sts-good", "alice", "mta-sts enforce, valid certificate");
+        mail.assertDelivered(a);
         assertEquals("mx.sts-good.test[127.0.2.1]:25", a.delivery().relay());
-        assertLogged(a, "Verified TLS connection established to "
+        SentMail.assertLogged(a, "Verified TLS connection established to "
                 + "mx.sts-good.test[127.0.2.1]:25");
     }
 
     @Test
     @Order(2)
     void stsEnforceWithWrongNameDefers() throws Exception {
-        Attempt a = deliver("sts-wrongname", "bob", "mta-sts enforce, certificate for another "
+        SentMail.Attempt a = mail.deliver("sts-wrongname", "bob", "mta-sts enforce, certificate for another "
                 + "name");
-        assertDeferred(a, "Server certificate not verified");
+        mail.assertDeferred(a, "Server certificate not verified");
     }
 
     @Test
     @Order(3)
     void stsEnforceWithSelfSignedDefers() throws Exception {
-        Attempt a = deliver("sts-selfsigned", "carol", "mta-sts enforce, self-signed certificate");
-        assertDeferred(a, "Server certificate not verified");
+        SentMail.Attempt a = mail.deliver("sts-selfsigned", "carol", "mta-sts enforce, self-signed certificate");
+        mail.assertDeferred(a, "Server certificate not verified");
     }
 
     @Test
     @Order(4)
     void stsEnforceWithExpiredDefers() throws Exception {
-        Attempt a = deliver("sts-expired", "dave", "mta-sts enforce, expired certificate");
-        assertDeferred(a, "Server certificate not verified");
+        SentMail.Attempt a = mail.deliver("sts-expired", "dave", "mta-sts enforce, expired certificate");
+        mail.assertDeferred(a, "Server certificate not verified");
     }
 
     @Test
     @Order(5)
     void stsEnforceWithoutStarttlsDefers() throws Exception {
-        Attempt a = deliver("sts-nostarttls", "erin", "mta-sts enforce, MX offers no STARTTLS");
-        assertDeferred(a, "TLS is required, but was not offered");
+        SentMail.Attempt a = mail.deliver("sts-nostarttls", "erin", "mta-sts enforce, MX offers no STARTTLS");
+        mail.assertDeferred(a, "TLS is required, but was not offered");
     }
 
     @Test
     @Order(6)
     void stsMxNotInPolicyIsNotUsed() throws Exception {
-        Attempt a = deliver("sts-unlisted", "frank", "mta-sts enforce, preferred MX not in the "
+        SentMail.Attempt a = mail.deliver("sts-unlisted", "frank", "mta-sts enforce, preferred MX not in the "
                 + "policy's mx list");
-        assertDelivered(a);
+        mail.assertDelivered(a);
         assertEquals("mx.sts-unlisted.test[127.0.2.7]:25", a.delivery().relay());
         // The preferred host was tried and refused for its name, never given the message.
-        assertLogged(a, "mx-rogue.sts-unlisted.test[127.0.2.6]");
-        assertNotLogged(a, "Verified TLS connection established to "
+        SentMail.assertLogged(a, "mx-rogue.sts-unlisted.test[127.0.2.6]");
+        SentMail.assertNotLogged(a, "Verified TLS connection established to "
                 + "mx-rogue.sts-unlisted.test");
     }
 
     @Test
     @Order(7)
     void stsTestingWithBadCertificateDelivers() throws Exception {
-        Attempt a = deliver("sts-testing", "grace", "mta-sts testing, self-signed certificate");
-        assertDelivered(a);
-        assertLogged(a, "Untrusted TLS connection established to "
+        SentMail.Attempt a = mail.deliver("sts-testing", "grace", "mta-sts testing, self-signed certificate");
+        mail.assertDelivered(a);
+        SentMail.assertLogged(a, "Untrusted TLS connection established to "
                 + "mx.sts-testing.test[127.0.2.8]:25");
     }
 
     @Test
     @Order(8)
     void noPolicyDeliversOpportunistically() throws Exception {
-        Attempt a = deliver("nopolicy", "heidi", "no policy, opportunistic TLS");
-        assertDelivered(a);
-        assertLogged(a, "Untrusted TLS connection established to "
+        SentMail.Attempt a = mail.deliver("nopolicy", "heidi", "no policy, opportunistic TLS");
+        mail.assertDelivered(a);
+        SentMail.assertLogged(a, "Untrusted TLS connection established to "
                 + "mx.nopolicy.test[127.0.2.9]:25");
     }
 
@@ -300,27 +201,27 @@ class MailDeliveryTest {
     @Test
     @Order(10)
     void daneMatchingTlsaDeliversVerified() throws Exception {
-        Attempt a = deliver("dane-good", "ivan", "dane, TLSA 3 1 1 matching");
-        assertDelivered(a);
-        assertLogged(a, "Verified TLS connection established to "
+        SentMail.Attempt a = mail.deliver("dane-good", "ivan", "dane, TLSA 3 1 1 matching");
+        mail.assertDelivered(a);
+        SentMail.assertLogged(a, "Verified TLS connection established to "
                 + "mx.dane-good.test[127.0.2.10]:25");
     }
 
     @Test
     @Order(11)
     void daneMismatchingTlsaDefers() throws Exception {
-        Attempt a = deliver("dane-bad", "judy", "dane, TLSA 3 1 1 not matching");
-        assertDeferred(a, "Server certificate not verified");
+        SentMail.Attempt a = mail.deliver("dane-bad", "judy", "dane, TLSA 3 1 1 not matching");
+        mail.assertDeferred(a, "Server certificate not verified");
     }
 
     @Test
     @Order(12)
     void daneBogusDnssecDefersWithoutConnecting() throws Exception {
-        Attempt a = deliver("dane-bogus", "mallory", "dane, bogus DNSSEC");
+        SentMail.Attempt a = mail.deliver("dane-bogus", "mallory", "dane, bogus DNSSEC");
         // Postfix's words for a TEMP reply: the policy lookup failed, the mail waits.
-        assertDeferred(a, "client TLS configuration problem");
-        assertLogged(a, "socketmap server temporary error: DNSSEC validation failed");
-        assertLogged(a, "policy table lookup error");
+        mail.assertDeferred(a, "client TLS configuration problem");
+        SentMail.assertLogged(a, "socketmap server temporary error: DNSSEC validation failed");
+        SentMail.assertLogged(a, "policy table lookup error");
         assertFalse(a.logged("127.0.2.12"), "connected to the MX of a bogus zone: "
                 + String.join("\n", a.lines()));
     }
@@ -328,9 +229,9 @@ class MailDeliveryTest {
     @Test
     @Order(13)
     void daneWinsOverMtaSts() throws Exception {
-        Attempt a = deliver("both", "niaj", "dane and mta-sts both published");
-        assertDelivered(a);
-        assertLogged(a, "Verified TLS connection established to "
+        SentMail.Attempt a = mail.deliver("both", "niaj", "dane and mta-sts both published");
+        mail.assertDelivered(a);
+        SentMail.assertLogged(a, "Verified TLS connection established to "
                 + "mx.both.test[127.0.2.13]:25");
     }
 
@@ -363,20 +264,20 @@ class MailDeliveryTest {
     @Test
     @Order(20)
     void cachedPolicyStaysEnforcedAcrossPolicyHostOutageAndRestart() throws Exception {
-        Attempt first = deliver("cached", "olivia", "mta-sts enforce, policy fetched");
-        assertDeferred(first, "Server certificate not verified");
+        SentMail.Attempt first = mail.deliver("cached", "olivia", "mta-sts enforce, policy fetched");
+        mail.assertDeferred(first, "Server certificate not verified");
 
         world.policyHost("cached.test").close();
-        Attempt hostDown = deliver("cached", "peggy", "mta-sts enforce, policy host down, "
+        SentMail.Attempt hostDown = mail.deliver("cached", "peggy", "mta-sts enforce, policy host down, "
                 + "policy cached");
-        assertDeferred(hostDown, "Server certificate not verified");
+        mail.assertDeferred(hostDown, "Server certificate not verified");
 
         daemon.signal("TERM");
         assertEquals(143, daemon.awaitExit(30)); // README: 143 after a graceful SIGTERM
         daemon = DaemonProcess.serve(daemonConfig);
-        Attempt restarted = deliver("cached", "rupert", "mta-sts enforce, daemon restarted "
+        SentMail.Attempt restarted = mail.deliver("cached", "rupert", "mta-sts enforce, daemon restarted "
                 + "while the policy host is down");
-        assertDeferred(restarted, "Server certificate not verified");
+        mail.assertDeferred(restarted, "Server certificate not verified");
     }
 
     @Test
@@ -385,9 +286,9 @@ class MailDeliveryTest {
         daemon.signal("TERM");
         assertEquals(143, daemon.awaitExit(30)); // README: 143 after a graceful SIGTERM
         // To a domain that would go out at once with the daemon up (opportunistic TLS).
-        Attempt down = deliver("nopolicy", "sybil", "tlspolicyd not running");
-        assertDeferred(down, "client TLS configuration problem");
-        assertLogged(down, "lookup error: Connection refused");
+        SentMail.Attempt down = mail.deliver("nopolicy", "sybil", "tlspolicyd not running");
+        mail.assertDeferred(down, "client TLS configuration problem");
+        SentMail.assertLogged(down, "lookup error: Connection refused");
 
         daemon = DaemonProcess.serve(daemonConfig);
         PostfixLog log = sender.log();
@@ -445,22 +346,13 @@ class MailDeliveryTest {
     // --- TLS-RPT: the sender reads this Postfix's log ------------------------------------
 
     private static DaemonProcess.Result sender(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of(DaemonProcess.java(), "-jar",
-                Path.of(System.getProperty("tlsrpt-sender.jar",
-                        "../tlsrpt-sender/target/tlsrpt-sender.jar")).toString(),
-                "--store", dir.resolve("tlsrpt.db").toString()));
+        List<String> command = new java.util.ArrayList<>(List.of("--store",
+                dir.resolve("tlsrpt.db").toString()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "tlsrpt-sender did not finish");
-        return new DaemonProcess.Result(p.exitValue(), out, err);
+        return DaemonProcess.runJar(Path.of(System.getProperty("tlsrpt-sender.jar",
+                "../tlsrpt-sender/target/tlsrpt-sender.jar")), command);
     }
 
-    /**
-     * tlsrpt-sender collects everything the scenarios made from Postfix's own log, asking the
-     * running daemon for each domain's policy, and reports it: checked on the day's reports.
-     */
     private static void collectSenderLog() throws Exception {
         DaemonProcess.Result collect = sender("collect", "--once", "--timezone", "UTC",
                 "--log", dir.resolve("sender/log/mail.log").toString(),
@@ -477,6 +369,10 @@ class MailDeliveryTest {
         return report.out();
     }
 
+    /**
+     * tlsrpt-sender collects everything the scenarios made from Postfix's own log, asking the
+     * running daemon for each domain's policy, and reports it: checked on the day's reports.
+     */
     @Test
     @Order(30)
     void tlsrptSenderReportsWhatPostfixLogged() throws Exception {

@@ -3,7 +3,6 @@ package org.tlspolicy.it;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
 import org.testcontainers.utility.DockerImageName;
 
 import java.io.IOException;
@@ -36,13 +35,11 @@ final class PostfixContainer implements AutoCloseable {
 
     /** The image scripts/test built, or a clear failure if the tests were started without it. */
     static String image() {
-        String image = System.getenv("TLSPOLICY_POSTFIX_IMAGE");
-        if (image == null || image.isBlank() || System.getenv("DOCKER_HOST") == null) {
-            throw new IllegalStateException("TLSPOLICY_POSTFIX_IMAGE and DOCKER_HOST are not set: "
-                    + "run the tests with ./scripts/test, which starts a Docker engine if none "
-                    + "runs and builds the Postfix image (scripts/lib/docker.sh)");
+        if (System.getenv("DOCKER_HOST") == null) {
+            throw new IllegalStateException("DOCKER_HOST is not set: run the tests with "
+                    + "./scripts/test, which starts a Docker engine if none runs");
         }
-        return image;
+        return ContainerShell.image("TLSPOLICY_POSTFIX_IMAGE");
     }
 
     /**
@@ -67,14 +64,8 @@ final class PostfixContainer implements AutoCloseable {
                 .withNetworkMode("host")
                 .withFileSystemBind(config.toString(), "/config", BindMode.READ_ONLY)
                 .withFileSystemBind(logDir.toString(), "/var/log/postfix", BindMode.READ_WRITE)
-                // Readiness is read from the log below: a "postfix status" run inside while
-                // the entrypoint prepares Postfix races with it (master then fails to open
-                // its lock file).
-                .waitingFor(new AbstractWaitStrategy() {
-                    @Override
-                    protected void waitUntilReady() {
-                    }
-                });
+                // Ready when Postfix's own log says its master daemon started (below).
+                .waitingFor(ContainerShell.noWait());
         binds.forEach((host, path) -> c.withFileSystemBind(host.toString(), path,
                 BindMode.READ_WRITE));
         c.start();

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
 import org.testcontainers.utility.DockerImageName;
 import org.testcontainers.utility.MountableFile;
 
@@ -80,11 +79,7 @@ class SystemdRunTest {
                         .withSecurityOpts(List.of("seccomp=unconfined", "apparmor=unconfined")))
                 // Not /tmp: systemd-tmpfiles empties it at boot.
                 .withCopyFileToContainer(MountableFile.forHostPath(deb), "/root/tlspolicy.deb")
-                .waitingFor(new AbstractWaitStrategy() {
-                    @Override
-                    protected void waitUntilReady() {
-                    }
-                })) {
+                .waitingFor(ContainerShell.noWait())) {
             c.start();
             // Up when systemd says so ("degraded" too: Postfix has no main.cf yet). Until its
             // bus exists, systemctl fails at once, --wait or not: ask until it answers.
