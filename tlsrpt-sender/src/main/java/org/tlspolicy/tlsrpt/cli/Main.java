@@ -42,6 +42,8 @@ import java.util.concurrent.Callable;
         subcommands = {Main.Collect.class, Main.Report.class, Main.Send.class, Main.Status.class})
 public final class Main implements Callable<Integer> {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
+
     @Option(names = "--store", description = "SQLite file of session counts and positions "
             + "(default: ${DEFAULT-VALUE})", defaultValue = "/var/lib/tlsrpt-sender/tlsrpt.db")
     Path store;
@@ -140,7 +142,7 @@ public final class Main implements Callable<Integer> {
             try (SessionStore s = SessionStore.open(main.store);
                  DatagramCollector c = DatagramCollector.listen(s, clock::instant,
                          source.datagramSocket)) {
-                org.slf4j.LoggerFactory.getLogger(Collect.class).info(
+                log.info(
                         "collect source=datagrams socket={} listening", source.datagramSocket);
                 stopOnTerm();
                 c.run();
@@ -170,8 +172,7 @@ public final class Main implements Callable<Integer> {
                             identifiers);
                     stopOnTerm();
                     if (once) {
-                        org.slf4j.LoggerFactory.getLogger(Collect.class)
-                                .info("collect source=journal entries={}", j.readToEnd());
+                        log.info("collect source=journal entries={}", j.readToEnd());
                     } else {
                         j.follow(pollMillis);
                     }
@@ -181,8 +182,7 @@ public final class Main implements Callable<Integer> {
                 stopOnTerm();
                 if (once) {
                     long n = c.readToEnd(source.log);
-                    org.slf4j.LoggerFactory.getLogger(Collect.class)
-                            .info("collect file={} lines={}", source.log, n);
+                    log.info("collect file={} lines={}", source.log, n);
                 } else {
                     c.follow(source.log, pollMillis);
                 }
@@ -317,7 +317,7 @@ public final class Main implements Callable<Integer> {
                         who.submitter(),
                         new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,
                         giveUpDays, retentionDays).run();
-                org.slf4j.LoggerFactory.getLogger(Send.class).info(
+                log.info(
                         "send planned={} sent={} retry={} failed={} expired={}", sum.planned(),
                         sum.sent(), sum.retry(), sum.failed(), sum.expired());
                 return 0;

@@ -103,7 +103,6 @@ public final class Collector {
                                 countedTo).encode());
                         from = new LogPosition(inode, resume, countedTo);
                     }
-                    counter.drain();
                     batchLines = 0;
                     now = clock.get();
                     if (line == null) {

@@ -81,9 +81,10 @@ public final class ReportSender {
         LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
         store.forgetBefore(today.minusDays(retentionDays));
         int planned = 0;
+        List<Delivery> known = store.deliveries();
         for (LocalDate day = today.minusDays(giveUpDays); day.isBefore(today);
              day = day.plusDays(1)) {
-            planned += plan(day);
+            planned += plan(day, known);
         }
         int expired = 0;
         for (Delivery d : store.deliveries("pending", "sending")) {
@@ -112,9 +113,11 @@ public final class ReportSender {
         return new Summary(planned, sent, retry, failed, expired);
     }
 
-    /** Plans the deliveries of {@code day}'s reports; returns how many are new. */
-    private int plan(LocalDate day) throws SQLException {
-        List<Delivery> known = store.deliveries();
+    /**
+     * Plans the deliveries of {@code day}'s reports for domains not in {@code known} (planned
+     * by an earlier run); returns how many are new.
+     */
+    private int plan(LocalDate day, List<Delivery> known) throws SQLException {
         int planned = 0;
         for (String domain : store.domains(day)) {
             if (known.stream().anyMatch(d -> d.day().equals(day)
@@ -129,7 +132,7 @@ public final class ReportSender {
                         domain, e.getMessage());
                 continue;
             }
-            String reportId = TlsReport.build(submitter, domain, day, List.of()).reportId();
+            String reportId = TlsReport.reportId(submitter, domain, day);
             if (record.isEmpty()) {
                 // Remembered, so that DNS is not asked again for this day.
                 store.plan(day, domain, "", reportId);

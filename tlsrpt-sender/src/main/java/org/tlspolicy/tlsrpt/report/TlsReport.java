@@ -152,8 +152,11 @@ public record TlsReport(String policyDomain, LocalDate day, String reportId, byt
         }
     }
 
-    /** {@code 2026-11-23T00:00:00Z_example.com_} and 16 hex digits of the submitter's hash. */
-    static String reportId(Submitter submitter, String policyDomain, LocalDate day) {
+    /**
+     * The report-id of {@code submitter}'s report to {@code policyDomain} for {@code day}:
+     * {@code 2026-11-23T00:00:00Z_example.com_} and 16 hex digits of a hash of the three.
+     */
+    public static String reportId(Submitter submitter, String policyDomain, LocalDate day) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest((submitter.domain() + "\n"
                     + policyDomain + "\n" + day).getBytes(StandardCharsets.UTF_8));
