@@ -7,8 +7,9 @@
 # ensure_postfix_image: builds integration-tests/docker/postfix unless an image of the same
 #   Dockerfile and entrypoint exists, and exports its name as TLSPOLICY_POSTFIX_IMAGE; the
 #   same for docker/package-test (that image and a JRE) as TLSPOLICY_PACKAGE_TEST_IMAGE and
-#   docker/systemd-test (that and systemd) as TLSPOLICY_SYSTEMD_TEST_IMAGE.
-#   Without a registry, the base is a debootstrap rootfs of Debian 12 (cached as an image).
+#   docker/systemd-test (that and systemd) as TLSPOLICY_SYSTEMD_TEST_IMAGE. All three for
+#   Debian 12 (bookworm, Postfix 3.7) and Debian 13 (trixie, Postfix 3.10; the names end in
+#   _TRIXIE). Without a registry, the bases are debootstrap rootfs (cached as images).
 
 TLSPOLICY_DOCKER_DIR=/var/lib/tlspolicy-test/docker
 TLSPOLICY_DOCKER_RUN=/run/tlspolicy-test-docker
@@ -62,13 +63,26 @@ stop_docker_engine() {
 }
 
 ensure_postfix_image() {
+    local suite
+    for suite in bookworm trixie; do
+        ensure_suite_images "$suite" || return 1
+    done
+}
+
+# ensure_suite_images SUITE: the three test images on a debootstrap rootfs of Debian SUITE
+# (bookworm: Postfix 3.7, systemd 252, OpenJDK 17; trixie: Postfix 3.10 with libtlsrpt,
+# systemd 257, OpenJDK 21), exported as TLSPOLICY_{POSTFIX,PACKAGE_TEST,SYSTEMD_TEST}_IMAGE for
+# bookworm and the same names ending in _TRIXIE for trixie.
+ensure_suite_images() {
+    local suite=$1 suffix=""
+    [ "$suite" = bookworm ] || suffix="_$(echo "$suite" | tr a-z A-Z)"
     # Bump the base's tag when the way it is made changes: images are found by name.
-    local base="tlspolicy-test/debian-bookworm:debootstrap-2"
+    local base="tlspolicy-test/debian-$suite:debootstrap-2"
     if ! docker image inspect "$base" >/dev/null 2>&1; then
         local rootfs
         rootfs=$(mktemp -d /var/tmp/tlspolicy-rootfs.XXXXXX)
         echo "building $base with debootstrap (once; about a minute)"
-        debootstrap --variant=minbase bookworm "$rootfs" \
+        debootstrap --variant=minbase "$suite" "$rootfs" \
             "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$rootfs.log" 2>&1 || {
             tail -20 "$rootfs.log" >&2
             rm -rf "$rootfs" "$rootfs.log"
@@ -79,17 +93,18 @@ ensure_postfix_image() {
         tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
         rm -rf "$rootfs" "$rootfs.log"
     fi
-    TLSPOLICY_POSTFIX_IMAGE=$(ensure_image tlspolicy-test/postfix \
+    local postfix package systemd
+    postfix=$(ensure_image "tlspolicy-test/postfix-$suite" \
         integration-tests/docker/postfix "$base") || return 1
-    export TLSPOLICY_POSTFIX_IMAGE
     # The Debian package's test: that image and the JRE the package depends on.
-    TLSPOLICY_PACKAGE_TEST_IMAGE=$(ensure_image tlspolicy-test/package-test \
-        integration-tests/docker/package-test "$TLSPOLICY_POSTFIX_IMAGE") || return 1
-    export TLSPOLICY_PACKAGE_TEST_IMAGE
+    package=$(ensure_image "tlspolicy-test/package-test-$suite" \
+        integration-tests/docker/package-test "$postfix") || return 1
     # The units under a real systemd: that image with systemd as PID 1.
-    TLSPOLICY_SYSTEMD_TEST_IMAGE=$(ensure_image tlspolicy-test/systemd-test \
-        integration-tests/docker/systemd-test "$TLSPOLICY_PACKAGE_TEST_IMAGE") || return 1
-    export TLSPOLICY_SYSTEMD_TEST_IMAGE
+    systemd=$(ensure_image "tlspolicy-test/systemd-test-$suite" \
+        integration-tests/docker/systemd-test "$package") || return 1
+    export "TLSPOLICY_POSTFIX_IMAGE$suffix=$postfix"
+    export "TLSPOLICY_PACKAGE_TEST_IMAGE$suffix=$package"
+    export "TLSPOLICY_SYSTEMD_TEST_IMAGE$suffix=$systemd"
 }
 
 # ensure_image NAME CONTEXT BASE: builds CONTEXT's Dockerfile FROM BASE as NAME:DIGEST unless

@@ -12,6 +12,10 @@ fi
 if [ -f /config/setup.sh ]; then
     sh -eu /config/setup.sh
 fi
-/usr/lib/postfix/configure-instance.sh -
+# The chroot (resolv.conf, certificates) as Debian's postfix.service sets it up: Debian 12's
+# unit runs configure-instance.sh itself; from Debian 13 "postfix check" (post-install) does.
+if ! grep -q configure-instance.sh /usr/lib/postfix/sbin/post-install; then
+    /usr/lib/postfix/configure-instance.sh -
+fi
 postfix check
 exec postfix start-fg

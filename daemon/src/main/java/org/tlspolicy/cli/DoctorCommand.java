@@ -7,6 +7,7 @@ import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.DnsResult;
 import org.tlspolicy.dns.Dnssec;
 import org.tlspolicy.postfix.Postconf;
+import org.tlspolicy.postfix.TlsrptSocket;
 import org.tlspolicy.socketmap.ListenAddress;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.xbill.DNS.DClass;
@@ -51,7 +52,8 @@ final class DoctorCommand implements Callable<Integer> {
     Path configFile;
 
     @Option(names = "--postfix-config", paramLabel = "DIR",
-            description = "Postfix configuration directory (postconf -c); default: Postfix's.")
+            description = "Postfix configuration directory (postconf -c); default: the "
+                    + "config's postfix.config_directory, else Postfix's.")
     Path postfixConfig;
 
     @Option(names = "--resolv-conf", paramLabel = "FILE",
@@ -101,14 +103,16 @@ final class DoctorCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("tlspolicyd: --probe-name: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        Optional<Postconf> postconf = Postconf.find(Optional.ofNullable(postfixConfig));
+        Optional<Path> postfixDir = postfixConfig != null ? Optional.of(postfixConfig)
+                : config.postfix().configDirectory();
+        Optional<Postconf> postconf = Postconf.find(config.postfix().postconf(), postfixDir);
         Optional<List<String>> values = postconf.flatMap(p -> p.values("mail_version",
                 "smtp_tls_policy_maps", "smtp_dns_support_level", "smtp_tls_security_level",
                 "queue_directory"));
         if (values.isEmpty()) {
             add(Status.FAIL, "postfix", postconf.isEmpty() ? "postconf not found: is Postfix "
                     + "installed?" : "postconf cannot read the configuration"
-                    + (postfixConfig == null ? "" : " in " + postfixConfig)
+                    + postfixDir.map(d -> " in " + d).orElse("")
                     + ": is Postfix configured (main.cf)?");
         } else {
             List<String> v = values.get();
@@ -120,6 +124,10 @@ final class DoctorCommand implements Callable<Integer> {
             }
             checkSecurityLevel(config, v.get(3));
             checkTlsrpt(config, v.get(0));
+            if (TlsrptMode.supports(v.get(0))) {
+                checkStsMxPatterns(postconf.get(), config, v.get(0));
+            }
+            checkReportSource(postconf.get(), v.get(0), v.get(4));
         }
         if (config.dane().enabled()) {
             checkDaemonDnssec(config, probe);
@@ -282,6 +290,150 @@ final class DoctorCommand implements Callable<Integer> {
                     && !setting.equals("off") ? "sent" : "not sent") + " (Postfix " + version
                     + ")");
         }
+    }
+
+    /**
+     * Postfix 3.10.5's smtp_tls_enforce_sts_mx_patterns (default yes) makes the mx_host_pattern
+     * attributes of an MTA-STS reply restrict the MX hosts Postfix connects to, and match the
+     * certificate against the MX host name with RFC 8461 §4.1's one-label wildcards; without it
+     * Postfix connects to any MX and matches tlspolicyd's match list, where .example.net covers
+     * names at any depth.
+     */
+    private void checkStsMxPatterns(Postconf postconf, DaemonConfig config, String version) {
+        Optional<String> value = postconf.values("smtp_tls_enforce_sts_mx_patterns")
+                .map(l -> l.get(0));
+        boolean attributes = !config.tlsrpt().equals("off");
+        String what = "smtp_tls_enforce_sts_mx_patterns";
+        if (value.isEmpty()) {
+            add(Status.WARN, what, "Postfix " + version + " does not have it (3.10.5 and later "
+                    + "do): it connects to MX hosts an MTA-STS policy does not list and "
+                    + "matches *.example.net at any depth; upgrade Postfix");
+        } else if (!attributes) {
+            add(Status.WARN, what, value.get() + ", but without effect: tlsrpt is off, so "
+                    + "replies carry no mx_host_pattern attributes; set tlsrpt: auto");
+        } else if (value.get().equals("yes")) {
+            add(Status.OK, what, "yes: Postfix connects only to the MX hosts an MTA-STS policy "
+                    + "lists (mx_host_pattern) and matches their certificates against the MX "
+                    + "name, wildcards one label deep (RFC 8461 §4.1)");
+        } else {
+            add(Status.WARN, what, value.get() + ": Postfix also connects to MX hosts an "
+                    + "MTA-STS policy does not list, and matches *.example.net at any depth; "
+                    + "set smtp_tls_enforce_sts_mx_patterns = yes (the default)");
+        }
+    }
+
+    /**
+     * Where TLS-RPT reports should come from: Postfix before 3.10 only logs TLS outcomes;
+     * 3.10 and later built with libtlsrpt send a datagram per TLS session when their TLSRPT
+     * client is on, and then the socket must be reachable by the (possibly chrooted) smtp(8)
+     * and have a collector (tlsrpt-sender collect --datagram-socket) receiving on it.
+     */
+    private void checkReportSource(Postconf postconf, String version, String queueDirectory) {
+        String what = "tlsrpt source";
+        if (!TlsrptMode.supports(version)) {
+            add(Status.OK, what, "Postfix " + version + " only logs TLS outcomes: collect them "
+                    + "with tlsrpt-sender collect --journal (or --log FILE)");
+            return;
+        }
+        Optional<List<String>> v = postconf.values("smtp_tlsrpt_enable",
+                "smtp_tlsrpt_socket_name", "mail_owner", "daemon_directory", "shlib_directory");
+        if (v.isEmpty()) {
+            add(Status.WARN, what, "postconf does not know smtp_tlsrpt_enable: collect from "
+                    + "the log with tlsrpt-sender collect --journal (or --log FILE)");
+            return;
+        }
+        String enable = v.get().get(0);
+        String name = v.get().get(1);
+        Path smtp = Path.of(v.get().get(3), "smtp");
+        boolean linked = !Files.isReadable(smtp) || linksLibtlsrpt(smtp, v.get().get(4));
+        if (!enable.equals("yes")) {
+            add(Status.OK, what, "Postfix's TLSRPT client is off (smtp_tlsrpt_enable = "
+                    + enable + "): collect from the log with tlsrpt-sender collect --journal, "
+                    + (linked ? "or turn it on for exact per-session reports: "
+                    + "smtp_tlsrpt_enable = yes, smtp_tlsrpt_socket_name = "
+                    + "run/tlsrpt/tlsrpt.sock and tlsrpt-sender collect --datagram-socket "
+                    + Path.of(queueDirectory, "run/tlsrpt/tlsrpt.sock")
+                    : "(this Postfix is built without libtlsrpt)"));
+            return;
+        }
+        if (!linked) {
+            add(Status.FAIL, what, "smtp_tlsrpt_enable = yes, but " + smtp + " is built "
+                    + "without libtlsrpt: it reports nothing; collect from the log instead "
+                    + "(tlsrpt-sender collect --journal) and set smtp_tlsrpt_enable = no");
+            return;
+        }
+        if (name.isEmpty()) {
+            add(Status.FAIL, what, "smtp_tlsrpt_enable = yes without smtp_tlsrpt_socket_name; "
+                    + "set smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock");
+            return;
+        }
+        boolean chroot = postconf.masterEntry("smtp/unix")
+                .map(f -> f.size() > 4 && !f.get(4).equals("n")).orElse(false);
+        TlsrptSocket socket = TlsrptSocket.of(name, Path.of(queueDirectory), chroot);
+        String where = socket.path() + (socket.insideChroot() ? " (smtp(8) runs chrooted: the "
+                + "absolute name is inside $queue_directory; a relative name says so plainly)"
+                : "");
+        String collect = "tlsrpt-sender collect --datagram-socket " + socket.path();
+        switch (socket.state()) {
+            case MISSING -> add(Status.FAIL, what, "no socket at " + where + ": Postfix's "
+                    + "TLSRPT datagrams are lost; run " + collect);
+            case NOT_A_SOCKET -> add(Status.FAIL, what, where + " is not a socket; run "
+                    + collect);
+            case NOBODY_LISTENING -> add(Status.FAIL, what, "nothing receives on " + where
+                    + ": Postfix's TLSRPT datagrams are lost; (re)start " + collect);
+            case UNKNOWN -> add(Status.WARN, what, "cannot tell whether a collector receives "
+                    + "on " + where + "; it should be " + collect);
+            case LISTENING -> {
+                String user = v.get().get(2);
+                boolean writable;
+                try {
+                    writable = socket.writableBy(user);
+                } catch (IOException e) {
+                    writable = false;
+                }
+                if (writable) {
+                    add(Status.OK, what, "Postfix's TLSRPT datagrams on " + where
+                            + ", received by a collector");
+                } else {
+                    add(Status.FAIL, what, where + " is not writable by " + user + " (smtp(8)'s "
+                            + "user): give the socket to a group " + user + " is in, mode 0660");
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether smtp(8), or one of Postfix's shared libraries it loads (Debian links libtlsrpt
+     * into libpostfix-tls.so), names libtlsrpt among the libraries it needs.
+     */
+    private static boolean linksLibtlsrpt(Path smtp, String shlibDirectory) {
+        List<Path> files = new ArrayList<>(List.of(smtp));
+        if (!shlibDirectory.isEmpty() && !shlibDirectory.equals("no")) {
+            try (var libs = Files.list(Path.of(shlibDirectory))) {
+                libs.filter(f -> f.getFileName().toString().startsWith("libpostfix-"))
+                        .forEach(files::add);
+            } catch (IOException e) {
+                return true; // cannot tell: do not claim it is missing
+            }
+        }
+        byte[] want = "libtlsrpt.so".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (Path f : files) {
+            try {
+                byte[] b = Files.readAllBytes(f);
+                outer:
+                for (int i = 0; i + want.length <= b.length; i++) {
+                    for (int j = 0; j < want.length; j++) {
+                        if (b[i + j] != want[j]) {
+                            continue outer;
+                        }
+                    }
+                    return true;
+                }
+            } catch (IOException e) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The daemon's own DNSSEC answers must validate, in the configured trust mode. */

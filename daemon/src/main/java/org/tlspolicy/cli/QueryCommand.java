@@ -131,13 +131,13 @@ final class QueryCommand implements Callable<Integer> {
 
     /** DANE first (RFC 7672), then MTA-STS when DANE has nothing to say, as the daemon does. */
     private PolicyOutcome explain(DaemonConfig config, String domain) throws ConfigException {
-        TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt());
+        TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt(), config.postfix());
         facts.put("tlsrpt", tlsrpt.why());
         if (!config.dane().enabled()) {
             facts.put("dane", "disabled by configuration");
             return explainSts(config, domain, tlsrpt);
         }
-        DaneDecision decision = new DaneDecision(tlsrpt);
+        DaneDecision decision = DaneDecision.forPostfix();
         DaneLookup dane = explainDane(config, domain);
         PolicyOutcome outcome = decision.decide(domain, dane);
         if (outcome != null) {

@@ -132,7 +132,7 @@ public final class ConfigLoader {
                     + "info, debug, trace");
         }
         return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
-                mtaSts(t), dane(t), cache(t), tlsrpt(t), metrics(t));
+                mtaSts(t), dane(t), cache(t), tlsrpt(t), postfix(t), metrics(t));
     }
 
     private static DaemonConfig.Dns dns(ConfigTree t) throws ConfigException {
@@ -275,6 +275,30 @@ public final class ConfigLoader {
             throw ConfigException.badValue("tlsrpt", v, "must be auto, on or off");
         }
         return v;
+    }
+
+    private static DaemonConfig.Postfix postfix(ConfigTree t) throws ConfigException {
+        String program = t.string("postfix.postconf");
+        Optional<Path> postconf = Optional.empty();
+        if (!program.isEmpty()) {
+            Path p = Path.of(program);
+            if (!p.isAbsolute() || !Files.isExecutable(p)) {
+                throw ConfigException.badValue("postfix.postconf", program,
+                        "must be the absolute path of an executable postconf, or empty");
+            }
+            postconf = Optional.of(p);
+        }
+        String dir = t.string("postfix.config_directory");
+        Optional<Path> configDirectory = Optional.empty();
+        if (!dir.isEmpty()) {
+            Path p = Path.of(dir);
+            if (!p.isAbsolute()) {
+                throw ConfigException.badValue("postfix.config_directory", dir,
+                        "must be an absolute path, or empty");
+            }
+            configDirectory = Optional.of(p);
+        }
+        return new DaemonConfig.Postfix(postconf, configDirectory);
     }
 
     private static ListenAddress tcp(String address, boolean allowRemote) throws ConfigException {

@@ -24,12 +24,13 @@ import java.util.Optional;
  * @param dane          DANE settings
  * @param cache         the policy cache
  * @param tlsrpt        {@code auto}, {@code on} or {@code off}
+ * @param postfix       how to ask the Postfix this daemon serves about itself
  * @param metrics       where the metrics and health endpoint listens; empty: nowhere
  */
 public record DaemonConfig(String mapName, List<ListenAddress> listen, SocketmapLimits limits,
                            int threads, Duration shutdownGrace, String logLevel, Dns dns,
                            MtaSts mtaSts, Dane dane, Cache cache, String tlsrpt,
-                           Optional<InetSocketAddress> metrics) {
+                           Postfix postfix, Optional<InetSocketAddress> metrics) {
 
     public DaemonConfig {
         listen = List.copyOf(listen);
@@ -60,6 +61,13 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
         VALIDATE,
         /** Trust the AD bit of the resolvers, which must be on loopback. */
         RESOLVER
+    }
+
+    /**
+     * @param postconf        the postconf(1) program; empty: Postfix's own where installed
+     * @param configDirectory Postfix's configuration directory (postconf -c); empty: its default
+     */
+    public record Postfix(Optional<Path> postconf, Optional<Path> configDirectory) {
     }
 
     /** @param path empty: memory only */

@@ -143,7 +143,8 @@ public final class PolicyDaemon implements AutoCloseable {
                 || !next.dns().equals(current.dns()) || !next.mtaSts().equals(current.mtaSts())
                 || !next.dane().equals(current.dane())
                 || !next.metrics().equals(current.metrics())
-                || !next.cache().equals(current.cache()) || !next.tlsrpt().equals(current.tlsrpt())) {
+                || !next.cache().equals(current.cache()) || !next.tlsrpt().equals(current.tlsrpt())
+                || !next.postfix().equals(current.postfix())) {
             log.warn("reload: only socketmap.map_name changes at once; the other changes take "
                     + "effect on restart");
         }

@@ -111,7 +111,7 @@ public final class PolicyEngine implements AutoCloseable {
                 named("policy-timer"));
         PolicyStore store = existingStore.orElseGet(() -> PolicyStore.open(config.cache().path()));
         DaemonConfig.Cache c = config.cache();
-        TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt());
+        TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt(), config.postfix());
         PolicyResolver resolver = new NoPolicyResolver();
         Optional<StsCache> stsCache = Optional.empty();
         Optional<StsResolver> stsResolver = Optional.empty();
@@ -135,7 +135,7 @@ public final class PolicyEngine implements AutoCloseable {
             checkValidation(anchors, daneResolverDns);
         }
         if (dane) {
-            DaneDecision decision = new DaneDecision(tlsrpt);
+            DaneDecision decision = DaneDecision.forPostfix();
             DaneCache cache = new DaneCache(daneResolver.get(), decision, store,
                     new DaneCache.Settings(c.maxEntries(), config.dane().minTtl(),
                             config.dane().maxTtl(), c.failureTtl()),

@@ -3,7 +3,6 @@ package org.tlspolicy.dane;
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.TlsPolicy;
 import org.tlspolicy.tlsrpt.TlsrptAttributes;
-import org.tlspolicy.tlsrpt.TlsrptMode;
 
 import java.util.List;
 import java.util.StringJoiner;
@@ -14,20 +13,43 @@ import java.util.StringJoiner;
  *   <li>every MX host has usable secure TLSA records → {@code dane-only} (Postfix defers rather
  *       than deliver without DANE authentication);</li>
  *   <li>some have → {@code dane} (Postfix looks TLSA up per host itself);</li>
+ *   <li>secure TLSA records that are all unusable, and no MTA-STS policy → {@code dane}: Postfix
+ *       then uses mandatory unauthenticated TLS with those hosts (RFC 7672 §2.2), which Postfix's
+ *       own level may not ask for;</li>
  *   <li>null MX → no policy; a bogus or indeterminate answer → defer;</li>
  *   <li>otherwise DANE has nothing to say and MTA-STS decides.</li>
  * </ul>
  * Both DANE levels need {@code smtp_dns_support_level = dnssec} and a validating resolver in
  * Postfix's resolv.conf, which {@code tlspolicyd doctor} checks.
+ *
+ * <p>Replies to Postfix never carry TLSRPT attributes for DANE: Postfix 3.10 accepts
+ * {@code policy_type} {@code sts} and {@code no-policy-found} only (anything else defers the
+ * mail as "client TLS configuration problem"), and builds the TLSA policy of its TLSRPT report
+ * from its own DANE lookup (Postfix TLSRPT_README; smtp_tlsrpt.c). Only the TLS-RPT sender's
+ * map ({@link #forReports()}) names TLSA policies, in RFC 8460 §4.4's words.
  */
 public final class DaneDecision {
 
     public static final String SOURCE = "dane";
 
-    private final TlsrptMode tlsrpt;
+    private final boolean reportTlsa;
 
-    public DaneDecision(TlsrptMode tlsrpt) {
-        this.tlsrpt = tlsrpt;
+    private DaneDecision(boolean reportTlsa) {
+        this.reportTlsa = reportTlsa;
+    }
+
+    /** Decisions for Postfix's smtp_tls_policy_maps, whatever its version. */
+    public static DaneDecision forPostfix() {
+        return new DaneDecision(false);
+    }
+
+    /**
+     * Decisions for the TLS-RPT sender's map: the same levels, with the TLSA policy (RFC 8460
+     * §4.4: {@code policy_type=tlsa}, the TLSA records as policy strings) and {@code
+     * policy_failure=tlsa-invalid} where every record is unusable.
+     */
+    public static DaneDecision forReports() {
+        return new DaneDecision(true);
     }
 
     /** The outcome if DANE decides for {@code domain}, else null: then MTA-STS decides. */
@@ -35,7 +57,7 @@ public final class DaneDecision {
         if (lookup instanceof DaneLookup.Applies applies) {
             TlsPolicy.Level level = applies.mandatory() ? TlsPolicy.Level.DANE_ONLY
                     : TlsPolicy.Level.DANE;
-            TlsPolicy policy = new TlsPolicy(level, List.of(), tlsrpt.enabled()
+            TlsPolicy policy = new TlsPolicy(level, List.of(), reportTlsa
                     ? TlsrptAttributes.tlsa(domain, applies.hosts(), true) : List.of());
             if (policy.render().length() > TlsPolicy.MAX_RENDERED) {
                 policy = new TlsPolicy(level, List.of(),
@@ -56,23 +78,23 @@ public final class DaneDecision {
 
     /**
      * What to answer when DANE does not apply and MTA-STS has no policy either: no policy,
-     * unless TLSRPT attributes are on, Postfix's default level is known, and TLSA records were
-     * found that are all unusable; then that level with {@code policy_failure=tlsa-invalid}, so
-     * that the failure is reported (RFC 8460 §4.3.2).
+     * unless secure TLSA records were found that are all unusable; then {@code dane}, so that
+     * Postfix insists on TLS with those hosts (RFC 7672 §2.2: unusable TLSA records still mean
+     * the server offers TLS; Postfix's {@code dane} level falls back to {@code encrypt} for them,
+     * and to {@code may} for hosts without TLSA). For the TLS-RPT sender the reply names the
+     * TLSA policy with {@code policy_failure=tlsa-invalid} (RFC 8460 §4.3.2).
      */
     public PolicyOutcome withoutPolicy(String domain, DaneLookup.NotApplicable dane,
                                        PolicyOutcome.NoPolicy sts) {
         String reason = "no DANE: " + dane.reason() + "; no MTA-STS: " + sts.reason();
         boolean unusable = dane.hosts().stream()
                 .anyMatch(h -> h.status() == HostTlsa.Status.UNUSABLE);
-        if (unusable && tlsrpt.enabled() && tlsrpt.defaultLevel().isPresent()) {
-            TlsPolicy.Level level = tlsrpt.defaultLevel().get().equals("encrypt")
-                    ? TlsPolicy.Level.ENCRYPT : TlsPolicy.Level.MAY;
-            return new PolicyOutcome.Apply(new TlsPolicy(level, List.of(),
-                    TlsrptAttributes.tlsaInvalid(domain, dane.hosts())), SOURCE,
-                    "tlsa-invalid: " + reason);
+        if (!unusable) {
+            return new PolicyOutcome.NoPolicy(reason);
         }
-        return new PolicyOutcome.NoPolicy(reason);
+        return new PolicyOutcome.Apply(new TlsPolicy(TlsPolicy.Level.DANE, List.of(),
+                reportTlsa ? TlsrptAttributes.tlsaInvalid(domain, dane.hosts()) : List.of()),
+                SOURCE, "TLSA records unusable, TLS still required: " + reason);
     }
 
     /** {@code mx1.example usable TLSA (2), mx2.example: no TLSA at … (secure)}. */

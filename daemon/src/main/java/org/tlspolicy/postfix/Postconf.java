@@ -33,6 +33,19 @@ public final class Postconf {
 
     /** The installed postconf, reading {@code configDir} (postconf -c) or Postfix's default. */
     public static Optional<Postconf> find(Optional<Path> configDir) {
+        return find(Optional.empty(), configDir);
+    }
+
+    /**
+     * {@code program} (a postconf, or a wrapper that runs one where Postfix is) or else the
+     * installed postconf, reading {@code configDir} (postconf -c) or Postfix's default.
+     */
+    public static Optional<Postconf> find(Optional<Path> program, Optional<Path> configDir) {
+        if (program.isPresent()) {
+            return Files.isExecutable(program.get())
+                    ? Optional.of(new Postconf(program.get().toString(), configDir))
+                    : Optional.empty();
+        }
         for (String p : PROGRAMS) {
             if (Files.isExecutable(Path.of(p))) {
                 return Optional.of(new Postconf(p, configDir));

@@ -31,7 +31,7 @@ public final class ReportPolicyResolver implements PolicyResolver {
 
     private final Optional<DaneCache> dane;
     private final Optional<StsCache> sts;
-    private final DaneDecision daneDecision = new DaneDecision(ATTRIBUTES);
+    private final DaneDecision daneDecision = DaneDecision.forReports();
     // strict: a testing policy is reported as the policy it is, not as "no policy".
     private final StsDecision stsDecision = new StsDecision(true, ATTRIBUTES);
 

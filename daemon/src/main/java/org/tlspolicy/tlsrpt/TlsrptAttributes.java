@@ -12,11 +12,18 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The TLSRPT attributes Postfix 3.10+ reads from a policy table value (Postfix TLSRPT_README,
- * "MTA-STS support via smtp_tls_policy_maps"), so that its TLSRPT client can report which policy
- * was applied (RFC 8460 §4.4). Postfix before 3.10 rejects them as unknown attributes and defers
- * the mail, so they are only added when {@link TlsrptMode} says so. {@code policy_ttl} is never
- * emitted: Postfix deprecated it.
+ * The TLSRPT attributes of a policy table value (Postfix TLSRPT_README, "MTA-STS support via
+ * smtp_tls_policy_maps"), so that a TLSRPT client can report which policy was applied (RFC 8460
+ * §4.4).
+ *
+ * <p>What Postfix is sent is narrow, and checked by Postfix 3.10's smtp_tls_policy.c: {@code
+ * policy_type} is {@code sts} (or {@code no-policy-found}, never sent here), {@code
+ * policy_failure} one of {@code sts-policy-fetch-error}, {@code sts-policy-invalid}, {@code
+ * sts-webpki-invalid}, {@code validation-failure}; any other value, or any of these attributes
+ * without {@code policy_type}, defers the mail as "client TLS configuration problem". Postfix
+ * before 3.10 rejects every one of them as an unknown attribute, so they are only added when
+ * {@link TlsrptMode} says so. {@code policy_ttl} is never emitted: Postfix deprecated it.
+ * {@link #tlsa} and {@link #tlsaInvalid} are for the TLS-RPT sender's own map only.
  */
 public final class TlsrptAttributes {
 
@@ -55,7 +62,9 @@ public final class TlsrptAttributes {
      * {@code policy_type=tlsa policy_domain=D mx_host_pattern=H… { policy_string = U S M DATA }…}
      * for DANE (RFC 8460 §4.4: the policy strings of a TLSA policy are its records), with the
      * hosts that have TLSA records and each distinct record once; {@code withStrings} false
-     * leaves the records out (for replies that would be too long).
+     * leaves the records out (for replies that would be too long). For the TLS-RPT sender's map
+     * only: Postfix 3.10 defers mail on {@code policy_type=tlsa} and reports DANE from its own
+     * TLSA lookup.
      */
     public static List<String> tlsa(String domain, List<HostTlsa> hosts, boolean withStrings) {
         List<String> a = new ArrayList<>();
@@ -78,7 +87,8 @@ public final class TlsrptAttributes {
 
     /**
      * The TLSA attributes with {@code policy_failure=tlsa-invalid} (RFC 8460 §4.3.2: TLSA
-     * records found, none of them usable).
+     * records found, none of them usable). For the TLS-RPT sender's map only: not a value
+     * Postfix accepts.
      */
     public static List<String> tlsaInvalid(String domain, List<HostTlsa> hosts) {
         List<String> a = new ArrayList<>(tlsa(domain, hosts, true));
@@ -86,7 +96,10 @@ public final class TlsrptAttributes {
         return a;
     }
 
-    /** {@code policy_type=sts policy_domain=D policy_failure=TYPE}: a policy that failed. */
+    /**
+     * {@code policy_type=sts policy_domain=D policy_failure=TYPE}: a policy that failed. Every
+     * {@link StsFailure} is one of the values Postfix 3.10 accepts.
+     */
     public static List<String> stsFailure(String domain, StsFailure failure) {
         return List.of("policy_type=sts", "policy_domain=" + domain,
                 "policy_failure=" + failure.resultType());

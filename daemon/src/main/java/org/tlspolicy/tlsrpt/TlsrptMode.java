@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt;
 
+import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.postfix.Postconf;
 
 import java.util.List;
@@ -27,10 +28,18 @@ public record TlsrptMode(boolean enabled, Optional<String> defaultLevel, String 
 
     /** Decides from the config value {@code auto}, {@code on} or {@code off}. */
     public static TlsrptMode of(String setting) {
+        return of(setting, new DaemonConfig.Postfix(Optional.empty(), Optional.empty()));
+    }
+
+    /**
+     * Decides from the config value {@code auto}, {@code on} or {@code off}, asking the Postfix
+     * that {@code postfix} describes.
+     */
+    public static TlsrptMode of(String setting, DaemonConfig.Postfix postfix) {
         if (setting.equals("off")) {
             return OFF;
         }
-        Optional<List<String>> postconf = postconf();
+        Optional<List<String>> postconf = postconf(postfix);
         Optional<String> level = postconf.map(v -> v.get(1)).filter(l -> l.equals("may")
                 || l.equals("encrypt"));
         if (setting.equals("on")) {
@@ -61,8 +70,9 @@ public record TlsrptMode(boolean enabled, Optional<String> defaultLevel, String 
      * (Postfix installed but not configured) only the compiled-in version is known, and the
      * level is empty.
      */
-    private static Optional<List<String>> postconf() {
-        Optional<Postconf> postconf = Postconf.find(Optional.empty());
+    private static Optional<List<String>> postconf(DaemonConfig.Postfix postfix) {
+        Optional<Postconf> postconf = Postconf.find(postfix.postconf(),
+                postfix.configDirectory());
         if (postconf.isEmpty()) {
             return Optional.empty();
         }

@@ -77,7 +77,7 @@ class ConfigLoaderTest {
                         + "max_pipelined, idle_timeout, request_timeout, lookup_timeout, threads",
                 error("socketmap:\n  port: 8461\n"));
         assertEquals("config key caches is unknown; known keys: socketmap, dns, mta_sts, dane, "
-                + "cache, tlsrpt, metrics, shutdown_grace, log", error("caches: {}\n"));
+                + "cache, tlsrpt, postfix, metrics, shutdown_grace, log", error("caches: {}\n"));
     }
 
     @Test
@@ -147,5 +147,22 @@ class ConfigLoaderTest {
         Path ok = dir.resolve("ok.yml");
         Files.writeString(ok, "socketmap: {map_name: x}\n");
         assertEquals("x", ConfigLoader.load(ok).mapName());
+    }
+
+    @Test
+    void postfixKeysNameAnExecutableAndAnAbsoluteDirectory(@TempDir Path dir) throws Exception {
+        DaemonConfig.Postfix none = ConfigLoader.defaults().postfix();
+        assertEquals(Optional.empty(), none.postconf());
+        assertEquals(Optional.empty(), none.configDirectory());
+        Path wrapper = Files.writeString(dir.resolve("postconf"), "#!/bin/sh\n");
+        wrapper.toFile().setExecutable(true);
+        DaemonConfig c = ConfigLoader.parse("postfix: {postconf: \"" + wrapper
+                + "\", config_directory: /etc/postfix-out}\n");
+        assertEquals(Optional.of(wrapper), c.postfix().postconf());
+        assertEquals(Optional.of(Path.of("/etc/postfix-out")), c.postfix().configDirectory());
+        assertEquals("config key postfix.postconf: \"postconf\" must be the absolute path of an "
+                + "executable postconf, or empty", error("postfix: {postconf: postconf}"));
+        assertEquals("config key postfix.config_directory: \"etc\" must be an absolute path, "
+                + "or empty", error("postfix: {config_directory: etc}"));
     }
 }

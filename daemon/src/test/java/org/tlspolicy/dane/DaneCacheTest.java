@@ -9,7 +9,6 @@ import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.testworld.DaneWorld;
-import org.tlspolicy.tlsrpt.TlsrptMode;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -71,7 +70,7 @@ class DaneCacheTest {
     }
 
     DaneCache cache(DaneResolver resolver, PolicyStore store, Duration maxTtl) {
-        return new DaneCache(resolver, new DaneDecision(TlsrptMode.OFF), store,
+        return new DaneCache(resolver, DaneDecision.forPostfix(), store,
                 new DaneCache.Settings(1000, Duration.ofMinutes(1), maxTtl,
                         Duration.ofSeconds(30)), clock::get);
     }

@@ -116,7 +116,7 @@ class DaneTest {
         StsCache stsCache = new StsCache(sts, store, new StsCache.Settings(1000,
                 Duration.ofMinutes(5), Duration.ofMinutes(1), Duration.ofHours(1), 5),
                 System::currentTimeMillis);
-        DaneDecision decision = new DaneDecision(tlsrpt);
+        DaneDecision decision = DaneDecision.forPostfix();
         DaneCache dane = new DaneCache(new DaneResolver(PolicyEngine.daneDnsClient(config)),
                 decision, store, new DaneCache.Settings(1000, Duration.ofMinutes(1),
                 Duration.ofHours(1), Duration.ofMinutes(1)), System::currentTimeMillis);
@@ -298,10 +298,15 @@ class DaneTest {
 
     @ParameterizedTest
     @EnumSource(DaemonConfig.Dnssec.class)
-    void tlsaWithOnlyPkixUsagesIsUnusable(DaemonConfig.Dnssec mode) throws Exception {
-        PolicyOutcome.NoPolicy n = assertInstanceOf(PolicyOutcome.NoPolicy.class,
+    void tlsaWithOnlyPkixUsagesIsUnusableButStillRequiresTls(DaemonConfig.Dnssec mode)
+            throws Exception {
+        // RFC 7672 §2.2: unusable TLSA records still say the server does TLS. Postfix's dane
+        // level uses mandatory unauthenticated TLS with such a host, whatever its own level.
+        PolicyOutcome.Apply a = assertInstanceOf(PolicyOutcome.Apply.class,
                 outcome(mode, "unusable.test"));
-        assertTrue(n.reason().startsWith("no DANE: TLSA records unusable for SMTP"), n.reason());
+        assertEquals("dane", a.policy().render());
+        assertTrue(a.reason().startsWith("TLSA records unusable, TLS still required: no DANE: "
+                + "TLSA records unusable for SMTP"), a.reason());
     }
 
     @ParameterizedTest
@@ -310,19 +315,42 @@ class DaneTest {
         assertEquals("dane-only", policy(outcome(mode, "implicit.test")));
     }
 
+    /**
+     * Postfix 3.10 rejects {@code policy_type=tlsa} and {@code policy_failure=tlsa-invalid}
+     * (it defers the mail: "client TLS configuration problem") and reports DANE from its own
+     * TLSA lookup: with TLSRPT attributes on, DANE replies to Postfix carry none.
+     */
     @Test
-    void tlsrptAttributesNameTheTlsaRecords() throws Exception {
+    void daneRepliesToPostfixCarryNoTlsrptAttributes() throws Exception {
         TlsrptMode on = new TlsrptMode(true, Optional.of("may"), "test");
         PolicyResolver r = resolver(DaemonConfig.Dnssec.VALIDATE, world.iteratingResolver(), on);
-        String dane = policy(r.resolve((NextHop.Domain) NextHop.parse("dane-only.test"))
+        assertEquals("dane-only", policy(r.resolve((NextHop.Domain) NextHop.parse(
+                "dane-only.test")).get(30, TimeUnit.SECONDS)));
+        assertEquals("dane", policy(r.resolve((NextHop.Domain) NextHop.parse("mixed.test"))
+                .get(30, TimeUnit.SECONDS)));
+        assertEquals("dane", policy(r.resolve((NextHop.Domain) NextHop.parse("unusable.test"))
+                .get(30, TimeUnit.SECONDS)));
+        // MTA-STS replies keep theirs (policy_type=sts is what Postfix reads).
+        assertTrue(policy(r.resolve((NextHop.Domain) NextHop.parse("sts-only.test"))
+                .get(30, TimeUnit.SECONDS)).contains(" policy_type=sts policy_domain="
+                + "sts-only.test "));
+    }
+
+    /** The TLS-RPT sender's map names the TLSA records, and unusable ones as tlsa-invalid. */
+    @Test
+    void reportPoliciesNameTheTlsaRecords() throws Exception {
+        Caches c = caches(DaemonConfig.Dnssec.VALIDATE, world.iteratingResolver(),
+                TlsrptMode.OFF);
+        PolicyResolver report = new org.tlspolicy.tlsrpt.ReportPolicyResolver(
+                Optional.of(c.dane()), Optional.of(c.sts()));
+        String dane = policy(report.resolve((NextHop.Domain) NextHop.parse("dane-only.test"))
                 .get(30, TimeUnit.SECONDS));
         assertEquals("dane-only policy_type=tlsa policy_domain=dane-only.test "
                 + "mx_host_pattern=mx1.dane-only.test mx_host_pattern=mx2.dane-only.test "
                 + "{ policy_string = 3 1 1 " + DaneWorld.HASH + " }", dane);
-        // TLSA records all unusable, no MTA-STS: Postfix's level, with the failure reported.
-        String unusable = policy(r.resolve((NextHop.Domain) NextHop.parse("unusable.test"))
-                .get(30, TimeUnit.SECONDS));
-        assertEquals("may policy_type=tlsa policy_domain=unusable.test "
+        String unusable = policy(report.resolve((NextHop.Domain) NextHop.parse(
+                "unusable.test")).get(30, TimeUnit.SECONDS));
+        assertEquals("dane policy_type=tlsa policy_domain=unusable.test "
                 + "mx_host_pattern=mx.unusable.test { policy_string = 0 0 1 " + DaneWorld.HASH
                 + " } { policy_string = 1 1 1 " + DaneWorld.HASH + " } "
                 + "policy_failure=tlsa-invalid", unusable);

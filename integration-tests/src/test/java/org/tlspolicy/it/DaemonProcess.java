@@ -66,10 +66,22 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Starts {@code tlspolicyd serve --config FILE} and waits until it has started. */
     static DaemonProcess serve(Path config) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(java(), "-jar", jar().toString(), "serve", "--config",
-                config.toString()).redirectErrorStream(true).start();
+        return start(jar(), List.of("serve", "--config", config.toString()), "started ");
+    }
+
+    /** Starts {@code java -jar JAR ARGS} and waits for an output line with {@code ready}. */
+    static DaemonProcess start(Path jar, List<String> args, String ready)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(java(), "-jar", jar.toString()));
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         DaemonProcess d = new DaemonProcess(p);
-        d.awaitLine("started ", 30);
+        try {
+            d.awaitLine(ready, 30);
+        } catch (AssertionError | InterruptedException e) {
+            d.close();
+            throw e;
+        }
         return d;
     }
 

@@ -1,7 +1,8 @@
 package org.tlspolicy.it;
 
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.utility.DockerImageName;
@@ -17,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Debian package, installed, upgraded and purged with apt and dpkg in a clean Debian 12
- * (a container of the end-to-end suite's Postfix image with the JRE added, so that no network
- * is needed): files, users and conffiles where they belong, the installed commands run, the
+ * and a clean Debian 13 (containers of the end-to-end suite's Postfix images with the release's
+ * default JRE added, 17 and 21, so that no network is needed): files, users and conffiles where they belong, the installed commands run, the
  * installed daemon answers Postfix's postmap as its own user, main.cf is never touched, an
  * operator's change to a conffile survives an upgrade, and purge removes state and
  * configuration. systemd does not run in the container: the units' enabling is not tested here.
@@ -34,17 +35,16 @@ class DebianPackageTest {
         }
     }
 
-    private static String image() {
-        return ContainerShell.image("TLSPOLICY_PACKAGE_TEST_IMAGE");
-    }
 
     private static String run(GenericContainer<?> c, String script) throws Exception {
         return ContainerShell.run(c, script);
     }
 
-    @Test
-    void installUpgradeAndPurge() throws Exception {
-        try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
+    @ParameterizedTest
+    @EnumSource(PostfixRelease.class)
+    void installUpgradeAndPurge(PostfixRelease release) throws Exception {
+        try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(
+                release.packageTestImage()))
                 .withNetworkMode("host")
                 .withCopyFileToContainer(MountableFile.forHostPath(deb()), "/tmp/tlspolicy.deb")
                 .waitingFor(ContainerShell.noWait())) {
@@ -74,6 +74,10 @@ class DebianPackageTest {
                 assertTrue(entry.contains(":/var/lib/" + user + ":/usr/sbin/nologin"), entry);
             }
             run(c, "sha256sum -c /root/main.cf.sum");
+            // Where Postfix 3.10's TLSRPT client finds the collector (main.cf's
+            // smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock): its socket there is postfix's.
+            assertEquals("tlsrpt-sender postfix 2750\n", run(c,
+                    "stat -c '%U %G %a' /var/spool/postfix/run/tlsrpt"));
             assertTrue(run(c, "tlspolicyd --version").startsWith("tlspolicyd"));
             assertTrue(run(c, "tlsrpt-sender --help").contains("collect"));
 
@@ -114,7 +118,8 @@ class DebianPackageTest {
             run(c, "DEBIAN_FRONTEND=noninteractive apt-get purge -y tlspolicy");
             for (String path : new String[] {"/usr/share/tlspolicyd", "/usr/bin/tlspolicyd",
                 "/lib/systemd/system/tlspolicyd.service", "/etc/tlspolicyd",
-                "/etc/default/tlsrpt-sender", "/var/lib/tlspolicyd"}) {
+                "/etc/default/tlsrpt-sender", "/var/lib/tlspolicyd",
+                "/var/spool/postfix/run/tlsrpt"}) {
                 run(c, "test ! -e " + path);
             }
             assertEquals("", run(c, "dpkg-query -W -f='${Status}' tlspolicy 2>/dev/null "

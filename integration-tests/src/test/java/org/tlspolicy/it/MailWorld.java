@@ -6,6 +6,7 @@ import org.tlspolicy.testworld.TestCa;
 import org.tlspolicy.testworld.UnboundServer;
 import org.tlspolicy.testworld.ZoneSigner;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +45,8 @@ final class MailWorld implements AutoCloseable {
         EXPIRED,
         /** For the host's name, signed by its own key. */
         SELF_SIGNED,
+        /** For the host's name, by a CA the sending Postfix does not trust. */
+        UNTRUSTED_CA,
         /** No STARTTLS offered at all: what a downgrade attack leaves. */
         NO_STARTTLS
     }
@@ -54,18 +57,56 @@ final class MailWorld implements AutoCloseable {
         /** 3 1 1 with the digest of the host's own key. */
         MATCHING,
         /** 3 1 1 with the digest of some other key. */
-        MISMATCHING
+        MISMATCHING,
+        /** 1 1 1 (PKIX-EE) with the digest of the host's key: unusable for SMTP (RFC 7672 §3.1.3). */
+        UNUSABLE
     }
 
-    /** An MX host {@code label.DOMAIN} at {@code ip}. */
+    /** How a domain's MTA-STS policy host answers. */
+    enum Served {
+        /** 200 with the policy. */
+        POLICY,
+        /** 404: an sts-policy-fetch-error. */
+        NOT_FOUND,
+        /** 200 with a body that is no policy: an sts-policy-invalid. */
+        INVALID,
+        /** The policy, but over TLS with a certificate for another name: sts-webpki-invalid. */
+        WRONG_CERTIFICATE
+    }
+
+    /** An MX host {@code label.DOMAIN} at {@code ip}; the label may have dots. */
     record Mx(String label, String ip, Cert cert, Tlsa tlsa) {
     }
 
     /**
-     * The domain {@code name.test} with its MX hosts in order of preference, and an MTA-STS
-     * policy in {@code stsMode} (null: none published) listing {@code stsMx}.
+     * An MTA-STS policy: {@code mode} and {@code mx} patterns, served as {@code served}, with
+     * {@code filler} more mx patterns of names nobody uses (a long policy).
      */
-    record Domain(String name, List<Mx> mx, String stsMode, List<String> stsMx, boolean bogus) {
+    record Sts(String mode, List<String> mx, Served served, int filler) {
+
+        Sts(String mode, List<String> mx) {
+            this(mode, mx, Served.POLICY, 0);
+        }
+
+        String body() {
+            StringBuilder policy = new StringBuilder("version: STSv1\nmode: ").append(mode)
+                    .append('\n');
+            for (String m : mx) {
+                policy.append("mx: ").append(m).append('\n');
+            }
+            for (int i = 0; i < filler; i++) {
+                policy.append("mx: backup-").append(i).append(".filler-for-a-long-policy.test\n");
+            }
+            return policy.append("max_age: 86400\n").toString();
+        }
+    }
+
+    /**
+     * The domain {@code name.test} with its MX hosts in order of preference, an MTA-STS policy
+     * (null: none published), and a TLSRPT record ({@code _smtp._tls}, so that Postfix 3.10
+     * reports on its sessions).
+     */
+    record Domain(String name, List<Mx> mx, Sts sts, boolean bogus) {
 
         String fqdn() {
             return name + ".test";
@@ -95,6 +136,7 @@ final class MailWorld implements AutoCloseable {
 
     static MailWorld start(Path dir, List<Domain> domains) throws Exception {
         TestCa ca = TestCa.create("tlspolicy mail world CA");
+        TestCa unknownCa = TestCa.create("a CA nobody in the mail world trusts");
         Instant now = Instant.now();
         StringBuilder parent = new StringBuilder("""
                 $ORIGIN test.
@@ -120,10 +162,11 @@ final class MailWorld implements AutoCloseable {
                             .append(host).append(".\n");
                     records.append(host).append(". A ").append(m.ip()).append('\n');
                     preference += 10;
-                    TestCa.ServerIdentity id = identity(ca, host, m.cert(), now);
+                    TestCa.ServerIdentity id = identity(ca, unknownCa, host, m.cert(), now);
                     String tlsa = switch (m.tlsa()) {
                         case MATCHING -> "TLSA 3 1 1 " + id.spkiSha256();
                         case MISMATCHING -> "TLSA 3 1 1 " + TestCa.selfSigned(host).spkiSha256();
+                        case UNUSABLE -> "TLSA 1 1 1 " + id.spkiSha256();
                         case NONE -> null;
                     };
                     if (tlsa != null && d.bogus()) {
@@ -148,20 +191,24 @@ final class MailWorld implements AutoCloseable {
                         receiverFiles.put(host + ".pem", pem(id));
                     }
                 }
-                if (d.stsMode() != null) {
+                records.append("_smtp._tls.").append(d.name())
+                        .append(" TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@").append(d.fqdn())
+                        .append("\"\n");
+                if (d.sts() != null) {
+                    Sts sts = d.sts();
                     String ip = "127.0.3." + policyIp++;
                     records.append("_mta-sts.").append(d.name())
                             .append(" TXT \"v=STSv1; id=1;\"\n");
                     records.append("mta-sts.").append(d.name()).append(" A ").append(ip)
                             .append('\n');
-                    StringBuilder policy = new StringBuilder("version: STSv1\nmode: ")
-                            .append(d.stsMode()).append('\n');
-                    for (String mx : d.stsMx()) {
-                        policy.append("mx: ").append(mx).append('\n');
-                    }
-                    policy.append("max_age: 86400\n");
-                    policyHosts.put(d.fqdn(), PolicyHost.start(
-                            ca.issue("mta-sts." + d.fqdn()), PolicyHost.ok(policy.toString()),
+                    PolicyHost.Responder responder = switch (sts.served()) {
+                        case NOT_FOUND -> PolicyHost.status(404);
+                        case INVALID -> PolicyHost.ok("version: STSv1\nmode: enforce\n");
+                        default -> PolicyHost.ok(sts.body());
+                    };
+                    String name = sts.served() == Served.WRONG_CERTIFICATE
+                            ? "wrong-name.invalid" : "mta-sts." + d.fqdn();
+                    policyHosts.put(d.fqdn(), PolicyHost.start(ca.issue(name), responder,
                             new InetSocketAddress(ip, 443)));
                 }
                 parent.append(records);
@@ -197,7 +244,9 @@ final class MailWorld implements AutoCloseable {
                     maillog_file = /var/log/postfix/mail.log
                     """);
             receiverFiles.put("setup.sh", listeners.toString());
-            receiver = PostfixContainer.start(dir.resolve("receiver"), receiverFiles);
+            // The MX hosts are Postfix 3.7 whatever the sender is: they only need to answer.
+            receiver = PostfixContainer.start(PostfixRelease.DEBIAN_12, dir.resolve("receiver"),
+                    receiverFiles);
             return new MailWorld(ca, knot, resolver, policyHosts, receiver, dir);
         } catch (Exception e) {
             for (PolicyHost h : policyHosts.values()) {
@@ -213,10 +262,11 @@ final class MailWorld implements AutoCloseable {
         }
     }
 
-    private static TestCa.ServerIdentity identity(TestCa ca, String host, Cert cert, Instant now)
-            throws Exception {
+    private static TestCa.ServerIdentity identity(TestCa ca, TestCa unknownCa, String host,
+                                                  Cert cert, Instant now) throws Exception {
         return switch (cert) {
             case VALID -> ca.issue(host);
+            case UNTRUSTED_CA -> unknownCa.issue(host);
             case WRONG_NAME -> ca.issue("wrong-name.invalid");
             case EXPIRED -> ca.issue(List.of(host), now.minus(Duration.ofDays(30)),
                     now.minus(Duration.ofDays(1)));
@@ -245,19 +295,43 @@ final class MailWorld implements AutoCloseable {
         }
     }
 
-    /**
-     * Starts the sending Postfix: the README's main.cf lines (postfix-conf/main.cf) with
-     * tlspolicyd on {@code daemonPort}, the world's resolver, and its CA trusted for the
-     * certificates that {@code secure} checks.
-     */
-    PostfixContainer startSender(int daemonPort) throws Exception {
+    /** The README's main.cf lines (postfix-conf/main.cf), pointed at tlspolicyd on a port. */
+    static String readmeLines(int daemonPort) throws IOException {
         String readmeLines = Files.readString(Path.of("../postfix-conf/main.cf"));
         if (!readmeLines.contains("socketmap:inet:127.0.0.1:8461:postfix")) {
             throw new IllegalStateException("postfix-conf/main.cf no longer has the line this "
                     + "test points at the daemon");
         }
-        return startSender("sender", readmeLines.replace("127.0.0.1:8461",
-                "127.0.0.1:" + daemonPort), Map.of(), "");
+        return readmeLines.replace("127.0.0.1:8461", "127.0.0.1:" + daemonPort);
+    }
+
+    /**
+     * postfix-conf/main.cf's lines for Postfix 3.10's TLSRPT client (commented out there, as
+     * they are for 3.10 only), uncommented.
+     */
+    static String readmeTlsrptLines() throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../postfix-conf/main.cf"))) {
+            if (line.startsWith("#smtp_tlsrpt_")) {
+                b.append(line.substring(1)).append('\n');
+            }
+        }
+        if (!b.toString().contains("smtp_tlsrpt_enable = yes")
+                || !b.toString().contains("smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock")) {
+            throw new IllegalStateException("postfix-conf/main.cf no longer has the TLSRPT "
+                    + "lines this test turns on");
+        }
+        return b.toString();
+    }
+
+    /**
+     * Starts the sending Postfix of {@code release} as {@code name}: the README's main.cf lines
+     * with tlspolicyd on {@code daemonPort}, the world's resolver, its CA trusted for the
+     * certificates that {@code secure} checks, then {@code extraMainCf} (later lines win).
+     */
+    PostfixContainer startSender(PostfixRelease release, String name, int daemonPort,
+                                 String extraMainCf, Map<Path, String> binds) throws Exception {
+        return startSender(release, name, readmeLines(daemonPort) + extraMainCf, binds, "");
     }
 
     /**
@@ -266,7 +340,8 @@ final class MailWorld implements AutoCloseable {
      * queue directory): {@code privateDir} on the host is the container's {@code
      * /var/spool/postfix/private}, where tlspolicyd's socket is.
      */
-    PostfixContainer startUnixSocketSender(Path privateDir) throws Exception {
+    PostfixContainer startUnixSocketSender(PostfixRelease release, Path privateDir)
+            throws Exception {
         String readmeLines = Files.readString(Path.of("../postfix-conf/main.cf"));
         String tcp = "smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix";
         String unix = "#smtp_tls_policy_maps = socketmap:unix:private/tlspolicy:postfix";
@@ -275,16 +350,16 @@ final class MailWorld implements AutoCloseable {
                     + "test switches between");
         }
         // The bound directory is the host's: give it to postfix as Postfix wants private/.
-        return startSender("sender-unix", readmeLines.replace(tcp, "#" + tcp)
+        return startSender(release, "sender-unix", readmeLines.replace(tcp, "#" + tcp)
                 .replace(unix, unix.substring(1)), Map.of(privateDir,
                 "/var/spool/postfix/private"),
                 "chown postfix /var/spool/postfix/private\n"
                         + "chmod 700 /var/spool/postfix/private\n");
     }
 
-    private PostfixContainer startSender(String name, String readmeLines,
-                                         Map<Path, String> binds, String setup)
-            throws Exception {
+    private PostfixContainer startSender(PostfixRelease release, String name,
+                                         String readmeLines, Map<Path, String> binds,
+                                         String setup) throws Exception {
         String mainCf = """
                 compatibility_level = 3.6
                 myhostname = sender.test
@@ -312,7 +387,7 @@ final class MailWorld implements AutoCloseable {
                 + "\noptions trust-ad\n");
         // It sends; nothing listens on :25.
         files.put("setup.sh", "postconf -MX smtp/inet\n" + setup);
-        return PostfixContainer.start(dir.resolve(name), files, binds);
+        return PostfixContainer.start(release, dir.resolve(name), files, binds);
     }
 
     /** Writes the test CA's certificate as PEM (tlspolicyd's mta_sts.extra_ca_file). */

@@ -13,13 +13,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Debian 12's Postfix (3.7) in a container run by Testcontainers with host networking: the MTA
- * itself, started by its own {@code postfix start-fg}, on a main.cf the test writes. It sees the
- * host's loopback addresses, so it reaches tlspolicyd, the test's resolver and the MX hosts as a
- * Postfix on the same machine would.
+ * A Debian release's Postfix ({@link PostfixRelease}: 3.7 or 3.10) in a container run by
+ * Testcontainers with host networking: the MTA itself, started by its own {@code postfix
+ * start-fg}, on a main.cf the test writes. It sees the host's loopback addresses, so it reaches
+ * tlspolicyd, the test's resolver and the MX hosts as a Postfix on the same machine would.
  *
- * <p>The image ({@code integration-tests/docker/postfix}) is built by scripts/test, which names
- * it in {@code TLSPOLICY_POSTFIX_IMAGE}; the engine is the one in {@code DOCKER_HOST}.
+ * <p>The images ({@code integration-tests/docker/postfix} on each release) are built by
+ * scripts/test, which names them in {@code TLSPOLICY_POSTFIX_IMAGE} and {@code
+ * TLSPOLICY_POSTFIX_IMAGE_TRIXIE}; the engine is the one in {@code DOCKER_HOST}.
  * Postfix writes its log to {@code log/mail.log} under the container's directory (postlogd,
  * {@code maillog_file}), where {@link #log()} reads it.
  */
@@ -27,19 +28,24 @@ final class PostfixContainer implements AutoCloseable {
 
     private final GenericContainer<?> container;
     private final PostfixLog log;
+    private final PostfixRelease release;
+    private final String name;
 
-    private PostfixContainer(GenericContainer<?> container, PostfixLog log) {
+    private PostfixContainer(GenericContainer<?> container, PostfixLog log,
+                             PostfixRelease release, String name) {
         this.container = container;
         this.log = log;
+        this.release = release;
+        this.name = name;
     }
 
     /** The image scripts/test built, or a clear failure if the tests were started without it. */
-    static String image() {
+    static String image(PostfixRelease release) {
         if (System.getenv("DOCKER_HOST") == null) {
             throw new IllegalStateException("DOCKER_HOST is not set: run the tests with "
                     + "./scripts/test, which starts a Docker engine if none runs");
         }
-        return ContainerShell.image("TLSPOLICY_POSTFIX_IMAGE");
+        return release.postfixImage();
     }
 
     /**
@@ -47,20 +53,21 @@ final class PostfixContainer implements AutoCloseable {
      * optionally {@code setup.sh} (run before Postfix starts), {@code resolv.conf} and whatever
      * these name, such as certificates. Returns once the master daemon runs.
      */
-    static PostfixContainer start(Path dir, Map<String, String> files)
+    static PostfixContainer start(PostfixRelease release, Path dir, Map<String, String> files)
             throws IOException, InterruptedException {
-        return start(dir, files, Map.of());
+        return start(release, dir, files, Map.of());
     }
 
-    /** As {@link #start(Path, Map)}, with host directories bound in (host path → path). */
-    static PostfixContainer start(Path dir, Map<String, String> files, Map<Path, String> binds)
+    /** As {@link #start(PostfixRelease, Path, Map)}, with host directories bound in. */
+    static PostfixContainer start(PostfixRelease release, Path dir, Map<String, String> files,
+                                  Map<Path, String> binds)
             throws IOException, InterruptedException {
         Path config = Files.createDirectories(dir.resolve("config"));
         Path logDir = Files.createDirectories(dir.resolve("log"));
         for (Map.Entry<String, String> f : files.entrySet()) {
             Files.writeString(config.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
         }
-        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
+        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image(release)))
                 .withNetworkMode("host")
                 .withFileSystemBind(config.toString(), "/config", BindMode.READ_ONLY)
                 .withFileSystemBind(logDir.toString(), "/var/log/postfix", BindMode.READ_WRITE)
@@ -83,7 +90,28 @@ final class PostfixContainer implements AutoCloseable {
             c.stop();
             throw e;
         }
-        return new PostfixContainer(c, log);
+        return new PostfixContainer(c, log, release, dir.getFileName().toString());
+    }
+
+    PostfixRelease release() {
+        return release;
+    }
+
+    /** The name the test gave it: its directory's, e.g. {@code sender}, {@code receiver}. */
+    String name() {
+        return name;
+    }
+
+    /**
+     * Writes {@code file}: a postconf(1) that runs this container's postconf, for tlspolicyd's
+     * {@code postfix.postconf} (so that {@code tlsrpt: auto} reads this Postfix's version and
+     * level, as it would read a local Postfix's).
+     */
+    Path postconfWrapper(Path file) throws IOException {
+        Files.writeString(file, "#!/bin/sh\nexec docker exec " + container.getContainerId()
+                + " postconf \"$@\"\n");
+        file.toFile().setExecutable(true);
+        return file;
     }
 
     /** Submits a message with Postfix's sendmail(1), as a local program would. */

@@ -15,8 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * One message per scenario through the sending Postfix, and what can be said of it from
  * Postfix alone: its log line for the recipient, its queue, the receiving Postfix's log. Each
- * message's log lines are saved under {@code target/postfix-log-fixtures/} as the fixture of
- * its scenario (numbered in the order sent; the directory is emptied when this is made).
+ * message's log lines are saved under {@code target/postfix-log-fixtures/postfix-VERSION/} (for
+ * a sender other than the main one, {@code postfix-VERSION-NAME/}) as the fixture of its
+ * scenario (numbered in the order sent; the directory is emptied when this is made).
+ *
+ * <p>Every attempt is also checked for Postfix refusing tlspolicyd's reply: a policy it cannot
+ * parse (an unknown attribute, an unexpected value) makes it defer the mail as "client TLS
+ * configuration problem", which only the scenarios that ask for a deferral may see.
  */
 final class SentMail {
 
@@ -28,8 +33,14 @@ final class SentMail {
         }
     }
 
-    private static final Path FIXTURES = Path.of("target", "postfix-log-fixtures");
+    /** Postfix's words when it cannot use a policy table value (smtp_tls_policy.c). */
+    static final List<String> POLICY_REFUSED = List.of("has an unexpected value",
+            "invalid attribute name", "malformed attribute", "has a malformed value",
+            "built-in policy has unexpected attribute", "is specified multiple times",
+            "has empty value", "invalid security level");
 
+    private final Path fixtures;
+    private final String version;
     private final PostfixContainer sender;
     private final PostfixContainer receiver;
     private final String from;
@@ -40,8 +51,19 @@ final class SentMail {
         this.sender = sender;
         this.receiver = receiver;
         this.from = from;
-        if (Files.isDirectory(FIXTURES)) {
-            try (Stream<Path> old = Files.list(FIXTURES)) {
+        // One directory per Postfix version and sending Postfix: postfix-3.10, and e.g.
+        // postfix-3.10-sender-may for the scenarios of a differently configured one.
+        String name = sender.name().equals("sender") ? "" : "-" + sender.name();
+        this.fixtures = Path.of("target", "postfix-log-fixtures",
+                "postfix-" + sender.release().postfix() + name);
+        try {
+            this.version = sender.exec("postconf", "-h", "mail_version").strip();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        if (Files.isDirectory(fixtures)) {
+            try (Stream<Path> old = Files.list(fixtures)) {
                 for (Path f : old.toList()) {
                     Files.delete(f);
                 }
@@ -64,20 +86,31 @@ final class SentMail {
         }
         List<String> lines = log.linesSince(mark);
         saveFixture(scenario, d, lines);
-        return new Attempt(d, lines);
+        Attempt a = new Attempt(d, lines);
+        for (String refused : POLICY_REFUSED) {
+            assertNotLogged(a, refused);
+        }
+        return a;
+    }
+
+    /** Postfix used the policy it was given: no "client TLS configuration problem". */
+    static void assertPolicyUsed(Attempt a) {
+        assertNotLogged(a, "client TLS configuration problem");
+        assertNotLogged(a, "TLS policy lookup");
     }
 
     private void saveFixture(String scenario, PostfixLog.Delivery d, List<String> lines)
             throws IOException {
-        Path fixtures = Files.createDirectories(FIXTURES);
+        Files.createDirectories(fixtures);
         String name = "%02d-%s.log".formatted(++fixture, scenario.toLowerCase(Locale.ROOT)
                 .replaceAll("[^a-z0-9]+", "-"));
         StringBuilder b = new StringBuilder()
                 .append("# scenario: ").append(scenario).append('\n')
                 .append("# outcome: ").append(d.recipient()).append(" status=").append(d.status())
                 .append(" relay=").append(d.relay()).append('\n')
-                .append("# Postfix 3.7.11 (Debian 12) maillog_file lines, written by tlspolicy's "
-                        + "MailDeliveryTest\n");
+                .append("# Postfix ").append(version).append(" (")
+                .append(sender.release().debian())
+                .append(") maillog_file lines, written by tlspolicy's MailDeliveryScenarios\n");
         lines.forEach(l -> b.append(l).append('\n'));
         Files.writeString(fixtures.resolve(name), b, StandardCharsets.UTF_8);
     }
@@ -112,6 +145,7 @@ final class SentMail {
 
     void assertDelivered(Attempt a) throws Exception {
         assertTrue(a.delivery().sent(), a.delivery().line());
+        assertPolicyUsed(a);
         // The receiving side saw it too: it was really handed over.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!received(a.delivery().recipient()) && System.nanoTime() < deadline) {
@@ -123,6 +157,9 @@ final class SentMail {
 
     void assertDeferred(Attempt a, String reason) throws Exception {
         assertTrue(a.delivery().deferred(), a.delivery().line());
+        if (!reason.contains("client TLS configuration problem")) {
+            assertPolicyUsed(a);
+        }
         assertTrue(a.delivery().reason().contains(reason),
                 "reason should contain '" + reason + "': " + a.delivery().line());
         assertDeferredInQueue(a.delivery(), reason);

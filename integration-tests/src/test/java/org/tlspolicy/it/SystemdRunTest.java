@@ -1,9 +1,10 @@
 package org.tlspolicy.it;
 
 import com.github.dockerjava.api.model.Capability;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
@@ -24,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The units of the Debian package under a real systemd (252, Debian 12's, as PID 1 of a
- * container without network): tlspolicyd starts with its whole sandbox and signals readiness,
+ * The units of the Debian package under a real systemd (Debian 12's 252 and Debian 13's 257,
+ * as PID 1 of a container without network): tlspolicyd starts with its whole sandbox and signals readiness,
  * answers Postfix's postmap, reloads on {@code systemctl reload}, stops cleanly; systemd rates
  * its sandbox as it runs; tlsrpt-sender's collector runs against the journal, the sender's
  * oneshot succeeds reading its DKIM key, and the timer is scheduled.
@@ -36,12 +37,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class SystemdRunTest {
 
+    private static final String DATAGRAM_SOCKET = "/var/spool/postfix/run/tlsrpt/tlsrpt.sock";
+
     @TempDir
     Path dir;
 
-    private static String image() {
-        return ContainerShell.image("TLSPOLICY_SYSTEMD_TEST_IMAGE");
-    }
 
     private static String run(GenericContainer<?> c, String script) throws Exception {
         return ContainerShell.run(c, script);
@@ -63,14 +63,16 @@ class SystemdRunTest {
                 + c.execInContainer("journalctl", "-u", unit, "--no-pager").getStdout());
     }
 
-    @Test
-    void unitsRunUnderSystemd() throws Exception {
+    @ParameterizedTest
+    @EnumSource(PostfixRelease.class)
+    void unitsRunUnderSystemd(PostfixRelease release) throws Exception {
         Path deb = DebianPackageTest.deb();
         var keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         Path key = Files.writeString(dir.resolve("dkim.pem"), "-----BEGIN PRIVATE KEY-----\n"
                 + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(
                 keys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-        try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image()))
+        try (GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(
+                release.systemdTestImage()))
                 .withNetworkMode("none")
                 .withTmpFs(Map.of("/run", "", "/run/lock", ""))
                 .withFileSystemBind("/sys/fs/cgroup", "/sys/fs/cgroup", BindMode.READ_ONLY)
@@ -92,7 +94,11 @@ class SystemdRunTest {
             }
             assertTrue(state.equals("running") || state.equals("degraded"), state);
             assertEquals("systemd", run(c, "cat /proc/1/comm").strip());
-            run(c, "printf 'myhostname = mail.example.net\\n' > /etc/postfix/main.cf");
+            // The README's main.cf lines (for Postfix 3.10 with its TLSRPT client on).
+            Path mainCf = Files.writeString(dir.resolve("main.cf"), "myhostname = "
+                    + "mail.example.net\n" + Files.readString(Path.of("../postfix-conf/main.cf"))
+                    + (release.tlsrpt() ? MailWorld.readmeTlsrptLines() : ""));
+            c.copyFileToContainer(MountableFile.forHostPath(mainCf), "/etc/postfix/main.cf");
             run(c, "DEBIAN_FRONTEND=noninteractive apt-get install -y /root/tlspolicy.deb");
 
             // tlspolicyd: the documented production path.
@@ -121,7 +127,9 @@ class SystemdRunTest {
             run(c, "chgrp tlsrpt-sender /etc/tlsrpt-sender/dkim.pem; "
                     + "chmod 640 /etc/tlsrpt-sender/dkim.pem; "
                     + "cat > /etc/default/tlsrpt-sender <<'E'\n"
-                    + "TLSRPT_COLLECT_ARGS=\"--journal --own-sender tlsrpt@example.net\"\n"
+                    + "TLSRPT_COLLECT_ARGS=\"" + (release.tlsrpt()
+                    ? "--datagram-socket " + DATAGRAM_SOCKET : "--journal --own-sender "
+                    + "tlsrpt@example.net") + "\"\n"
                     + "TLSRPT_SEND_ARGS=\"--organization 'Example Org' --contact "
                     + "mailto:postmaster@example.net --submitter example.net --from "
                     + "tlsrpt@example.net --dkim-key /etc/tlsrpt-sender/dkim.pem "
@@ -130,6 +138,24 @@ class SystemdRunTest {
             awaitState(c, "tlsrpt-sender-collect", "active");
             Thread.sleep(3000);
             awaitState(c, "tlsrpt-sender-collect", "active"); // still running, reading
+            String doctor = run(c, "tlspolicyd doctor || true");
+            if (release.tlsrpt()) {
+                // The package made the directory; the collector's socket is smtp(8)'s to write.
+                assertEquals("tlsrpt-sender postfix 2750\n", run(c,
+                        "stat -c '%U %G %a' /var/spool/postfix/run/tlsrpt"));
+                assertEquals("tlsrpt-sender postfix 660\n", run(c,
+                        "stat -c '%U %G %a' " + DATAGRAM_SOCKET));
+                assertTrue(doctor.contains("\nok    tlsrpt source: Postfix's TLSRPT datagrams on "
+                        + DATAGRAM_SOCKET + ", received by a collector\n"), doctor);
+                assertTrue(doctor.contains("\nok    smtp_tls_enforce_sts_mx_patterns: yes: "),
+                        doctor);
+                assertTrue(doctor.contains("\nok    tlsrpt: auto: attributes sent (Postfix 3.10."),
+                        doctor);
+            } else {
+                assertTrue(doctor.contains("\nok    tlsrpt source: Postfix 3.7."), doctor);
+                assertTrue(doctor.contains(" only logs TLS outcomes: collect them with "
+                        + "tlsrpt-sender collect --journal"), doctor);
+            }
             run(c, "systemctl start tlsrpt-sender-send || { journalctl -u "
                     + "tlsrpt-sender-send --no-pager; exit 1; }");
             assertEquals("Result=success\n", run(c,
@@ -142,6 +168,11 @@ class SystemdRunTest {
 
             // Stops are clean: SIGTERM's 143 counts as success.
             run(c, "systemctl stop tlsrpt-sender-collect tlspolicyd");
+            if (release.tlsrpt()) {
+                String stopped = run(c, "tlspolicyd doctor || true");
+                assertTrue(stopped.contains("\nFAIL  tlsrpt source: no socket at "
+                        + DATAGRAM_SOCKET + ": Postfix's TLSRPT datagrams are lost"), stopped);
+            }
             assertEquals("Result=success\n", run(c, "systemctl show -p Result tlspolicyd"));
             assertEquals("Result=success\n", run(c,
                     "systemctl show -p Result tlsrpt-sender-collect"));

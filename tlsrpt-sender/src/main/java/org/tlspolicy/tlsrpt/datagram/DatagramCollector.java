@@ -158,21 +158,26 @@ public final class DatagramCollector implements AutoCloseable {
         return n;
     }
 
-    /** The sessions of one delivery request. */
+    /**
+     * The sessions of one delivery request, in the report of its domain ({@code d}: the
+     * recipient domain whose TLSRPT record Postfix found), each under the policy Postfix
+     * names (for DANE its policy domain is the TLSA base domain, RFC 8460 §4.4).
+     */
     static List<SessionCount> counts(TlsrptDatagram d, LocalDate day) {
         List<SessionCount> out = new ArrayList<>();
         for (TlsrptDatagram.Outcome o : d.policies()) {
             if (o.success()) {
-                out.add(new SessionCount(day, o.policy(), new SessionResult.Success(), "", "",
-                        1));
+                out.add(new SessionCount(day, d.domain(), o.policy(),
+                        new SessionResult.Success(), "", "", "", "", 1));
             } else if (o.failures().isEmpty()) {
-                out.add(new SessionCount(day, o.policy(), new SessionResult.Failure(
-                        ResultType.VALIDATION_FAILURE, "failed without details"), "", "", 1));
+                out.add(new SessionCount(day, d.domain(), o.policy(), new SessionResult.Failure(
+                        ResultType.VALIDATION_FAILURE, "failed without details"), "", "", "", "",
+                        1));
             } else {
                 for (TlsrptDatagram.Failure f : o.failures()) {
-                    String detail = f.additional().isEmpty() ? f.reasonCode() : f.additional();
-                    out.add(new SessionCount(day, o.policy(), new SessionResult.Failure(
-                            f.type(), detail), f.mxHost(), f.mxIp(), 1));
+                    out.add(new SessionCount(day, d.domain(), o.policy(),
+                            new SessionResult.Failure(f.type(), f.reasonCode(), f.additional()),
+                            f.sendingIp(), f.mxHost(), f.ehloName(), f.mxIp(), 1));
                 }
             }
         }

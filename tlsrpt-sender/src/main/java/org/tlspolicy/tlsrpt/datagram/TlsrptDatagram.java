@@ -35,8 +35,27 @@ public record TlsrptDatagram(String domain, String policyRecord, List<Outcome> p
         }
     }
 
-    /** One {@code failure-details} entry; absent fields are "". */
+    /**
+     * One {@code failure-details} entry; absent fields are "".
+     *
+     * @param mxHelo the receiving MX's EHLO response as Postfix sends it: the whole multi-line
+     *               reply ({@code 250-NAME\r\n250-PIPELINING…}), not only the name
+     */
     public record Failure(ResultType type, String sendingIp, String mxHost, String mxHelo,
                           String mxIp, String additional, String reasonCode) {
+
+        /**
+         * The name the MX gave in its EHLO reply (RFC 8460 §4.4 receiving-mx-helo): the first
+         * word after the code of the reply's first line, or "" if there is none.
+         */
+        public String ehloName() {
+            String first = mxHelo.lines().findFirst().orElse("");
+            if (first.length() < 5 || !first.substring(0, 3).chars().allMatch(c -> c >= '0'
+                    && c <= '9') || (first.charAt(3) != '-' && first.charAt(3) != ' ')) {
+                return "";
+            }
+            String[] words = first.substring(4).strip().split("\\s+", 2);
+            return words[0];
+        }
     }
 }

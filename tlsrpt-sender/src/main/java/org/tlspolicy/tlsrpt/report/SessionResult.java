@@ -7,9 +7,17 @@ public sealed interface SessionResult {
     }
 
     /**
-     * @param type   the RFC 8460 result type
-     * @param detail Postfix's own words for it (the report's {@code additional-information})
+     * @param type                  the RFC 8460 result type
+     * @param reasonCode            what the sending MTA said of it (RFC 8460 §4.4 {@code
+     *                              failure-reason-code}, free text: Postfix's words or its
+     *                              TLSRPT reason), or ""
+     * @param additionalInformation a URI with more (§4.4 {@code additional-information}), or ""
      */
-    record Failure(ResultType type, String detail) implements SessionResult {
+    record Failure(ResultType type, String reasonCode, String additionalInformation)
+            implements SessionResult {
+
+        public Failure(ResultType type, String reasonCode) {
+            this(type, reasonCode, "");
+        }
     }
 }

@@ -21,16 +21,17 @@ import java.util.TreeMap;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * One RFC 8460 report: a policy domain's sessions of one UTC day, as the JSON of §4.4, with a
+ * One RFC 8460 report: a report domain's sessions of one UTC day, as the JSON of §4.4, with a
  * report-id that is the same however often it is built (so a report sent again after a crash
- * is recognisably the same report).
+ * is recognisably the same report). The report domain is the recipient domain whose TLSRPT
+ * record names where the report goes; each policy in it names its own policy domain.
  *
- * @param policyDomain the domain reported to
+ * @param reportDomain the domain reported to (RFC 8460 §5.3 TLS-Report-Domain)
  * @param day          the UTC day covered
  * @param reportId     {@code DAY_DOMAIN_HASH}: stable per submitter, domain and day
  * @param json         the report, UTF-8
  */
-public record TlsReport(String policyDomain, LocalDate day, String reportId, byte[] json) {
+public record TlsReport(String reportDomain, LocalDate day, String reportId, byte[] json) {
 
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -39,29 +40,29 @@ public record TlsReport(String policyDomain, LocalDate day, String reportId, byt
                             String sendingMtaIp) {
     }
 
-    /** The report on {@code counts} (all of {@code policyDomain} and {@code day}). */
-    public static TlsReport build(Submitter submitter, String policyDomain, LocalDate day,
+    /** The report on {@code counts} (all of {@code reportDomain} and {@code day}). */
+    public static TlsReport build(Submitter submitter, String reportDomain, LocalDate day,
                                   List<SessionCount> counts) {
-        String reportId = reportId(submitter, policyDomain, day);
+        String reportId = reportId(submitter, reportDomain, day);
         // Policies in a stable order; per policy its successes and failure groups.
         Map<AppliedPolicy, long[]> summaries = new LinkedHashMap<>();
         Map<AppliedPolicy, Map<List<String>, FailureGroup>> failures = new LinkedHashMap<>();
         for (SessionCount c : counts) {
-            if (!c.policy().domain().equals(policyDomain) || !c.day().equals(day)) {
+            if (!c.reportDomain().equals(reportDomain) || !c.day().equals(day)) {
                 throw new IllegalArgumentException("a count of another report: " + c);
             }
             long[] s = summaries.computeIfAbsent(c.policy(), p -> new long[2]);
             if (c.result() instanceof SessionResult.Failure f) {
                 s[1] += c.count();
-                // RFC 8460 §4.4: one failure-details entry per result type, MX and IP.
+                // RFC 8460 §4.4: one failure-details entry per distinct result type, sending
+                // and receiving end and reason.
+                List<String> key = List.of(f.type().token(), c.mxHost(), c.mxIp(),
+                        submitterOr(submitter, c.sendingIp()), c.mxHelo(), f.reasonCode(),
+                        f.additionalInformation());
                 FailureGroup g = failures.computeIfAbsent(c.policy(), p -> new TreeMap<>(
                         (a, b) -> String.join("\0", a).compareTo(String.join("\0", b))))
-                        .computeIfAbsent(List.of(f.type().token(), c.mxHost(), c.mxIp()),
-                                k -> new FailureGroup(f.type(), c.mxHost(), c.mxIp()));
+                        .computeIfAbsent(key, k -> new FailureGroup(f, c, k.get(3)));
                 g.count += c.count();
-                if (g.detail == null || f.detail().compareTo(g.detail) < 0) {
-                    g.detail = f.detail();
-                }
             } else {
                 s[0] += c.count();
             }
@@ -110,20 +111,14 @@ public record TlsReport(String policyDomain, LocalDate day, String reportId, byt
                     g.writeArrayFieldStart("failure-details");
                     for (FailureGroup f : groups.values()) {
                         g.writeStartObject();
-                        g.writeStringField("result-type", f.type.token());
-                        if (!submitter.sendingMtaIp().isEmpty()) {
-                            g.writeStringField("sending-mta-ip", submitter.sendingMtaIp());
-                        }
-                        if (!f.mxHost.isEmpty()) {
-                            g.writeStringField("receiving-mx-hostname", f.mxHost);
-                        }
-                        if (!f.mxIp.isEmpty()) {
-                            g.writeStringField("receiving-ip", f.mxIp);
-                        }
+                        g.writeStringField("result-type", f.failure.type().token());
+                        field(g, "sending-mta-ip", f.sendingIp);
+                        field(g, "receiving-mx-hostname", f.at.mxHost());
+                        field(g, "receiving-mx-helo", f.at.mxHelo());
+                        field(g, "receiving-ip", f.at.mxIp());
                         g.writeNumberField("failed-session-count", f.count);
-                        if (!f.detail.isEmpty()) {
-                            g.writeStringField("additional-information", f.detail);
-                        }
+                        field(g, "additional-information", f.failure.additionalInformation());
+                        field(g, "failure-reason-code", f.failure.reasonCode());
                         g.writeEndObject();
                     }
                     g.writeEndArray();
@@ -135,32 +130,43 @@ public record TlsReport(String policyDomain, LocalDate day, String reportId, byt
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a byte array does not fail
         }
-        return new TlsReport(policyDomain, day, reportId, out.toByteArray());
+        return new TlsReport(reportDomain, day, reportId, out.toByteArray());
+    }
+
+    /** Optional fields are left out rather than written empty. */
+    private static void field(JsonGenerator g, String name, String value) throws IOException {
+        if (!value.isEmpty()) {
+            g.writeStringField(name, value);
+        }
+    }
+
+    /** The session's own sending IP (datagrams have it), else the one the submitter gave. */
+    private static String submitterOr(Submitter submitter, String sendingIp) {
+        return sendingIp.isEmpty() ? submitter.sendingMtaIp() : sendingIp;
     }
 
     private static final class FailureGroup {
-        final ResultType type;
-        final String mxHost;
-        final String mxIp;
+        final SessionResult.Failure failure;
+        final SessionCount at;
+        final String sendingIp;
         long count;
-        String detail;
 
-        FailureGroup(ResultType type, String mxHost, String mxIp) {
-            this.type = type;
-            this.mxHost = mxHost;
-            this.mxIp = mxIp;
+        FailureGroup(SessionResult.Failure failure, SessionCount at, String sendingIp) {
+            this.failure = failure;
+            this.at = at;
+            this.sendingIp = sendingIp;
         }
     }
 
     /**
-     * The report-id of {@code submitter}'s report to {@code policyDomain} for {@code day}:
+     * The report-id of {@code submitter}'s report to {@code reportDomain} for {@code day}:
      * {@code 2026-11-23T00:00:00Z_example.com_} and 16 hex digits of a hash of the three.
      */
-    public static String reportId(Submitter submitter, String policyDomain, LocalDate day) {
+    public static String reportId(Submitter submitter, String reportDomain, LocalDate day) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest((submitter.domain() + "\n"
-                    + policyDomain + "\n" + day).getBytes(StandardCharsets.UTF_8));
-            return day.atStartOfDay(ZoneOffset.UTC).toInstant() + "_" + policyDomain + "_"
+                    + reportDomain + "\n" + day).getBytes(StandardCharsets.UTF_8));
+            return day.atStartOfDay(ZoneOffset.UTC).toInstant() + "_" + reportDomain + "_"
                     + HexFormat.of().formatHex(h, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
@@ -185,7 +191,7 @@ public record TlsReport(String policyDomain, LocalDate day, String reportId, byt
     public String fileName(Submitter submitter) {
         long begin = day.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
         long end = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() - 1;
-        return submitter.domain() + "!" + policyDomain + "!" + begin + "!" + end + "!"
+        return submitter.domain() + "!" + reportDomain + "!" + begin + "!" + end + "!"
                 + reportId.substring(reportId.lastIndexOf('_') + 1) + ".json.gz";
     }
 }

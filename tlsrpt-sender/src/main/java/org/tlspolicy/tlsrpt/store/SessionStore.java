@@ -20,8 +20,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The sender's embedded SQLite database: session counts per day, policy and outcome, and the
- * read position of each log source.
+ * The sender's embedded SQLite database: session counts per day, report domain, policy and
+ * outcome, and the read position of each log source.
  *
  * <p>Exactly once: {@link #add} stores a batch of counts and the source position after its last
  * line in one transaction, so a collector killed at any point resumes from a position that
@@ -33,8 +33,22 @@ import java.util.Optional;
  */
 public final class SessionStore implements AutoCloseable {
 
-    /** 1: session_count and source_position; 2: delivery. */
-    static final int SCHEMA_VERSION = 2;
+    /**
+     * 1: session_count and source_position; 2: delivery; 3: session_count by report domain,
+     * with sending IP, EHLO name, reason code and additional information.
+     */
+    static final int SCHEMA_VERSION = 3;
+
+    private static final String COUNT_TABLE = """
+            CREATE TABLE %s (
+              day TEXT NOT NULL, report_domain TEXT NOT NULL, policy_domain TEXT NOT NULL,
+              policy_type TEXT NOT NULL, policy_strings TEXT NOT NULL,
+              mx_patterns TEXT NOT NULL, result TEXT NOT NULL, reason_code TEXT NOT NULL,
+              additional_info TEXT NOT NULL, sending_ip TEXT NOT NULL, mx_host TEXT NOT NULL,
+              mx_helo TEXT NOT NULL, mx_ip TEXT NOT NULL, count INTEGER NOT NULL,
+              PRIMARY KEY (day, report_domain, policy_domain, policy_type, policy_strings,
+                           mx_patterns, result, reason_code, additional_info, sending_ip,
+                           mx_host, mx_helo, mx_ip))""";
 
     private final Connection db;
 
@@ -107,6 +121,28 @@ public final class SessionStore implements AutoCloseable {
                 s.execute("PRAGMA user_version = 2");
             }
         }
+        if (version < 3) {
+            // The primary key changes, so the table is copied: counts until now were reported
+            // per policy domain, and Postfix's words were the additional information.
+            db.setAutoCommit(false);
+            try (Statement s = db.createStatement()) {
+                s.execute(COUNT_TABLE.formatted("session_count_3"));
+                s.execute("""
+                        INSERT INTO session_count_3
+                        SELECT day, policy_domain, policy_domain, policy_type, policy_strings,
+                               mx_patterns, result, detail, '', '', mx_host, '', mx_ip, count
+                        FROM session_count""");
+                s.execute("DROP TABLE session_count");
+                s.execute("ALTER TABLE session_count_3 RENAME TO session_count");
+                s.execute("PRAGMA user_version = 3");
+                db.commit();
+            } catch (SQLException e) {
+                db.rollback();
+                throw e;
+            } finally {
+                db.setAutoCommit(true);
+            }
+        }
     }
 
     /**
@@ -116,7 +152,7 @@ public final class SessionStore implements AutoCloseable {
     public void add(List<SessionCount> counts, String source, String position)
             throws SQLException {
         try (PreparedStatement up = db.prepareStatement("""
-                INSERT INTO session_count VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO session_count VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET count = count + excluded.count""");
              PreparedStatement pos = db.prepareStatement("""
                 INSERT INTO source_position VALUES (?, ?)
@@ -124,20 +160,25 @@ public final class SessionStore implements AutoCloseable {
             for (SessionCount c : counts) {
                 AppliedPolicy p = c.policy();
                 up.setString(1, c.day().toString());
-                up.setString(2, p.domain());
-                up.setString(3, p.type().token());
-                up.setString(4, String.join("\n", p.strings()));
-                up.setString(5, String.join("\n", p.mxHosts()));
+                up.setString(2, c.reportDomain());
+                up.setString(3, p.domain());
+                up.setString(4, p.type().token());
+                up.setString(5, String.join("\n", p.strings()));
+                up.setString(6, String.join("\n", p.mxHosts()));
                 if (c.result() instanceof SessionResult.Failure f) {
-                    up.setString(6, f.type().token());
-                    up.setString(7, f.detail());
+                    up.setString(7, f.type().token());
+                    up.setString(8, f.reasonCode());
+                    up.setString(9, f.additionalInformation());
                 } else {
-                    up.setString(6, "success");
-                    up.setString(7, "");
+                    up.setString(7, "success");
+                    up.setString(8, "");
+                    up.setString(9, "");
                 }
-                up.setString(8, c.mxHost());
-                up.setString(9, c.mxIp());
-                up.setLong(10, c.count());
+                up.setString(10, c.sendingIp());
+                up.setString(11, c.mxHost());
+                up.setString(12, c.mxHelo());
+                up.setString(13, c.mxIp());
+                up.setLong(14, c.count());
                 up.addBatch();
             }
             up.executeBatch();
@@ -164,20 +205,21 @@ public final class SessionStore implements AutoCloseable {
         }
     }
 
-    /** Every count of {@code day}, for one policy domain or (null) all. */
+    /** Every count of {@code day}, for one report domain or (null) all. */
     public List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
         List<SessionCount> out = new ArrayList<>();
         // Two statements, so that the one for a domain uses the primary key's (day, domain)
         // prefix instead of scanning the day (10,000 reports would scan it 10,000 times).
         String select = """
-                SELECT policy_domain, policy_type, policy_strings, mx_patterns, result, detail,
-                       mx_host, mx_ip, count
+                SELECT report_domain, policy_domain, policy_type, policy_strings, mx_patterns,
+                       result, reason_code, additional_info, sending_ip, mx_host, mx_helo,
+                       mx_ip, count
                 FROM session_count WHERE day = ?""";
         String order = """
-                 ORDER BY policy_domain, policy_type, policy_strings, result, mx_host, mx_ip,
-                          detail""";
+                 ORDER BY report_domain, policy_domain, policy_type, policy_strings, result,
+                          mx_host, mx_ip, sending_ip, mx_helo, reason_code, additional_info""";
         try (PreparedStatement q = db.prepareStatement(select
-                + (domain == null ? "" : " AND policy_domain = ?") + order)) {
+                + (domain == null ? "" : " AND report_domain = ?") + order)) {
             q.setString(1, day.toString());
             if (domain != null) {
                 q.setString(2, domain);
@@ -185,14 +227,14 @@ public final class SessionStore implements AutoCloseable {
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
                     AppliedPolicy policy = new AppliedPolicy(
-                            PolicyType.fromToken(r.getString(2)), r.getString(1),
-                            lines(r.getString(3)), lines(r.getString(4)));
-                    String result = r.getString(5);
+                            PolicyType.fromToken(r.getString(3)), r.getString(2),
+                            lines(r.getString(4)), lines(r.getString(5)));
+                    String result = r.getString(6);
                     SessionResult sr = result.equals("success") ? new SessionResult.Success()
                             : new SessionResult.Failure(ResultType.fromToken(result),
-                                    r.getString(6));
-                    out.add(new SessionCount(day, policy, sr, r.getString(7), r.getString(8),
-                            r.getLong(9)));
+                                    r.getString(7), r.getString(8));
+                    out.add(new SessionCount(day, r.getString(1), policy, sr, r.getString(9),
+                            r.getString(10), r.getString(11), r.getString(12), r.getLong(13)));
                 }
             }
             db.commit();
@@ -200,11 +242,11 @@ public final class SessionStore implements AutoCloseable {
         return out;
     }
 
-    /** The policy domains with sessions on {@code day}. */
+    /** The report domains with sessions on {@code day}. */
     public List<String> domains(LocalDate day) throws SQLException {
         List<String> out = new ArrayList<>();
         try (PreparedStatement q = db.prepareStatement(
-                "SELECT DISTINCT policy_domain FROM session_count WHERE day = ? ORDER BY 1")) {
+                "SELECT DISTINCT report_domain FROM session_count WHERE day = ? ORDER BY 1")) {
             q.setString(1, day.toString());
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {

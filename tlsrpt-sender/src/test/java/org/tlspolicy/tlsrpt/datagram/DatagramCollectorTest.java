@@ -43,8 +43,9 @@ class DatagramCollectorTest {
                 List.of(new TlsrptDatagram.Outcome(sts, true, List.of())));
         TlsrptDatagram failed = new TlsrptDatagram("a.test", "", List.of(
                 new TlsrptDatagram.Outcome(sts, false, List.of(new TlsrptDatagram.Failure(
-                        ResultType.CERTIFICATE_EXPIRED, "192.0.2.25", "mx.a.test", "mx",
-                        "192.0.2.1", "certificate has expired", "")))));
+                        ResultType.CERTIFICATE_EXPIRED, "192.0.2.25", "mx.a.test",
+                        "250-mx.a.test\r\n250-PIPELINING\r\n250 STARTTLS", "192.0.2.1",
+                        "", "certificate has expired")))));
         Path script = Files.writeString(dir.resolve("send.py"), """
                 import socket, sys
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -70,9 +71,9 @@ class DatagramCollectorTest {
             assertEquals(3, committed);
             assertEquals(1, c.malformed());
             assertEquals(List.of(
-                    new SessionCount(DAY, sts, new SessionResult.Failure(
+                    new SessionCount(DAY, "a.test", sts, new SessionResult.Failure(
                             ResultType.CERTIFICATE_EXPIRED, "certificate has expired"),
-                            "mx.a.test", "192.0.2.1", 1),
+                            "192.0.2.25", "mx.a.test", "mx.a.test", "192.0.2.1", 1),
                     new SessionCount(DAY, sts, new SessionResult.Success(), "", "", 2)),
                     store.counts(DAY, "a.test"));
         }

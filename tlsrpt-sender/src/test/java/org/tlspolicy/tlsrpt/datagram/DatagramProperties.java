@@ -162,4 +162,38 @@ class DatagramProperties {
                     bad.getBytes(StandardCharsets.UTF_8)), bad);
         }
     }
+
+    /** RFC 8460 receiving-mx-helo: the name in the first line of Postfix's whole EHLO reply. */
+    @Property
+    void theEhloNameIsTheFirstLinesName(@ForAll("hostNames") String name,
+                                        @ForAll("ehloKeywords") List<String> keywords) {
+        StringBuilder reply = new StringBuilder(keywords.isEmpty() ? "250 " : "250-")
+                .append(name);
+        for (int i = 0; i < keywords.size(); i++) {
+            reply.append("\r\n250").append(i == keywords.size() - 1 ? ' ' : '-')
+                    .append(keywords.get(i));
+        }
+        TlsrptDatagram.Failure f = new TlsrptDatagram.Failure(ResultType.VALIDATION_FAILURE,
+                "", "mx", reply.toString(), "", "", "");
+        assertEquals(name, f.ehloName());
+    }
+
+    @Property
+    void anEhloNameIsNeverMoreThanOneWord(@ForAll String helo) {
+        String name = new TlsrptDatagram.Failure(ResultType.VALIDATION_FAILURE, "", "", helo, "",
+                "", "").ehloName();
+        assertTrue(name.indexOf(' ') < 0 && name.indexOf('\n') < 0, name);
+    }
+
+    @Provide
+    Arbitrary<String> hostNames() {
+        return Arbitraries.strings().withCharRange('a', 'z').withChars('.', '-').ofMinLength(1)
+                .ofMaxLength(40).filter(s -> !s.isBlank());
+    }
+
+    @Provide
+    Arbitrary<List<String>> ehloKeywords() {
+        return Arbitraries.of("PIPELINING", "SIZE 10240000", "STARTTLS", "8BITMIME",
+                "ENHANCEDSTATUSCODES", "CHUNKING").list().ofMaxSize(6);
+    }
 }

@@ -73,6 +73,52 @@ class SessionStoreTest {
         }
     }
 
+    /**
+     * A store written before reports were kept per report domain (schema 2) is upgraded in
+     * place: its counts report under their policy domain, Postfix's words become the reason.
+     */
+    @Test
+    void aSchema2StoreKeepsItsCounts() throws Exception {
+        Path file = dir.resolve("old.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+             Statement st = c.createStatement()) {
+            st.execute("""
+                    CREATE TABLE session_count (
+                      day TEXT NOT NULL, policy_domain TEXT NOT NULL,
+                      policy_type TEXT NOT NULL, policy_strings TEXT NOT NULL,
+                      mx_patterns TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL,
+                      mx_host TEXT NOT NULL, mx_ip TEXT NOT NULL, count INTEGER NOT NULL,
+                      PRIMARY KEY (day, policy_domain, policy_type, policy_strings,
+                                   mx_patterns, result, detail, mx_host, mx_ip))""");
+            st.execute("CREATE TABLE source_position (source TEXT PRIMARY KEY, "
+                    + "position TEXT NOT NULL)");
+            st.execute("""
+                    CREATE TABLE delivery (
+                      day TEXT NOT NULL, domain TEXT NOT NULL, destination TEXT NOT NULL,
+                      report_id TEXT NOT NULL, state TEXT NOT NULL,
+                      attempts INTEGER NOT NULL, next_attempt INTEGER NOT NULL,
+                      last_error TEXT NOT NULL,
+                      PRIMARY KEY (day, domain, destination))""");
+            st.execute("INSERT INTO session_count VALUES ('2026-11-22', 'a.test', 'sts', "
+                    + "'version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400', "
+                    + "'mx.a.test', 'certificate-expired', 'certificate has expired', "
+                    + "'mx.a.test', '192.0.2.1', 7)");
+            st.execute("INSERT INTO source_position VALUES ('log', '42')");
+            st.execute("PRAGMA user_version = 2");
+        }
+        try (SessionStore s = SessionStore.open(file)) {
+            assertEquals(List.of(failure(7)), s.counts(DAY, "a.test"));
+            assertEquals(Optional.of("42"), s.position("log"));
+            s.add(List.of(failure(1)), "log", "43");
+            assertEquals(List.of(failure(8)), s.counts(DAY, null));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+             Statement st = c.createStatement();
+             java.sql.ResultSet r = st.executeQuery("PRAGMA user_version")) {
+            assertEquals(SessionStore.SCHEMA_VERSION, r.getInt(1));
+        }
+    }
+
     @Test
     void aNewerSchemaIsNotTouched() throws Exception {
         Path file = dir.resolve("tlsrpt.db");
