@@ -33,6 +33,8 @@ import java.util.function.LongSupplier;
  *   <li>Failed resolutions (bogus, indeterminate) are kept for {@code cache.failure_ttl} and
  *       never persisted.</li>
  *   <li>Lookups of one domain that arrive together share one resolution.</li>
+ *   <li>A new result is committed to the store before anything answers from it, so a reply
+ *       Postfix acted on survives a kill -9 and a restart with DNS gone.</li>
  * </ul>
  * Nothing here completes exceptionally.
  */
@@ -153,7 +155,7 @@ public final class DaneCache implements AutoCloseable {
                 }
                 log.warn("dane domain={} stored result unreadable, resolving again", domain);
             }
-            return resolver.resolve(domain).thenApply(l -> {
+            return resolver.resolve(domain).thenCompose(l -> {
                 count(l, false);
                 return afterResolution(domain, l);
             });
@@ -161,24 +163,22 @@ public final class DaneCache implements AutoCloseable {
     }
 
     private void refresh(String domain, DaneState current) {
-        resolver.resolve(domain).whenComplete((lookup, error) -> {
-            try {
-                if (error != null) {
-                    log.error("dane refresh failed domain={}", domain, error);
-                    return;
-                }
-                count(lookup, true);
-                if (lookup instanceof DaneLookup.Failed f) {
-                    // The current result stands until its TTL runs out; then a lookup tries again.
-                    log.warn("dane refresh failed domain={} keeping result until expiry "
-                            + "reason=\"{}\"", domain, f.reason());
-                } else {
-                    DaneState next = afterResolution(domain, lookup);
-                    memory.asMap().replace(domain, current, next);
-                }
-            } finally {
-                refreshing.remove(domain);
+        resolver.resolve(domain).thenCompose(lookup -> {
+            count(lookup, true);
+            if (lookup instanceof DaneLookup.Failed f) {
+                // The current result stands until its TTL runs out; then a lookup tries again.
+                log.warn("dane refresh failed domain={} keeping result until expiry "
+                        + "reason=\"{}\"", domain, f.reason());
+                return CompletableFuture.completedFuture(current);
             }
+            return afterResolution(domain, lookup);
+        }).whenComplete((next, error) -> {
+            if (error != null) {
+                log.error("dane refresh failed domain={}", domain, error);
+            } else if (next != current) {
+                memory.asMap().replace(domain, current, next);
+            }
+            refreshing.remove(domain);
         });
     }
 
@@ -189,11 +189,12 @@ public final class DaneCache implements AutoCloseable {
                 : ((DaneLookup.Failed) l).bogus() ? "bogus" : "indeterminate", background);
     }
 
-    private DaneState afterResolution(String domain, DaneLookup lookup) {
+    /** The state after a resolution, complete once it is committed to the store. */
+    private CompletableFuture<DaneState> afterResolution(String domain, DaneLookup lookup) {
         if (lookup instanceof DaneLookup.Failed f) {
             log.warn("dane unknowable domain={} bogus={} reason=\"{}\"", domain, f.bogus(),
                     f.reason());
-            return failed(domain, lookup);
+            return CompletableFuture.completedFuture(failed(domain, lookup));
         }
         long now = clock.getAsLong();
         long lifetime = Math.max(settings.minTtl().toMillis(),
@@ -201,9 +202,10 @@ public final class DaneCache implements AutoCloseable {
                         Math.min(lookup.ttl(), Integer.MAX_VALUE) * 1000));
         DaneState s = new DaneState(lookup, decision.decide(domain, lookup), now + lifetime,
                 now + lifetime * 3 / 4);
-        DaneLookupCodec.format(lookup).ifPresent(text ->
-                store.putDane(new StoredDane(domain, text, s.validUntil())));
-        return s;
+        return DaneLookupCodec.format(lookup)
+                .map(text -> store.putDane(new StoredDane(domain, text, s.validUntil()))
+                        .thenApply(committed -> s))
+                .orElseGet(() -> CompletableFuture.completedFuture(s));
     }
 
     private DaneState failed(String domain, String reason) {

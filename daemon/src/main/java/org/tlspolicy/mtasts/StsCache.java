@@ -37,6 +37,9 @@ import java.util.function.LongSupplier;
  *       its policy expire while the policy host is reachable (RFC 8461 §10.2).</li>
  *   <li>"No policy" is remembered for {@code negativeTtl}, failed resolutions for
  *       {@code failureTtl}; neither is persisted.</li>
+ *   <li>A newly fetched policy is committed to the store before anything can answer from it
+ *       (the lookup that fetched it, lookups sharing that fetch, later ones from memory): a
+ *       reply Postfix acted on survives a kill -9 and a restart with the network gone.</li>
  *   <li>Lookups of one domain that arrive together share one resolution, as do refreshes.</li>
  * </ul>
  *
@@ -164,7 +167,7 @@ public final class StsCache implements AutoCloseable {
                 }
                 store.delete(domain);
             }
-            return resolver.resolve(domain).thenApply(l -> afterResolution(domain, l, null));
+            return resolver.resolve(domain).thenCompose(l -> afterResolution(domain, l, null));
         });
     }
 
@@ -179,10 +182,13 @@ public final class StsCache implements AutoCloseable {
     }
 
     /**
-     * The state after a resolution. With a {@code previous} policy still valid, anything but a
-     * new valid policy keeps it (RFC 8461 §3.3).
+     * The state after a resolution, complete once a new policy is committed to the store (not
+     * before: see the class comment; a store that fails is logged and does not hold the answer
+     * back). With a {@code previous} policy still valid, anything but a new valid policy keeps
+     * it (RFC 8461 §3.3).
      */
-    private StsState afterResolution(String domain, StsLookup lookup, StsState.Policy previous) {
+    private CompletableFuture<StsState> afterResolution(String domain, StsLookup lookup,
+                                                        StsState.Policy previous) {
         long now = clock.getAsLong();
         metrics.stsResult(lookup instanceof StsLookup.Found ? "found"
                 : lookup instanceof StsLookup.Failed f ? f.failure().resultType()
@@ -193,16 +199,24 @@ public final class StsCache implements AutoCloseable {
             StsState.Policy p = new StsState.Policy(found.record().id(), found.body(), now,
                     now + found.policy().maxAgeSeconds() * 1000, now,
                     refreshAt(now, found.policy()), lastUsed, "");
-            store.put(new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(), p.expiresAt(),
-                    p.refreshAt(), p.lastUsed()));
             if (previous == null || !previous.id().equals(p.id())
                     || !previous.body().equals(p.body())) {
                 log.info("mta-sts domain={} policy id={} mode={} max_age={} mx={}", domain,
                         p.id(), found.policy().mode().name().toLowerCase(Locale.ROOT),
                         found.policy().maxAgeSeconds(), found.policy().mx());
             }
-            return p;
+            return store.put(new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(),
+                    p.expiresAt(), p.refreshAt(), p.lastUsed())).thenApply(committed -> p);
         }
+        return CompletableFuture.completedFuture(keptOrNone(domain, lookup, previous, now));
+    }
+
+    /**
+     * A resolution without a new policy: the previous policy while it is valid (its refresh
+     * problem noted), else no policy, remembered for failureTtl or negativeTtl.
+     */
+    private StsState keptOrNone(String domain, StsLookup lookup, StsState.Policy previous,
+                                long now) {
         if (previous != null && now < previous.expiresAt()) {
             String problem = "";
             if (lookup instanceof StsLookup.Failed f) {
@@ -267,7 +281,7 @@ public final class StsCache implements AutoCloseable {
         resolver.discover(domain).thenCompose(d -> {
             if (d.record() != null && (refetch || !d.record().id().equals(current.id()))) {
                 return resolver.fetch(domain, d.record(), d.elapsed())
-                        .thenApply(l -> afterResolution(domain, l, current));
+                        .thenCompose(l -> afterResolution(domain, l, current));
             }
             StsLookup l = d.record() != null
                     ? new StsLookup.Absent("", StsLookup.Timings.NONE) // same id: nothing new
@@ -277,7 +291,7 @@ public final class StsCache implements AutoCloseable {
                 log.info("mta-sts domain={} TXT record gone ({}); cached policy id={} kept "
                         + "until it expires", domain, d.reason(), current.id());
             }
-            return CompletableFuture.completedFuture(afterResolution(domain, l, current));
+            return afterResolution(domain, l, current);
         }).whenComplete((state, error) -> {
             StsState result = error == null ? state : current;
             if (error != null) {

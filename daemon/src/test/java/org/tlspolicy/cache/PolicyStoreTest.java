@@ -33,6 +33,47 @@ class PolicyStoreTest {
         }
     }
 
+    /**
+     * Writes from many threads at once are committed in groups, each future completing once
+     * its write is committed (read by another connection to the file), in the order given.
+     */
+    @Test
+    void concurrentWritesAreCommittedBeforeTheirFuturesComplete(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("cache.db");
+        List<java.util.concurrent.CompletableFuture<Boolean>> puts =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (PolicyStore s = PolicyStore.open(Optional.of(file))) {
+            List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int first = t * 100;
+                Thread thread = new Thread(() -> {
+                    for (int i = first; i < first + 100; i++) {
+                        puts.add(s.put(policy("d" + i + ".example", 1000, 5000, 1000)));
+                    }
+                });
+                thread.start();
+                threads.add(thread);
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            for (java.util.concurrent.CompletableFuture<Boolean> f : puts) {
+                assertTrue(f.get());
+            }
+            // Committed: a second connection, as after a crash, sees every one.
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                    "jdbc:sqlite:" + file);
+                 java.sql.ResultSet r = c.createStatement().executeQuery(
+                         "SELECT count(*) FROM sts_policy")) {
+                assertEquals(800, r.getInt(1));
+            }
+            s.put(policy("x.example", 1000, 5000, 1000));
+            assertTrue(s.delete("x.example").get(), "a delete after a put sees the put");
+            assertEquals(Optional.empty(), s.get("x.example").get());
+        }
+    }
+
     @Test
     void dueSelectsUsedPoliciesEarliestFirstAndDeleteExpiredCleansUp(@TempDir Path dir)
             throws Exception {

@@ -162,6 +162,11 @@ final class DaemonProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL, at once: no shutdown hook, no graceful stop, nothing flushed. */
+    void kill() {
+        process.destroyForcibly();
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }
