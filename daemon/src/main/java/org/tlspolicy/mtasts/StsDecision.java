@@ -67,18 +67,20 @@ public final class StsDecision {
         }
         // Postfix reads replies up to 100000 bytes: if the TLSRPT attributes of a very long
         // policy would not fit, the policy strings go first, then the patterns; the policy
-        // itself (level and match list, under 64 KiB since the body is) always stays.
+        // itself (level and match list, under 64 KiB since the body is) and the policy's type
+        // and domain always stay, so the attempt is still reported.
         TlsPolicy tls = null;
-        for (int detail = tlsrpt.enabled() ? 2 : 0; detail >= 0; detail--) {
+        for (int detail = tlsrpt.enabled() ? 2 : -1; ; detail--) {
             List<String> attributes = new ArrayList<>();
             attributes.add("servername=hostname"); // the MX name as SNI (Postfix 3.4+)
-            if (detail == 2) {
-                attributes.addAll(TlsrptAttributes.sts(domain, policy, p.body()));
-            } else if (detail == 1) {
-                attributes.addAll(TlsrptAttributes.stsWithoutStrings(domain, policy));
-            }
+            attributes.addAll(switch (detail) {
+                case 2 -> TlsrptAttributes.sts(domain, policy, p.body());
+                case 1 -> TlsrptAttributes.stsWithoutStrings(domain, policy);
+                case 0 -> TlsrptAttributes.stsDomainOnly(domain);
+                default -> List.<String>of();
+            });
             tls = new TlsPolicy(TlsPolicy.Level.SECURE, match, attributes);
-            if (tls.render().length() <= TlsPolicy.MAX_RENDERED) {
+            if (detail <= 0 || tls.render().length() <= TlsPolicy.MAX_RENDERED) {
                 break;
             }
         }

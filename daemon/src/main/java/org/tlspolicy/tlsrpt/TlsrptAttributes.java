@@ -59,6 +59,15 @@ public final class TlsrptAttributes {
     }
 
     /**
+     * Only {@code policy_type=sts policy_domain=D}, for a policy whose patterns alone would make
+     * the reply too long: Postfix then checks MX names against the {@code match} list (which
+     * holds the same patterns) and its reports name the policy without its patterns.
+     */
+    public static List<String> stsDomainOnly(String domain) {
+        return List.of("policy_type=sts", "policy_domain=" + domain);
+    }
+
+    /**
      * {@code policy_type=tlsa policy_domain=D mx_host_pattern=H… { policy_string = U S M DATA }…}
      * for DANE (RFC 8460 §4.4: the policy strings of a TLSA policy are its records), with the
      * hosts that have TLSA records and each distinct record once; {@code withStrings} false
