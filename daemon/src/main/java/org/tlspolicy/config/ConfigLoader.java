@@ -246,7 +246,8 @@ public final class ConfigLoader {
                 t.duration("cache.negative_ttl", Duration.ZERO, Duration.ofDays(1)),
                 t.duration("cache.failure_ttl", Duration.ZERO, Duration.ofHours(1)),
                 t.duration("cache.check_interval", Duration.ofMinutes(1), Duration.ofDays(7)),
-                t.integer("cache.refresh_rate", 1, 1000));
+                t.integer("cache.refresh_rate", 1, 1000),
+                t.integer("cache.resolution_rate", 1, 1_000_000));
     }
 
     /** Loopback only: the endpoint has no authentication and shows what mail goes where. */

@@ -70,8 +70,12 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
     public record Postfix(Optional<Path> postconf, Optional<Path> configDirectory) {
     }
 
-    /** @param path empty: memory only */
+    /**
+     * @param path           empty: memory only
+     * @param resolutionRate resolutions started per second, at most
+     */
     public record Cache(Optional<Path> path, int maxEntries, Duration negativeTtl,
-                        Duration failureTtl, Duration checkInterval, int refreshRate) {
+                        Duration failureTtl, Duration checkInterval, int refreshRate,
+                        int resolutionRate) {
     }
 }

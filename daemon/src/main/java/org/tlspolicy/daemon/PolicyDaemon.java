@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.metrics.MetricsServer;
 import org.tlspolicy.policy.PolicyTable;
@@ -16,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -57,8 +59,22 @@ public final class PolicyDaemon implements AutoCloseable {
         try {
             s = new SocketmapServer(table, config.limits(), config.threads());
             this.bound = s.bind(config.listen());
+            SocketmapServer srv = s;
+            metrics.gauge("tlspolicyd_connections", "Socketmap connections open (alert near "
+                    + "socketmap.max_connections).", srv::openConnections);
+            metrics.counter("tlspolicyd_connections_closed_total{reason=\"evicted\"}",
+                    "Connections closed by tlspolicyd: evicted (idle, at the limit, for a new "
+                    + "one), refused (at the limit, nothing idle: alert on any), malformed "
+                    + "(PERM), stalled (request unfinished in request_timeout).",
+                    srv::evictedConnections);
+            metrics.counter("tlspolicyd_connections_closed_total{reason=\"refused\"}", "",
+                    srv::refusedConnections);
+            metrics.counter("tlspolicyd_connections_closed_total{reason=\"malformed\"}", "",
+                    srv::malformedRequests);
+            metrics.counter("tlspolicyd_connections_closed_total{reason=\"stalled\"}", "",
+                    srv::stalledRequests);
             if (config.metrics().isPresent()) {
-                m = MetricsServer.start(config.metrics().get(), metrics, () -> !stopping);
+                m = MetricsServer.start(config.metrics().get(), metrics, this::health);
                 log.info("metrics listening on http://{}/metrics", hostPort(m.address()));
             }
         } catch (IOException | RuntimeException e) {
@@ -70,6 +86,17 @@ public final class PolicyDaemon implements AutoCloseable {
         }
         this.server = s;
         this.metricsServer = Optional.ofNullable(m);
+    }
+
+    /** What /health says: the store's state, and whether the daemon is stopping. */
+    private Health health() {
+        Health store = engine.storeHealth();
+        if (!stopping) {
+            return store;
+        }
+        List<String> problems = new ArrayList<>(store.problems());
+        problems.add(0, "stopping");
+        return new Health(problems, store.notices());
     }
 
     /** Starts serving; returns once every listener is bound. */

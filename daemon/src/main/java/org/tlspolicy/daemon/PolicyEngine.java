@@ -13,6 +13,7 @@ import org.tlspolicy.dane.DanePrecedence;
 import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.Dnssec;
+import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.mtasts.PolicyFetcher;
 import org.tlspolicy.mtasts.PolicyHostTrust;
@@ -20,6 +21,8 @@ import org.tlspolicy.mtasts.StsCache;
 import org.tlspolicy.mtasts.StsDecision;
 import org.tlspolicy.mtasts.StsPolicyResolver;
 import org.tlspolicy.mtasts.StsResolver;
+import org.tlspolicy.outbound.ResolutionRate;
+import org.tlspolicy.outbound.SocketBudget;
 import org.tlspolicy.policy.NoPolicyResolver;
 import org.tlspolicy.policy.PolicyResolver;
 import org.tlspolicy.tlsrpt.ReportPolicyResolver;
@@ -66,11 +69,14 @@ public final class PolicyEngine implements AutoCloseable {
     private final Optional<PolicyStore> store;
     private final EventLoopGroup http;
     private final ScheduledExecutorService timer;
+    private final ResolutionRate rate;
 
     private PolicyEngine(PolicyResolver resolver, Optional<StsCache> stsCache,
                          Optional<StsResolver> stsResolver, Optional<DaneCache> daneCache,
                          Optional<DaneResolver> daneResolver, Optional<PolicyStore> store,
-                         EventLoopGroup http, ScheduledExecutorService timer) {
+                         EventLoopGroup http, ScheduledExecutorService timer,
+                         ResolutionRate rate) {
+        this.rate = rate;
         this.resolver = resolver;
         this.stsCache = stsCache;
         this.stsResolver = stsResolver;
@@ -97,26 +103,40 @@ public final class PolicyEngine implements AutoCloseable {
         boolean dane = config.dane().enabled();
         if (!sts && !dane) {
             return new PolicyEngine(new NoPolicyResolver(), Optional.empty(), Optional.empty(),
-                    Optional.empty(), Optional.empty(), Optional.empty(), null, null);
+                    Optional.empty(), Optional.empty(), Optional.empty(), null, null,
+                    ResolutionRate.unlimited());
         }
         // Everything that can fail on a bad configuration comes before any thread is started.
         boolean validate = config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE;
         String anchors = dane && validate ? trustAnchors(config) : "";
-        DnsClient daneResolverDns = dane ? daneDnsClient(config, anchors) : null;
+        SocketBudget[] sockets = socketBudgets(config, background, metrics);
+        ResolutionRate rate = background ? ResolutionRate.of(config.cache().resolutionRate())
+                : ResolutionRate.unlimited();
+        metrics.gauge("tlspolicyd_resolutions_waiting", "Resolutions waiting for their turn "
+                + "(cache.resolution_rate).", rate::waiting);
+        DnsClient daneResolverDns = dane ? daneDnsClient(config, anchors, sockets[0]) : null;
         Optional<DaneResolver> daneResolver = dane
-                ? Optional.of(new DaneResolver(daneResolverDns)) : Optional.empty();
+                ? Optional.of(new DaneResolver(daneResolverDns, rate)) : Optional.empty();
         SSLContext tls = sts ? policyHostTls(config) : null;
         EventLoopGroup http = sts ? fetchLoop() : null;
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 named("policy-timer"));
         PolicyStore store = existingStore.orElseGet(() -> PolicyStore.open(config.cache().path()));
+        metrics.gauge("tlspolicyd_store_writable", "1 while the cache file takes writes; 0: "
+                + "new policies would not survive a restart (alert on 0).", store::writable);
+        metrics.gauge("tlspolicyd_store_held_writes", "Writes that failed and wait to be tried "
+                + "again.", store::heldWrites);
+        metrics.counter("tlspolicyd_store_write_failures_total", "Writes to the cache file "
+                + "that failed.", store::writeFailures);
+        metrics.counter("tlspolicyd_store_corrupt_files_total", "Cache files found corrupt "
+                + "and moved aside (alert on any).", store::corruptFiles);
         DaemonConfig.Cache c = config.cache();
         TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt(), config.postfix());
         PolicyResolver resolver = new NoPolicyResolver();
         Optional<StsCache> stsCache = Optional.empty();
         Optional<StsResolver> stsResolver = Optional.empty();
         if (sts) {
-            StsResolver r = stsResolver(config, tls, http);
+            StsResolver r = stsResolver(config, tls, http, sockets[0], sockets[1], rate);
             StsCache cache = new StsCache(r, store, new StsCache.Settings(c.maxEntries(),
                     c.negativeTtl(), c.failureTtl(), c.checkInterval(), c.refreshRate()),
                     System::currentTimeMillis);
@@ -124,7 +144,8 @@ public final class PolicyEngine implements AutoCloseable {
                 cache.startRefreshing(timer);
             }
             cache.metrics(metrics);
-            metrics.gauge("tlspolicyd_cache_entries{cache=\"mta-sts\"}", cache::size);
+            metrics.gauge("tlspolicyd_cache_entries{cache=\"mta-sts\"}",
+                    "Entries held in memory, by cache.", cache::size);
             resolver = new StsPolicyResolver(cache, new StsDecision(
                     config.mtaSts().strictTesting(), tlsrpt));
             stsCache = Optional.of(cache);
@@ -141,7 +162,8 @@ public final class PolicyEngine implements AutoCloseable {
                             config.dane().maxTtl(), c.failureTtl()),
                     System::currentTimeMillis);
             cache.metrics(metrics);
-            metrics.gauge("tlspolicyd_cache_entries{cache=\"dane\"}", cache::size);
+            metrics.gauge("tlspolicyd_cache_entries{cache=\"dane\"}",
+                    "Entries held in memory, by cache.", cache::size);
             if (background) {
                 cache.startSweeping(timer);
                 if (!sts) {
@@ -160,7 +182,43 @@ public final class PolicyEngine implements AutoCloseable {
                     config.mtaSts().strictTesting(), tlsrpt.why());
         }
         return new PolicyEngine(resolver, stsCache, stsResolver, daneCache, daneResolver,
-                Optional.of(store), http, timer);
+                Optional.of(store), http, timer, rate);
+    }
+
+    /**
+     * The outbound socket budgets {@code [dns, https]}: what the file descriptor limit leaves
+     * once the configured incoming connections and a reserve are counted (see {@link
+     * SocketBudget}), three quarters for DNS queries (a DANE lookup asks many), the rest for
+     * policy fetches. A limit too low for max_connections is an ERROR at start.
+     */
+    private static SocketBudget[] socketBudgets(DaemonConfig config, boolean log,
+                                                Metrics metrics) {
+        long fdLimit = SocketBudget.fdLimit();
+        int connections = config.limits().maxConnections();
+        int outbound = SocketBudget.outboundFor(fdLimit, connections);
+        int dns = Math.max(4, outbound * 3 / 4);
+        SocketBudget[] b = {new SocketBudget("dns", dns),
+            new SocketBudget("https", Math.max(4, outbound - dns))};
+        if (log) {
+            if (fdLimit - connections < 2L * outbound) {
+                PolicyEngine.log.error("sockets fd_limit={} max_connections={} outbound={}: "
+                        + "the file descriptor limit leaves too little beside max_connections; "
+                        + "raise it (systemd LimitNOFILE=) or lower socketmap.max_connections",
+                        fdLimit, connections, outbound);
+            } else {
+                PolicyEngine.log.info("sockets fd_limit={} max_connections={} outbound_dns={} "
+                        + "outbound_https={}", fdLimit, connections, b[0].size(), b[1].size());
+            }
+        }
+        for (SocketBudget s : b) {
+            String help = "Outbound sockets (DNS queries, policy fetches) open, and work "
+                    + "waiting for one, by kind; the budget is in the start-up log.";
+            metrics.gauge("tlspolicyd_outbound_sockets{kind=\"" + s.name()
+                    + "\",state=\"in_use\"}", help, s::inUse);
+            metrics.gauge("tlspolicyd_outbound_sockets{kind=\"" + s.name()
+                    + "\",state=\"waiting\"}", help, s::waiting);
+        }
+        return b;
     }
 
     /**
@@ -170,12 +228,12 @@ public final class PolicyEngine implements AutoCloseable {
      */
     public static DnsClient daneDnsClient(DaemonConfig config) throws ConfigException {
         return daneDnsClient(config, config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE
-                ? trustAnchors(config) : "");
+                ? trustAnchors(config) : "", SocketBudget.unlimited("dns"));
     }
 
     /** The client of {@link #daneDnsClient(DaemonConfig)} with the trust anchors already read. */
-    private static DnsClient daneDnsClient(DaemonConfig config, String anchors)
-            throws ConfigException {
+    private static DnsClient daneDnsClient(DaemonConfig config, String anchors,
+                                           SocketBudget sockets) throws ConfigException {
         DaemonConfig.Dns dns = config.dns();
         List<InetSocketAddress> servers = servers(dns);
         if (config.dane().dnssec() == DaemonConfig.Dnssec.RESOLVER) {
@@ -190,10 +248,12 @@ public final class PolicyEngine implements AutoCloseable {
                             + "it in dns.servers, or set dane.dnssec: validate");
                 }
             }
-            return new DnsClient(servers, dns.timeout(), dns.attempts());
+            return new DnsClient(servers, dns.timeout(), dns.attempts(), Optional.empty(),
+                    sockets);
         }
         try {
-            return new DnsClient(servers, dns.timeout(), dns.attempts(), Optional.of(anchors));
+            return new DnsClient(servers, dns.timeout(), dns.attempts(), Optional.of(anchors),
+                    sockets);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config key dane.trust_anchor_file: " + e.getMessage());
         }
@@ -278,9 +338,18 @@ public final class PolicyEngine implements AutoCloseable {
     /** The MTA-STS resolver of the configuration, fetching with {@code tls}. */
     public static StsResolver stsResolver(DaemonConfig config, SSLContext tls,
                                           EventLoopGroup http) {
-        return new StsResolver(dnsClient(config.dns()), new PolicyFetcher(tls,
+        return stsResolver(config, tls, http, SocketBudget.unlimited("dns"),
+                SocketBudget.unlimited("https"), ResolutionRate.unlimited());
+    }
+
+    private static StsResolver stsResolver(DaemonConfig config, SSLContext tls,
+                                           EventLoopGroup http, SocketBudget dnsSockets,
+                                           SocketBudget httpsSockets, ResolutionRate rate) {
+        DaemonConfig.Dns dns = config.dns();
+        return new StsResolver(new DnsClient(servers(dns), dns.timeout(), dns.attempts(),
+                Optional.empty(), dnsSockets), new PolicyFetcher(tls,
                 config.mtaSts().connectTimeout(), config.mtaSts().fetchTimeout(), HTTPS_PORT,
-                http));
+                http, httpsSockets), rate);
     }
 
     /**
@@ -331,6 +400,14 @@ public final class PolicyEngine implements AutoCloseable {
         return stsCache;
     }
 
+    /** The cache file's state, for /health: its problems now, and what was wrong at start. */
+    public Health storeHealth() {
+        if (store.isEmpty()) {
+            return new Health(List.of(), List.of());
+        }
+        return new Health(store.get().problems(), store.get().notice().stream().toList());
+    }
+
     public Optional<StsResolver> stsResolver() {
         return stsResolver;
     }
@@ -345,6 +422,7 @@ public final class PolicyEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        rate.close();
         stsCache.ifPresent(StsCache::close);
         daneCache.ifPresent(DaneCache::close);
         if (timer != null) {

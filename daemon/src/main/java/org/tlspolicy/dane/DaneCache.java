@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
@@ -27,14 +28,28 @@ import java.util.function.LongSupplier;
  * <ul>
  *   <li>A result used in the last quarter of its lifetime is resolved again in the background
  *       (at most {@value #MAX_REFRESHES_IN_FLIGHT} at once); a domain in use keeps its answer
- *       without waiting. A refresh that fails keeps the old result until it expires, never
- *       longer: a TTL is a promise of the zone's operator (TLSA key rollover relies on it,
- *       RFC 7671 §8).</li>
+ *       without waiting. A refresh that fails keeps the old result as long as it may be
+ *       served (its TTL, then the stale bound below), never longer.</li>
  *   <li>Failed resolutions (bogus, indeterminate) are kept for {@code cache.failure_ttl} and
  *       never persisted.</li>
  *   <li>Lookups of one domain that arrive together share one resolution.</li>
  *   <li>A new result is committed to the store before anything answers from it, so a reply
  *       Postfix acted on survives a kill -9 and a restart with DNS gone.</li>
+ *   <li>A known domain's lookup never waits for DNS because its result just expired: past its
+ *       TTL a result still answers (stale) while a background resolution replaces it, as
+ *       RFC 8767 lets a resolver serve stale data rather than fail, within a bound that fits
+ *       what the result says. A result that applies DANE (dane-only, dane) may be served up to
+ *       one more of its lifetimes (at most {@code dane.max_ttl}): it only ever asks Postfix
+ *       for more (Postfix looks the TLSA records up itself, fresh), so a stale one cannot
+ *       downgrade, and during a DNS outage Postfix's own TLSA lookup defers the mail anyway.
+ *       A result without DANE ("not applicable", null MX) may be served at most {@value
+ *       #STALE_WITHOUT_DANE_SECONDS} s stale: a domain that has just signed its zone and
+ *       published TLSA records gets DANE from the next resolution, not an hour later. A
+ *       failure is never served stale.</li>
+ *   <li>Lifetimes are shortened by up to {@value #JITTER_PERCENT}% at random, and the
+ *       background refresh of a used result starts at 70–80% of its lifetime, so results
+ *       resolved together (a restart, a burst of new domains) neither expire nor refresh
+ *       together.</li>
  * </ul>
  * Nothing here completes exceptionally.
  */
@@ -44,6 +59,15 @@ public final class DaneCache implements AutoCloseable {
 
     /** Background refreshes in flight at most (see StsCache: a burst overflows UDP buffers). */
     static final int MAX_REFRESHES_IN_FLIGHT = 64;
+
+    /**
+     * How long past its TTL a result without DANE may still answer, during its refresh
+     * (RFC 8767 §4: 30 s, the TTL it recommends for a stale answer).
+     */
+    static final int STALE_WITHOUT_DANE_SECONDS = 30;
+
+    /** Lifetimes are shortened by up to this much at random, against synchronised expiry. */
+    static final int JITTER_PERCENT = 15;
 
     /**
      * @param maxEntries  results kept in memory
@@ -108,12 +132,15 @@ public final class DaneCache implements AutoCloseable {
             return null;
         }
         long now = clock.getAsLong();
-        if (now >= s.validUntil()) {
+        if (now >= s.staleUntil()) {
             return null;
         }
         if (now >= s.refreshAt() && refreshing.size() < MAX_REFRESHES_IN_FLIGHT
                 && refreshing.putIfAbsent(domain, Boolean.TRUE) == null) {
             refresh(domain, s);
+        }
+        if (now >= s.validUntil()) {
+            metrics.staleAnswer("dane");
         }
         return s;
     }
@@ -149,9 +176,10 @@ public final class DaneCache implements AutoCloseable {
                     long validUntil = stored.get().validUntil();
                     // A restored result is refreshed when used in the last quarter of the time
                     // it has left, as if it had just been resolved.
+                    long left = validUntil - now;
                     return CompletableFuture.completedFuture(new DaneState(parsed.get(),
                             decision.decide(domain, parsed.get()), validUntil,
-                            now + (validUntil - now) * 3 / 4));
+                            now + left * 3 / 4, validUntil + stale(parsed.get(), left)));
                 }
                 log.warn("dane domain={} stored result unreadable, resolving again", domain);
             }
@@ -163,10 +191,11 @@ public final class DaneCache implements AutoCloseable {
     }
 
     private void refresh(String domain, DaneState current) {
-        resolver.resolve(domain).thenCompose(lookup -> {
+        resolver.resolve(domain, true).thenCompose(lookup -> {
             count(lookup, true);
             if (lookup instanceof DaneLookup.Failed f) {
-                // The current result stands until its TTL runs out; then a lookup tries again.
+                // The current result stands until it may no longer be served (its TTL, or its
+                // stale bound); then a lookup tries again.
                 log.warn("dane refresh failed domain={} keeping result until expiry "
                         + "reason=\"{}\"", domain, f.reason());
                 return CompletableFuture.completedFuture(current);
@@ -197,15 +226,24 @@ public final class DaneCache implements AutoCloseable {
             return CompletableFuture.completedFuture(failed(domain, lookup));
         }
         long now = clock.getAsLong();
-        long lifetime = Math.max(settings.minTtl().toMillis(),
+        long bounded = Math.max(settings.minTtl().toMillis(),
                 Math.min(settings.maxTtl().toMillis(),
                         Math.min(lookup.ttl(), Integer.MAX_VALUE) * 1000));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        long lifetime = bounded - bounded * random.nextInt(JITTER_PERCENT + 1) / 100;
         DaneState s = new DaneState(lookup, decision.decide(domain, lookup), now + lifetime,
-                now + lifetime * 3 / 4);
+                now + lifetime * random.nextInt(70, 81) / 100,
+                now + lifetime + stale(lookup, lifetime));
         return DaneLookupCodec.format(lookup)
                 .map(text -> store.putDane(new StoredDane(domain, text, s.validUntil()))
                         .thenApply(committed -> s))
                 .orElseGet(() -> CompletableFuture.completedFuture(s));
+    }
+
+    /** How long past its TTL a result of {@code lifetime} may answer: see the class comment. */
+    private static long stale(DaneLookup lookup, long lifetime) {
+        return lookup instanceof DaneLookup.Applies ? lifetime
+                : Math.min(lifetime, STALE_WITHOUT_DANE_SECONDS * 1000L);
     }
 
     private DaneState failed(String domain, String reason) {
@@ -218,10 +256,10 @@ public final class DaneCache implements AutoCloseable {
         return new DaneState(lookup, decision.decide(domain, lookup), until, Long.MAX_VALUE);
     }
 
-    /** Drops expired results from memory. */
+    /** Drops results that may no longer answer from memory. */
     public void deleteExpired() {
         long now = clock.getAsLong();
-        memory.asMap().values().removeIf(s -> s.validUntil() <= now);
+        memory.asMap().values().removeIf(s -> s.staleUntil() <= now);
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.tlspolicy.dane;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.DnsResult;
 import org.tlspolicy.dns.Dnssec;
+import org.tlspolicy.outbound.ResolutionRate;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.NameTooLongException;
 import org.xbill.DNS.Record;
@@ -32,13 +33,33 @@ public final class DaneResolver {
     public static final int MAX_HOSTS = 16;
 
     private final DnsClient dns;
+    private final ResolutionRate rate;
 
     public DaneResolver(DnsClient dns) {
-        this.dns = dns;
+        this(dns, ResolutionRate.unlimited());
     }
 
-    /** The DANE status of mail to {@code domain}. */
+    /** A resolver whose resolutions start at most at {@code rate}. */
+    public DaneResolver(DnsClient dns, ResolutionRate rate) {
+        this.dns = dns;
+        this.rate = rate;
+    }
+
+    /** The DANE status of mail to {@code domain} (in turn, see {@link ResolutionRate}). */
     public CompletableFuture<DaneLookup> resolve(String domain) {
+        return resolve(domain, false);
+    }
+
+    /**
+     * As {@link #resolve(String)}; a {@code background} one (a refresh, bounded by its cache)
+     * does not wait for a turn.
+     */
+    public CompletableFuture<DaneLookup> resolve(String domain, boolean background) {
+        return background ? resolveNow(domain)
+                : rate.acquire().thenCompose(go -> resolveNow(domain));
+    }
+
+    private CompletableFuture<DaneLookup> resolveNow(String domain) {
         Name name;
         try {
             name = Name.fromString(domain, Name.root);

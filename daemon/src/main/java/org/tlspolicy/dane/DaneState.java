@@ -10,7 +10,14 @@ import org.tlspolicy.policy.PolicyOutcome;
  * @param validUntil when it must be resolved again (the DNS TTLs, bounded)
  * @param refreshAt  when a use starts a background resolution, so that a domain in use does not
  *                   wait for DNS when its TTL runs out
+ * @param staleUntil until when, past {@code validUntil}, it may still answer while a background
+ *                   resolution replaces it (see {@link DaneCache}); {@code validUntil} for none
  */
 public record DaneState(DaneLookup lookup, PolicyOutcome outcome, long validUntil,
-                        long refreshAt) {
+                        long refreshAt, long staleUntil) {
+
+    /** A state that is never served stale. */
+    public DaneState(DaneLookup lookup, PolicyOutcome outcome, long validUntil, long refreshAt) {
+        this(lookup, outcome, validUntil, refreshAt, validUntil);
+    }
 }

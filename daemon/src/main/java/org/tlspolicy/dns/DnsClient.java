@@ -1,5 +1,6 @@
 package org.tlspolicy.dns;
 
+import org.tlspolicy.outbound.SocketBudget;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.EDNSOption;
@@ -75,6 +76,15 @@ public final class DnsClient {
      */
     public DnsClient(List<InetSocketAddress> servers, Duration timeout, int attempts,
                      Optional<String> trustAnchors) {
+        this(servers, timeout, attempts, trustAnchors, SocketBudget.unlimited("dns"));
+    }
+
+    /**
+     * As {@link #DnsClient(List, Duration, int, Optional)}, with every query (the validator's
+     * own included) holding a socket of {@code sockets} while it is on the wire.
+     */
+    public DnsClient(List<InetSocketAddress> servers, Duration timeout, int attempts,
+                     Optional<String> trustAnchors, SocketBudget sockets) {
         // addResolver keeps the configured order; ExtendedResolver's collection constructors
         // put the resolvers in a set. Without load balancing, servers are tried in that order,
         // those that failed recently last.
@@ -94,8 +104,9 @@ public final class DnsClient {
         // the deadline and the others would never be asked.
         extended.setTimeout(timeout.plus(SELECTOR_TICK)
                 .multipliedBy((long) attempts * Math.max(1, servers.size())));
+        Resolver budgeted = new BudgetedResolver(extended, sockets);
         if (trustAnchors.isPresent()) {
-            ValidatingResolver validating = new ValidatingResolver(extended);
+            ValidatingResolver validating = new ValidatingResolver(budgeted);
             try {
                 validating.loadTrustAnchors(new ByteArrayInputStream(
                         trustAnchors.get().getBytes(StandardCharsets.US_ASCII)));
@@ -104,9 +115,9 @@ public final class DnsClient {
             }
             this.resolver = validating;
         } else {
-            this.resolver = extended;
+            this.resolver = budgeted;
         }
-        this.upstream = extended;
+        this.upstream = budgeted;
     }
 
     /** Looks up {@code type} records of {@code name}, following CNAMEs. */

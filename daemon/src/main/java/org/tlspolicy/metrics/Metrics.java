@@ -30,6 +30,10 @@ public final class Metrics {
     private final LongAdder resolutionCount = new LongAdder();
     private final LongAdder resolutionNanos = new LongAdder();
     private final Map<String, LongSupplier> gauges = new ConcurrentHashMap<>();
+    private final LongAdder staleDane = new LongAdder();
+    private final LongAdder staleSts = new LongAdder();
+    /** Family name → {type, help} of the series read from suppliers. */
+    private final Map<String, String[]> families = new ConcurrentHashMap<>();
 
     public Metrics() {
         for (int i = 0; i < buckets.length; i++) {
@@ -77,8 +81,32 @@ public final class Metrics {
                 + background + "\"}");
     }
 
-    /** A value read when rendered, e.g. a cache's size. */
-    public void gauge(String series, LongSupplier value) {
+    /**
+     * A lookup answered from a result past its TTL while a background resolution replaces it
+     * ({@code cache}: dane or mta-sts).
+     */
+    public void staleAnswer(String cache) {
+        // On the lookup path while results are stale: no string built, no map searched.
+        ("dane".equals(cache) ? staleDane : staleSts).increment();
+    }
+
+    /**
+     * A value read when rendered, e.g. a cache's size: {@code series} is a name with its labels,
+     * {@code help} describes the family (the name before the labels).
+     */
+    public void gauge(String series, String help, LongSupplier value) {
+        register(series, "gauge", help, value);
+    }
+
+    /** As {@link #gauge}, for a value that only grows (Prometheus type counter). */
+    public void counter(String series, String help, LongSupplier value) {
+        register(series, "counter", help, value);
+    }
+
+    private void register(String series, String type, String help, LongSupplier value) {
+        int brace = series.indexOf('{');
+        families.putIfAbsent(brace < 0 ? series : series.substring(0, brace),
+                new String[] {type, help});
         gauges.put(series, value);
     }
 
@@ -100,6 +128,12 @@ public final class Metrics {
                 "MTA-STS resolutions (TXT, policy fetch) by result; background: refreshes.");
         family(b, "tlspolicyd_dane_resolutions_total", "counter",
                 "DANE resolutions (MX, TLSA) by result; background: refreshes.");
+        b.append("# HELP tlspolicyd_stale_answers_total Lookups answered from a result past "
+                + "its TTL, while it was being resolved again, by cache.\n"
+                + "# TYPE tlspolicyd_stale_answers_total counter\n"
+                + "tlspolicyd_stale_answers_total{cache=\"dane\"} ").append(staleDane.sum())
+                .append("\ntlspolicyd_stale_answers_total{cache=\"mta-sts\"} ")
+                .append(staleSts.sum()).append('\n');
         b.append("# HELP tlspolicyd_resolution_seconds Time to decide lookups not answered "
                 + "from memory.\n# TYPE tlspolicyd_resolution_seconds histogram\n");
         long cumulative = 0;
@@ -112,12 +146,20 @@ public final class Metrics {
         b.append("tlspolicyd_resolution_seconds_sum ").append(resolutionNanos.sum() / 1e9)
                 .append('\n').append("tlspolicyd_resolution_seconds_count ")
                 .append(resolutionCount.sum()).append('\n');
-        b.append("# HELP tlspolicyd_cache_entries Entries held in memory, by cache.\n"
-                + "# TYPE tlspolicyd_cache_entries gauge\n");
+        List<String> familyNames = new ArrayList<>(families.keySet());
+        familyNames.sort(null);
         List<String> names = new ArrayList<>(gauges.keySet());
         names.sort(null);
-        for (String g : names) {
-            b.append(g).append(' ').append(gauges.get(g).getAsLong()).append('\n');
+        for (String family : familyNames) {
+            String[] typeHelp = families.get(family);
+            b.append("# HELP ").append(family).append(' ').append(typeHelp[1]).append('\n')
+                    .append("# TYPE ").append(family).append(' ').append(typeHelp[0])
+                    .append('\n');
+            for (String g : names) {
+                if (g.equals(family) || g.startsWith(family + "{")) {
+                    b.append(g).append(' ').append(gauges.get(g).getAsLong()).append('\n');
+                }
+            }
         }
         return b.toString();
     }

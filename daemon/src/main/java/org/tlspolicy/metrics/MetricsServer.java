@@ -26,11 +26,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The metrics and health endpoint: {@code GET /metrics} (Prometheus text format) and {@code GET
- * /health} (200 {@code ok} while the daemon serves, 503 otherwise), on a loopback address only,
+ * /health} (200 {@code ok} while the daemon serves and nothing stands in the way of its
+ * promises, with notices of past trouble below; 503 and the problems, one a line, otherwise),
+ * on a loopback address only,
  * one thread of its own so that scraping never delays a lookup. Requests are capped at 8 KiB
  * and 10 s; anything else gets 404 or 405.
  */
@@ -44,9 +46,12 @@ public final class MetricsServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** Serves {@code metrics} at {@code address}; {@code healthy} answers /health. */
+    /**
+     * Serves {@code metrics} at {@code address}; {@code health} answers /health: its problems
+     * make it 503, its notices are told with a 200.
+     */
     public static MetricsServer start(InetSocketAddress address, Metrics metrics,
-                                      BooleanSupplier healthy) throws IOException {
+                                      Supplier<Health> health) throws IOException {
         EventLoopGroup group = new NioEventLoopGroup(1, r -> {
             Thread t = new Thread(r, "metrics");
             t.setDaemon(true);
@@ -61,7 +66,7 @@ public final class MetricsServer implements AutoCloseable {
                             c.pipeline().addLast(new ReadTimeoutHandler(10, TimeUnit.SECONDS),
                                     new HttpServerCodec(4096, 8192, 8192),
                                     new HttpObjectAggregator(8192),
-                                    new Handler(metrics, healthy));
+                                    new Handler(metrics, health));
                         }
                     })
                     .bind(address).awaitUninterruptibly().channel();
@@ -88,11 +93,11 @@ public final class MetricsServer implements AutoCloseable {
 
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final Metrics metrics;
-        private final BooleanSupplier healthy;
+        private final Supplier<Health> health;
 
-        Handler(Metrics metrics, BooleanSupplier healthy) {
+        Handler(Metrics metrics, Supplier<Health> health) {
             this.metrics = metrics;
-            this.healthy = healthy;
+            this.health = health;
         }
 
         @Override
@@ -109,9 +114,9 @@ public final class MetricsServer implements AutoCloseable {
                     && !request.method().equals(HttpMethod.HEAD)) {
                 response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET only\n");
             } else if (path.equals("/health")) {
-                boolean ok = healthy.getAsBoolean();
-                response = text(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        ok ? "ok\n" : "stopping\n");
+                Health h = health.get();
+                response = text(h.ok() ? HttpResponseStatus.OK
+                        : HttpResponseStatus.SERVICE_UNAVAILABLE, h.text());
             } else {
                 response = text(HttpResponseStatus.OK, metrics.render());
                 response.headers().set(HttpHeaderNames.CONTENT_TYPE,

@@ -1,6 +1,7 @@
 package org.tlspolicy.mtasts;
 
 import io.netty.bootstrap.Bootstrap;
+import org.tlspolicy.outbound.SocketBudget;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -84,6 +85,7 @@ public final class PolicyFetcher {
     private final Duration timeout;
     private final int port;
     private final EventLoopGroup group;
+    private final SocketBudget sockets;
 
     /**
      * @param tls            trust for policy hosts
@@ -94,6 +96,17 @@ public final class PolicyFetcher {
      */
     public PolicyFetcher(SSLContext tls, Duration connectTimeout, Duration timeout, int port,
                          EventLoopGroup group) {
+        this(tls, connectTimeout, timeout, port, group, SocketBudget.unlimited("https"));
+    }
+
+    /**
+     * As {@link #PolicyFetcher(SSLContext, Duration, Duration, int, EventLoopGroup)}, each
+     * fetch holding a socket of {@code sockets} from before it connects until it is over; a
+     * fetch waiting for one has not started (its deadline neither).
+     */
+    public PolicyFetcher(SSLContext tls, Duration connectTimeout, Duration timeout, int port,
+                         EventLoopGroup group, SocketBudget sockets) {
+        this.sockets = sockets;
         this.tls = tls;
         this.connectTimeout = connectTimeout;
         this.timeout = timeout;
@@ -121,9 +134,12 @@ public final class PolicyFetcher {
      * connection; the future never completes exceptionally.
      */
     public CompletableFuture<PolicyFetch> fetch(String domain, List<InetAddress> addresses) {
-        Exchange exchange = new Exchange(domain, List.copyOf(addresses), group.next());
-        exchange.start();
-        return exchange.result;
+        return sockets.acquire().thenCompose(permit -> {
+            Exchange exchange = new Exchange(domain, List.copyOf(addresses), group.next());
+            exchange.result.whenComplete((r, e) -> permit.release());
+            exchange.start();
+            return exchange.result;
+        });
     }
 
     /** One fetch: its connection attempts, its deadline, and what it has learned so far. */

@@ -36,7 +36,13 @@ import java.util.function.LongSupplier;
  *       (jittered, rate-limited), so a domain in use never waits on the network and never sees
  *       its policy expire while the policy host is reachable (RFC 8461 §10.2).</li>
  *   <li>"No policy" is remembered for {@code negativeTtl}, failed resolutions for
- *       {@code failureTtl}; neither is persisted.</li>
+ *       {@code failureTtl} (each shortened by up to 15% at random, so that answers resolved
+ *       together do not expire together); neither is persisted. Past that, such an answer
+ *       still answers for at most {@value #STALE_NO_POLICY_SECONDS} s while a background
+ *       resolution replaces it, so a known domain's lookup does not wait for DNS when its
+ *       answer expires (RFC 8767's serve-stale, kept short: a domain that has just published
+ *       MTA-STS gets its policy from the next resolution). A policy is never served past its
+ *       max_age (RFC 8461 §5.1); it is refreshed long before.</li>
  *   <li>A newly fetched policy is committed to the store before anything can answer from it
  *       (the lookup that fetched it, lookups sharing that fetch, later ones from memory): a
  *       reply Postfix acted on survives a kill -9 and a restart with the network gone.</li>
@@ -66,6 +72,12 @@ public final class StsCache implements AutoCloseable {
     private static final int MAX_CONCURRENT_REFRESHES = 16;
 
     /**
+     * How long past its TTL a "no policy" answer may still answer, during its refresh
+     * (RFC 8767 §4: 30 s, the TTL it recommends for a stale answer).
+     */
+    static final int STALE_NO_POLICY_SECONDS = 30;
+
+    /**
      * @param maxEntries      states kept in memory (policies and negative answers)
      * @param negativeTtl     how long "no MTA-STS" is remembered
      * @param failureTtl      how long a failed resolution is remembered (no policy cached)
@@ -84,6 +96,8 @@ public final class StsCache implements AutoCloseable {
     private final SharedLoads<StsState> loads = new SharedLoads<>();
     private final ConcurrentHashMap<String, CompletableFuture<StsState>> refreshing =
             new ConcurrentHashMap<>();
+    /** Domains whose stale answer a resolution is replacing, now (one each, at most 64). */
+    private final ConcurrentHashMap<String, Boolean> staleLoads = new ConcurrentHashMap<>();
     private volatile ScheduledFuture<?> refresher;
     private volatile Metrics metrics = new Metrics();
     private volatile ScheduledFuture<?> expirer;
@@ -124,10 +138,23 @@ public final class StsCache implements AutoCloseable {
     public StsState known(String domain) {
         long now = clock.getAsLong();
         StsState s = memory.getIfPresent(domain);
-        if (s != null && now < s.validUntil()) {
+        if (s == null) {
+            return null;
+        }
+        if (now < s.validUntil()) {
             if (s instanceof StsState.Policy p) {
                 afterUse(domain, p, now);
             }
+            return s;
+        }
+        if (s instanceof StsState.NoPolicy
+                && now < s.validUntil() + STALE_NO_POLICY_SECONDS * 1000L) {
+            // Stale: answers while a resolution in the background replaces it.
+            if (staleLoads.size() < MAX_CHECKS_IN_FLIGHT
+                    && staleLoads.putIfAbsent(domain, Boolean.TRUE) == null) {
+                shared(domain, true).whenComplete((state, e) -> staleLoads.remove(domain));
+            }
+            metrics.staleAnswer("mta-sts");
             return s;
         }
         return null;
@@ -139,7 +166,16 @@ public final class StsCache implements AutoCloseable {
         if (s != null) {
             return CompletableFuture.completedFuture(s);
         }
-        return loads.load(domain, () -> load(domain), error -> {
+        return shared(domain, false);
+    }
+
+    /**
+     * The load of {@code domain} from the store or the network, shared with any running; a
+     * {@code background} one (a stale answer stands meanwhile) does not wait for a turn of the
+     * resolution rate.
+     */
+    private CompletableFuture<StsState> shared(String domain, boolean background) {
+        return loads.load(domain, () -> load(domain, background), error -> {
             log.error("mta-sts resolution failed domain={}", domain, error);
             return new StsState.NoPolicy("internal error: " + error, null,
                     clock.getAsLong() + settings.failureTtl().toMillis());
@@ -156,7 +192,7 @@ public final class StsCache implements AutoCloseable {
         return memory.estimatedSize();
     }
 
-    private CompletableFuture<StsState> load(String domain) {
+    private CompletableFuture<StsState> load(String domain, boolean background) {
         return store.get(domain).thenCompose(stored -> {
             long now = clock.getAsLong();
             if (stored.isPresent() && stored.get().expiresAt() > now) {
@@ -167,7 +203,8 @@ public final class StsCache implements AutoCloseable {
                 }
                 store.delete(domain);
             }
-            return resolver.resolve(domain).thenCompose(l -> afterResolution(domain, l, null));
+            return resolver.resolve(domain, background)
+                    .thenCompose(l -> afterResolution(domain, l, null));
         });
     }
 
@@ -236,13 +273,19 @@ public final class StsCache implements AutoCloseable {
             log.warn("mta-sts no usable policy domain={} id={} failure={} reason=\"{}\"",
                     domain, f.record().id(), f.failure().resultType(), f.reason());
             return new StsState.NoPolicy(f.reason(), f.failure(),
-                    now + settings.failureTtl().toMillis());
+                    now + jittered(settings.failureTtl()));
         }
         if (lookup instanceof StsLookup.Unavailable u) {
-            return new StsState.NoPolicy(u.reason(), null, now + settings.failureTtl().toMillis());
+            return new StsState.NoPolicy(u.reason(), null, now + jittered(settings.failureTtl()));
         }
         return new StsState.NoPolicy(((StsLookup.Absent) lookup).reason(), null,
-                now + settings.negativeTtl().toMillis());
+                now + jittered(settings.negativeTtl()));
+    }
+
+    /** {@code ttl} shortened by up to 15% at random: answers made together expire apart. */
+    private static long jittered(Duration ttl) {
+        long ms = ttl.toMillis();
+        return ms - ms * ThreadLocalRandom.current().nextInt(16) / 100;
     }
 
     /** RFC 8461 §10.2: refresh at about half the max_age, ±10%, so refreshes spread out. */
@@ -324,8 +367,14 @@ public final class StsCache implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         return store.due(clock.getAsLong(), room).thenAccept(due -> {
+            long now = clock.getAsLong();
             for (StoredPolicy s : due) {
                 StsState inMemory = memory.getIfPresent(s.domain());
+                if (inMemory instanceof StsState.Policy p && p.refreshAt() > now) {
+                    // Memory knows better: rescheduled after a failed try, and the store
+                    // could not be told (read-only, full). Not again every second.
+                    continue;
+                }
                 StsState.Policy current = inMemory instanceof StsState.Policy p ? p
                         : fromStore(s).orElse(null);
                 if (current == null) {
@@ -342,10 +391,12 @@ public final class StsCache implements AutoCloseable {
         });
     }
 
-    /** Drops what is no longer valid from memory and the store. */
+    /** Drops what may no longer answer from memory, and what is expired from the store. */
     void deleteExpired() {
         long now = clock.getAsLong();
-        memory.asMap().values().removeIf(state -> state.validUntil() <= now);
+        memory.asMap().values().removeIf(state -> state.validUntil()
+                + (state instanceof StsState.NoPolicy ? STALE_NO_POLICY_SECONDS * 1000L : 0)
+                <= now);
         store.deleteExpired(now);
     }
 

@@ -2,6 +2,7 @@ package org.tlspolicy.mtasts;
 
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.DnsResult;
+import org.tlspolicy.outbound.ResolutionRate;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.Name;
@@ -26,14 +27,29 @@ public final class StsResolver {
 
     private final DnsClient dns;
     private final PolicyFetcher fetcher;
+    private final ResolutionRate rate;
 
     public StsResolver(DnsClient dns, PolicyFetcher fetcher) {
-        this.dns = dns;
-        this.fetcher = fetcher;
+        this(dns, fetcher, ResolutionRate.unlimited());
     }
 
-    /** The TXT lookup alone: which policy id, if any, the domain announces now. */
+    /** A resolver whose resolutions (and TXT checks) start at most at {@code rate}. */
+    public StsResolver(DnsClient dns, PolicyFetcher fetcher, ResolutionRate rate) {
+        this.dns = dns;
+        this.fetcher = fetcher;
+        this.rate = rate;
+    }
+
+    /**
+     * The TXT lookup alone: which policy id, if any, the domain announces now (a check of a
+     * cached policy: a refresh, bounded by the cache, so not in turn with the resolutions of
+     * {@link ResolutionRate}).
+     */
     public CompletableFuture<Discovery> discover(String domain) {
+        return discoverNow(domain);
+    }
+
+    private CompletableFuture<Discovery> discoverNow(String domain) {
         long start = System.nanoTime();
         Name name;
         try {
@@ -185,8 +201,21 @@ public final class StsResolver {
      * completes exceptionally.
      */
     public CompletableFuture<StsLookup> resolve(String domain) {
+        return resolve(domain, false);
+    }
+
+    /**
+     * As {@link #resolve(String)}; a {@code background} one (replacing a stale answer, bounded
+     * by the cache) does not wait for a turn.
+     */
+    public CompletableFuture<StsLookup> resolve(String domain, boolean background) {
+        return background ? resolveNow(domain)
+                : rate.acquire().thenCompose(go -> resolveNow(domain));
+    }
+
+    private CompletableFuture<StsLookup> resolveNow(String domain) {
         CompletableFuture<PolicyHost> host = policyHost(domain);
-        return discover(domain).thenCompose(d -> {
+        return discoverNow(domain).thenCompose(d -> {
             if (d.record() != null) {
                 return fetch(domain, d.record(), d.elapsed(), host);
             }

@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A socketmap server: listeners, event loops, and the per-connection pipeline
@@ -62,6 +63,13 @@ public final class SocketmapServer implements AutoCloseable {
     private final SocketmapTable table;
     private final SocketmapLimits limits;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final Counters counters = new Counters();
+
+    /** What clients did wrong, since start. */
+    static final class Counters {
+        final LongAdder malformed = new LongAdder();
+        final LongAdder stalled = new LongAdder();
+    }
 
     /**
      * @param threads event loop threads for connections; 0 for one per available processor
@@ -102,6 +110,7 @@ public final class SocketmapServer implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
+                        ConnectionLimit.track(ch);
                         SocketmapDecoder decoder = new SocketmapDecoder();
                         ch.pipeline().addLast(connectionLimit,
                                 // Reader idleness only: "no request for this long". An
@@ -110,7 +119,8 @@ public final class SocketmapServer implements AutoCloseable {
                                         TimeUnit.MILLISECONDS),
                                 decoder,
                                 SocketmapEncoder.INSTANCE,
-                                new SocketmapHandler(table, decoder, limits, inFlight));
+                                new SocketmapHandler(table, decoder, limits, inFlight,
+                                        counters));
                     }
                 })
                 .option(ChannelOption.SO_BACKLOG, 1024);
@@ -201,6 +211,26 @@ public final class SocketmapServer implements AutoCloseable {
     /** Connections currently open. */
     public int openConnections() {
         return connectionLimit.open();
+    }
+
+    /** Idle connections closed at the limit to make room for new ones, since start. */
+    public long evictedConnections() {
+        return connectionLimit.evicted();
+    }
+
+    /** Connections refused at the limit (nothing could make room), since start. */
+    public long refusedConnections() {
+        return connectionLimit.refused();
+    }
+
+    /** Malformed requests (answered PERM, connection closed), since start. */
+    public long malformedRequests() {
+        return counters.malformed.sum();
+    }
+
+    /** Connections closed with a request begun and not finished in time, since start. */
+    public long stalledRequests() {
+        return counters.stalled.sum();
     }
 
     /**

@@ -153,4 +153,138 @@ class PolicyStoreTest {
             }
         }
     }
+
+    // --- Faults of the filesystem under the store (issue 17): real mounts, as root ---------
+
+    private static void sh(String command) throws Exception {
+        Process p = new ProcessBuilder("sh", "-ec", command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new AssertionError(command + ": " + out);
+        }
+    }
+
+    private static String mode(Path p) throws Exception {
+        return java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(p));
+    }
+
+    /** The file and its -wal and -shm list the domains the relay sends to: not for others. */
+    @Test
+    void theFilesAreOwnerAndGroupOnlyWhateverTheUmask(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("cache.db");
+        try (PolicyStore s = PolicyStore.open(Optional.of(file))) {
+            assertTrue(s.put(policy("a.example", 1000, 5000, 1000)).get());
+            for (String name : new String[] {"cache.db", "cache.db-wal", "cache.db-shm"}) {
+                assertEquals("rw-r-----", mode(dir.resolve(name)), name);
+            }
+        }
+        // One made before, world-readable, is tightened at the next start.
+        Path old = dir.resolve("old.db");
+        try (PolicyStore s = PolicyStore.open(Optional.of(old))) {
+            s.put(policy("a.example", 1000, 5000, 1000)).get();
+        }
+        Files.setPosixFilePermissions(old,
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        try (PolicyStore s = PolicyStore.open(Optional.of(old))) {
+            assertEquals("rw-r-----", mode(old));
+            assertEquals(Optional.of(policy("a.example", 1000, 5000, 1000)),
+                    s.get("a.example").get());
+        }
+    }
+
+    /**
+     * A valid store on a filesystem remounted read-only (ext4 errors=remount-ro), here a
+     * read-only bind mount: it is read and served from, never moved aside; writes are held and
+     * written once the filesystem is writable again. Also with a -wal left by a crash.
+     */
+    @Test
+    void aStoreOnAReadOnlyFilesystemIsServedAndHealsWhenWritable(@TempDir Path dir)
+            throws Exception {
+        Path real = Files.createDirectories(dir.resolve("real"));
+        Path mounted = Files.createDirectories(dir.resolve("mounted"));
+        // A store left by a crash: its data still in the -wal.
+        try (PolicyStore s = PolicyStore.open(Optional.of(real.resolve("work.db")))) {
+            assertTrue(s.put(policy("a.example", 1000, 5000, 1000)).get());
+            assertTrue(s.put(policy("b.example", 1000, 5000, 1000)).get());
+            for (String suffix : new String[] {"", "-wal", "-shm"}) {
+                Files.copy(real.resolve("work.db" + suffix), real.resolve("cache.db" + suffix));
+            }
+        }
+        sh("mount --bind " + real + " " + mounted + " && mount -o remount,ro,bind " + mounted);
+        try {
+            try (PolicyStore s = PolicyStore.open(Optional.of(mounted.resolve("cache.db")),
+                    java.time.Duration.ofMillis(200))) {
+                assertEquals(PolicyStore.Mode.READ_ONLY, s.mode());
+                assertEquals(Optional.of(policy("a.example", 1000, 5000, 1000)),
+                        s.get("a.example").get(), "the -wal's data is read");
+                assertEquals(0, s.writable());
+                assertEquals(1, s.problems().size(), s.problems().toString());
+                assertTrue(s.problems().get(0).contains("not writable"), s.problems().toString());
+                assertEquals(false, s.put(policy("c.example", 1000, 5000, 1000)).get());
+                waitFor(() -> s.heldWrites() == 1);
+                try (var files = Files.list(real)) {
+                    assertTrue(files.noneMatch(f -> f.toString().contains("corrupt")),
+                            "a readable store is never moved aside");
+                }
+                sh("mount -o remount,rw,bind " + mounted);
+                waitFor(() -> s.writable() == 1);
+                assertEquals(PolicyStore.Mode.WRITABLE, s.mode());
+                assertEquals(0, s.heldWrites());
+                assertEquals(List.of(), s.problems());
+                assertEquals(Optional.of(policy("c.example", 1000, 5000, 1000)),
+                        s.get("c.example").get(), "the held write was written");
+                assertTrue(s.put(policy("d.example", 1000, 5000, 1000)).get());
+            }
+        } finally {
+            sh("umount " + mounted + " || umount -l " + mounted);
+        }
+    }
+
+    /**
+     * A full disk: at start the store is read and served (not moved aside); while running,
+     * writes fail, are held and counted, and are written once there is room again.
+     */
+    @Test
+    void aFullDiskLosesNothingItCanKeep(@TempDir Path dir) throws Exception {
+        Path mounted = Files.createDirectories(dir.resolve("small"));
+        sh("mount -t tmpfs -o size=2m tmpfs " + mounted);
+        try {
+            Path file = mounted.resolve("cache.db");
+            try (PolicyStore s = PolicyStore.open(Optional.of(file))) {
+                assertTrue(s.put(policy("a.example", 1000, 5000, 1000)).get());
+            }
+            sh("dd if=/dev/zero of=" + mounted.resolve("filler") + " bs=64k 2>/dev/null || true");
+            try (PolicyStore s = PolicyStore.open(Optional.of(file),
+                    java.time.Duration.ofMillis(200))) {
+                assertEquals(Optional.of(policy("a.example", 1000, 5000, 1000)),
+                        s.get("a.example").get(), "served at start on a full disk");
+                for (int i = 0; i < 200; i++) {
+                    s.put(policy("big" + i + ".example", 1000, 5000, 1000)).get();
+                }
+                assertEquals(0, s.writable());
+                assertTrue(s.writeFailures() > 0);
+                assertTrue(s.heldWrites() > 0);
+                Files.delete(mounted.resolve("filler"));
+                waitFor(() -> s.writable() == 1);
+                assertEquals(0, s.heldWrites());
+                assertEquals(201L, s.count().get(), "every held write written");
+            }
+            try (var files = Files.list(mounted)) {
+                assertTrue(files.noneMatch(f -> f.toString().contains("corrupt")));
+            }
+        } finally {
+            sh("umount " + mounted + " || umount -l " + mounted);
+        }
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier condition) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 20 s");
+            }
+            Thread.sleep(50);
+        }
+    }
 }

@@ -85,14 +85,22 @@ class DaneCacheTest {
         // The world's records have TTL 300: kept 300 s, or 120 s when max_ttl says so.
         try (PolicyStore store = PolicyStore.open(Optional.empty())) {
             DaneState s = get(cache(working(), store, Duration.ofHours(1)), "dane-only.test");
-            assertEquals(now + 300_000, s.validUntil());
+            // The TTL, shortened by at most 15% (answers made together expire apart).
+            assertTrue(s.validUntil() <= now + 300_000 && s.validUntil() >= now + 255_000,
+                    "" + (s.validUntil() - now));
+            long lifetime = s.validUntil() - now;
+            assertTrue(s.refreshAt() >= now + lifetime * 70 / 100
+                    && s.refreshAt() <= now + lifetime * 80 / 100, "" + (s.refreshAt() - now));
+            // dane-only may answer one more lifetime past it while being refreshed.
+            assertEquals(s.validUntil() + lifetime, s.staleUntil());
             assertEquals(300, s.lookup().ttl());
             assertEquals("dane-only", ((PolicyOutcome.Apply) s.outcome()).policy().render());
         }
         try (PolicyStore store = PolicyStore.open(Optional.empty())) {
             DaneState capped = get(cache(working(), store, Duration.ofMinutes(2)),
                     "dane-only.test");
-            assertEquals(now + 120_000, capped.validUntil());
+            assertTrue(capped.validUntil() <= now + 120_000
+                    && capped.validUntil() >= now + 102_000, "" + (capped.validUntil() - now));
         }
     }
 
@@ -111,8 +119,9 @@ class DaneCacheTest {
             assertEquals(before.validUntil(), after.validUntil());
             assertEquals("dane", ((PolicyOutcome.Apply) after.outcome()).policy().render());
         }
-        // Past its TTL the stored result is not used: DNS is asked, and it is down.
-        clock.addAndGet(300_000);
+        // Past its TTL and its stale bound the stored result is not used: DNS is asked, and
+        // it is down.
+        clock.set(before.staleUntil());
         try (PolicyStore store = PolicyStore.open(Optional.of(file))) {
             DaneState expired = get(cache(dead(), store, Duration.ofHours(1)), "mixed.test");
             assertInstanceOf(PolicyOutcome.Defer.class, expired.outcome());
@@ -124,10 +133,10 @@ class DaneCacheTest {
         try (PolicyStore store = PolicyStore.open(Optional.empty())) {
             DaneCache cache = cache(working(), store, Duration.ofHours(1));
             DaneState first = get(cache, "both.test");
-            clock.addAndGet(200_000); // two thirds of 300 s: not yet
+            clock.set(first.refreshAt() - 1); // not yet
             assertSame(first, cache.known("both.test"));
             assertEquals(0, cache.refreshesInFlight());
-            clock.addAndGet(30_000); // past three quarters: a use starts a refresh
+            clock.set(first.refreshAt()); // a use now starts a refresh
             assertSame(first, cache.known("both.test"));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             DaneState next = first;
@@ -136,7 +145,7 @@ class DaneCacheTest {
                 next = cache.peek("both.test").orElseThrow();
             }
             assertNotSame(first, next);
-            assertEquals(clock.get() + 300_000, next.validUntil());
+            assertTrue(next.validUntil() > first.validUntil(), "replaced by a newer result");
             assertEquals(first.lookup(), next.lookup());
         }
     }
@@ -157,8 +166,12 @@ class DaneCacheTest {
         }
     }
 
+    /**
+     * A dane-only result whose refresh fails (DNS down) still answers past its TTL, for at most
+     * one more lifetime (a stale dane-only cannot downgrade), then no longer.
+     */
     @Test
-    void aFailedRefreshKeepsTheResultUntilItsTtlEnds() throws Exception {
+    void aFailedRefreshKeepsADaneResultWithinItsStaleBound() throws Exception {
         Path file = dir.resolve("refresh.db");
         try (PolicyStore store = PolicyStore.open(Optional.of(file))) {
             get(cache(working(), store, Duration.ofHours(1)), "dane-only.test");
@@ -166,15 +179,84 @@ class DaneCacheTest {
             // The same store, DNS now down: the restored result is used, its refresh fails.
             DaneCache cache = cache(dead(), store, Duration.ofHours(1));
             DaneState restored = get(cache, "dane-only.test");
-            clock.addAndGet(250_000);
-            assertSame(restored, cache.known("dane-only.test"));
+            clock.set(restored.validUntil() + 1);
+            assertSame(restored, cache.known("dane-only.test"), "stale, while refreshing");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (cache.refreshesInFlight() > 0 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
+            clock.set(restored.staleUntil() - 1);
             assertSame(restored, cache.known("dane-only.test"));
-            clock.addAndGet(50_000); // 300 s after it was resolved: gone
+            clock.set(restored.staleUntil());
             assertNull(cache.known("dane-only.test"));
+        }
+    }
+
+    /**
+     * Results that expire together (short TTLs, resolved at once) do not make lookups of known
+     * domains wait for DNS, even a DNS that now answers 2 s late: past their TTLs they answer
+     * at once while they are resolved again. A result without DANE answers at most 30 s stale.
+     */
+    @Test
+    void expiredResultsOfKnownDomainsAnswerAtOnceWhileRefreshed() throws Exception {
+        try (PolicyStore store = PolicyStore.open(Optional.empty());
+             org.tlspolicy.testworld.DnsRelay relay = org.tlspolicy.testworld.DnsRelay.start(
+                     world.authority())) {
+            DaneCache cache = new DaneCache(resolver(relay.address()), DaneDecision.forPostfix(),
+                    store, new DaneCache.Settings(1000, Duration.ofMinutes(1),
+                    Duration.ofHours(1), Duration.ofSeconds(30)), clock::get);
+            List<String> domains = List.of("dane-only.test", "mixed.test", "sts-only.test",
+                    "nullmx.test", "both.test");
+            java.util.Map<String, DaneState> first = new java.util.HashMap<>();
+            for (String d : domains) {
+                first.put(d, get(cache, d));
+            }
+            relay.delay(Duration.ofSeconds(2));
+            long start = System.nanoTime();
+            for (String d : domains.stream().sorted(java.util.Comparator.comparingLong(
+                    d -> first.get(d).validUntil())).toList()) {
+                clock.set(first.get(d).validUntil() + 1); // just expired
+                DaneState now = cache.lookup(d).get(30, TimeUnit.SECONDS);
+                assertSame(first.get(d), now, d + " answered from memory");
+            }
+            assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(500),
+                    "no lookup waited for the late DNS");
+            // sts-only.test has no DANE: 30 s stale at most.
+            DaneState noDane = first.get("sts-only.test");
+            assertEquals(noDane.validUntil() + 30_000, noDane.staleUntil());
+        }
+    }
+
+    /**
+     * A refresh of a result in use does not queue behind lookups of new domains waiting for
+     * the resolution rate (a flood of them must not make known domains' results outlive their
+     * stale bounds).
+     */
+    @Test
+    void refreshesDoNotWaitBehindTheResolutionRate() throws Exception {
+        try (PolicyStore store = PolicyStore.open(Optional.empty());
+             org.tlspolicy.outbound.ResolutionRate rate =
+                     org.tlspolicy.outbound.ResolutionRate.of(1)) {
+            DaneResolver resolver = new DaneResolver(new DnsClient(List.of(world.authority()),
+                    Duration.ofMillis(500), 1, Optional.of(Files.readString(
+                    world.trustAnchorFile()))), rate);
+            DaneCache cache = cache(resolver, store, Duration.ofHours(1));
+            DaneState first = get(cache, "dane-only.test"); // the one token of this second
+            List<java.util.concurrent.CompletableFuture<Void>> flood = new java.util.ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                flood.add(rate.acquire()); // thirty seconds' worth of new domains, queued
+            }
+            assertEquals(30, rate.waiting());
+            clock.set(first.refreshAt() + 1); // in use, due for refresh
+            assertSame(first, get(cache, "dane-only.test"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (cache.peek("dane-only.test").orElseThrow() == first
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertNotSame(first, cache.peek("dane-only.test").orElseThrow(),
+                    "refreshed while the flood waits");
+            assertTrue(rate.waiting() >= 25, "the flood still waits: " + rate.waiting());
         }
     }
 }

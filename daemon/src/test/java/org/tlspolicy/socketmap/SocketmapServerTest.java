@@ -200,8 +200,9 @@ class SocketmapServerTest {
         }
     }
 
+    /** At the limit, the longest-idle connection makes room for a new one (issue 17). */
     @Test
-    void refusesConnectionsBeyondTheLimit() throws Exception {
+    void atTheLimitTheLongestIdleConnectionMakesRoom() throws Exception {
         SocketAddress address = start(new SocketmapLimits(3, Duration.ofSeconds(30),
                 Duration.ofSeconds(5), Duration.ofSeconds(5), 16));
         List<TestClient> clients = new ArrayList<>();
@@ -210,18 +211,73 @@ class SocketmapServerTest {
                 TestClient c = new TestClient(address);
                 clients.add(c);
                 assertEquals("OK echo=a.example", c.lookup("postfix", "a.example"));
+                Thread.sleep(20);
             }
+            // The second and third were used since the first: the first goes.
+            assertEquals("OK echo=b.example", clients.get(2).lookup("postfix", "b.example"));
+            assertEquals("OK echo=b.example", clients.get(1).lookup("postfix", "b.example"));
             try (TestClient extra = new TestClient(address)) {
-                extra.send(Netstring.encode("postfix a.example"));
-                assertTrue(extra.closedByServer());
-            }
-            clients.remove(0).close();
-            waitFor(() -> server.openConnections() <= 2);
-            try (TestClient again = new TestClient(address)) {
-                assertEquals("OK echo=b.example", again.lookup("postfix", "b.example"));
+                assertEquals("OK echo=c.example", extra.lookup("postfix", "c.example"));
+                assertTrue(clients.get(0).closedByServer(), "the longest idle was closed");
+                assertEquals("OK echo=d.example", clients.get(1).lookup("postfix", "d.example"));
+                assertEquals(3, server.openConnections());
             }
         } finally {
             for (TestClient c : clients) {
+                c.close();
+            }
+        }
+    }
+
+    /**
+     * One local process holding every connection (the default 1024; 40 here) locks nobody out:
+     * Postfix's new connections take the place of its idle ones, from its address or another.
+     * Connections kept busy are only given up to a peer under its fair share; a newcomer of
+     * the hogging peer itself is refused then.
+     */
+    @Test
+    void aPeerHoldingEveryConnectionLocksNobodyOut() throws Exception {
+        SocketAddress address = start(new SocketmapLimits(40, Duration.ofSeconds(30),
+                Duration.ofSeconds(30), Duration.ofSeconds(30), 16));
+        java.net.InetAddress hog = java.net.InetAddress.getByName("127.0.0.2");
+        java.net.InetAddress postfix = java.net.InetAddress.getByName("127.0.0.3");
+        List<TestClient> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 40; i++) {
+                held.add(new TestClient(address, hog)); // idle: connected, never asking
+            }
+            waitFor(() -> server.openConnections() == 40);
+            for (int i = 0; i < 5; i++) {
+                try (TestClient c = new TestClient(address, postfix)) {
+                    assertEquals("OK echo=p" + i + ".example",
+                            c.lookup("postfix", "p" + i + ".example"));
+                }
+                try (TestClient c = new TestClient(address, hog)) {
+                    assertEquals("OK echo=h" + i + ".example",
+                            c.lookup("postfix", "h" + i + ".example"));
+                }
+            }
+            for (TestClient c : held) {
+                c.close();
+            }
+            held.clear();
+            waitFor(() -> server.openConnections() == 0);
+            // Now every connection of the hog waits for an answer (a lookup that never ends).
+            for (int i = 0; i < 40; i++) {
+                TestClient c = new TestClient(address, hog);
+                c.send(Netstring.encode("postfix never"));
+                held.add(c);
+            }
+            waitFor(() -> server.openConnections() == 40);
+            Thread.sleep(100);
+            try (TestClient c = new TestClient(address, hog)) {
+                assertTrue(c.closedByServer(), "the hog's own newcomer is refused");
+            }
+            try (TestClient c = new TestClient(address, postfix)) {
+                assertEquals("OK echo=x.example", c.lookup("postfix", "x.example"));
+            }
+        } finally {
+            for (TestClient c : held) {
                 c.close();
             }
         }
@@ -294,6 +350,49 @@ class SocketmapServerTest {
             for (int i = 0; i < 200; i++) {
                 assertEquals("OK echo=slow:" + (i % 3), c.readReply());
             }
+        }
+    }
+
+    /**
+     * max_pipelined caps the work of a connection (issue 17): 3000 pipelined lookups that never
+     * end start 16 lookups, not as many as the first reads held.
+     */
+    @Test
+    void pipelinedRequestsBeyondTheLimitAreNotLookedUp() throws Exception {
+        SocketAddress address = start(LIMITS); // maxPipelined 16
+        StringBuilder burst = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            burst.append(new String(Netstring.encode("postfix never")));
+        }
+        try (TestClient c = new TestClient(address)) {
+            c.send(burst.toString());
+            Thread.sleep(500);
+            assertEquals(16, lookups.get());
+        }
+    }
+
+    /**
+     * A pipelining client that sent everything is not cut off as "stalled" (issue 17): 40
+     * requests and half of a 41st, the other half 100 ms later. While its lookups (700 ms
+     * each, 16 at a time) hold it back, the other half waits in the socket, ours to read; a
+     * request_timeout of 0.5 s must not count that time.
+     */
+    @Test
+    void aPipelinerHeldBackIsNotTakenForAStalledClient() throws Exception {
+        SocketAddress address = start(LIMITS); // request timeout 500 ms, maxPipelined 16
+        StringBuilder burst = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            burst.append(new String(Netstring.encode("postfix slow:700")));
+        }
+        String last = new String(Netstring.encode("postfix last.example"));
+        try (TestClient c = new TestClient(address)) {
+            c.send(burst + last.substring(0, 10));
+            Thread.sleep(100);
+            c.send(last.substring(10));
+            for (int i = 0; i < 40; i++) {
+                assertEquals("OK echo=slow:700", c.readReply(), "reply " + i);
+            }
+            assertEquals("OK echo=last.example", c.readReply());
         }
     }
 

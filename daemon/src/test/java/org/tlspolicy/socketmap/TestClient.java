@@ -20,6 +20,13 @@ public final class TestClient implements AutoCloseable {
         channel.connect(address);
     }
 
+    /** A TCP client connecting from {@code from} (another loopback address: another peer). */
+    public TestClient(SocketAddress address, java.net.InetAddress from) throws IOException {
+        channel = SocketChannel.open();
+        channel.bind(new java.net.InetSocketAddress(from, 0));
+        channel.connect(address);
+    }
+
     void send(byte[] bytes) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         while (b.hasRemaining()) {

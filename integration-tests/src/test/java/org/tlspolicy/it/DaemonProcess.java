@@ -69,10 +69,25 @@ final class DaemonProcess implements AutoCloseable {
         return start(jar(), List.of("serve", "--config", config.toString()), "started ");
     }
 
+    /**
+     * Starts {@code tlspolicyd serve --config FILE} under {@code prefix} (e.g. {@code prlimit
+     * --nofile=N}) and waits until it has started.
+     */
+    static DaemonProcess serve(Path config, List<String> prefix)
+            throws IOException, InterruptedException {
+        return start(prefix, jar(), List.of("serve", "--config", config.toString()), "started ");
+    }
+
     /** Starts {@code java -jar JAR ARGS} and waits for an output line with {@code ready}. */
     static DaemonProcess start(Path jar, List<String> args, String ready)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(java(), "-jar", jar.toString()));
+        return start(List.of(), jar, args, ready);
+    }
+
+    private static DaemonProcess start(List<String> prefix, Path jar, List<String> args,
+                                       String ready) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(java(), "-jar", jar.toString()));
         command.addAll(args);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         DaemonProcess d = new DaemonProcess(p);

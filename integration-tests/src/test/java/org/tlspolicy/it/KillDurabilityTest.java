@@ -5,18 +5,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlspolicy.testworld.KnotServer;
-import org.tlspolicy.testworld.PolicyHost;
-import org.tlspolicy.testworld.TestCa;
-import org.tlspolicy.testworld.UnboundServer;
-import org.tlspolicy.testworld.ZoneSigner;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,92 +38,38 @@ class KillDurabilityTest {
     private static final int ROUNDS = 12;
     private static final int PER_ROUND = 24;
     private static final int CONNECTIONS = 8;
-    private static final String HASH =
-            "8CB0F1B0A8D43B8F8B5DE4C1F1C3E2AB0C6C9D2E7F1A3B5C7D9E1F3A5B7C9D0E";
 
     @TempDir
     static Path dir;
 
-    static KnotServer knot;
-    static UnboundServer resolver;
-    static PolicyHost policyHost;
-    static Path anchors;
-    static Path ca;
-
-    static String domain(int i) {
-        return "d" + i + ".kill.test";
-    }
+    static PolicyWorld world;
 
     @BeforeAll
     static void startWorld() throws Exception {
-        ZoneSigner.Key key = ZoneSigner.newKey("kill.test.");
-        StringBuilder zone = new StringBuilder("""
-                $ORIGIN kill.test.
-                $TTL 3600
-                @ SOA ns.kill.test. hostmaster.kill.test. 1 3600 900 604800 300
-                @ NS ns
-                ns A 127.0.0.1
-                """);
-        List<String> policyHosts = new ArrayList<>();
-        for (int i = 0; i < ROUNDS * PER_ROUND; i++) {
-            String d = "d" + i;
-            zone.append(d).append(" MX 10 mx.").append(d).append('\n')
-                    .append("mx.").append(d).append(" A 127.0.0.1\n");
-            if (i % 3 == 0) {
-                zone.append("_25._tcp.mx.").append(d).append(" TLSA 3 1 1 ").append(HASH)
-                        .append('\n');
-            } else {
-                zone.append("_mta-sts.").append(d).append(" TXT \"v=STSv1; id=1;\"\n")
-                        .append("mta-sts.").append(d).append(" A 127.0.4.1\n");
-                policyHosts.add("mta-sts." + domain(i));
-            }
-        }
-        Instant now = Instant.now();
-        knot = KnotServer.start(Files.createDirectories(dir.resolve("knot")), Map.of(
-                "kill.test.", ZoneSigner.sign(zone.toString(), "kill.test.", key,
-                        now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(7)))));
-        resolver = UnboundServer.iterating(dir.resolve("unbound"), knot.address(),
-                List.of("kill.test."), List.of());
-        anchors = Files.writeString(dir.resolve("anchors.ds"), key.ds());
-        TestCa testCa = TestCa.create("kill test CA");
-        ca = testCa.writePem(dir.resolve("ca.pem"));
-        policyHost = PolicyHost.start(testCa.issue(policyHosts), PolicyHost.ok("""
-                version: STSv1
-                mode: enforce
-                mx: *.kill.test
-                max_age: 86400
-                """), new InetSocketAddress("127.0.4.1", 443));
+        world = PolicyWorld.start(dir, "kill.test", ROUNDS * PER_ROUND, "127.0.4.1");
     }
 
     @AfterAll
     static void stopWorld() throws Exception {
-        if (policyHost != null) {
-            policyHost.close();
-        }
-        if (resolver != null) {
-            resolver.close();
-        }
-        if (knot != null) {
-            knot.close();
+        if (world != null) {
+            world.close();
         }
     }
 
+    private static String domain(int i) {
+        return world.domain(i);
+    }
+
     private static Path config(String name, int port, String dns) throws IOException {
-        return Files.writeString(dir.resolve(name + ".yml"), """
-                socketmap: {listen: ["127.0.0.1:%d"]}
-                dns: {servers: ["%s"], timeout: 1s, attempts: 1}
-                mta_sts: {extra_ca_file: "%s"}
-                dane: {dnssec: validate, trust_anchor_file: "%s"}
-                cache: {path: "%s"}
-                tlsrpt: "off"
-                """.formatted(port, dns, ca, anchors, dir.resolve("cache.db")));
+        return Files.writeString(dir.resolve(name + ".yml"), world.config(port, dns,
+                dir.resolve("cache.db"), ""));
     }
 
     @Test
     void everyPolicyAnsweredBeforeAKillIsAnsweredAfterTheRestart() throws Exception {
         Random random = new Random();
         int port = MailDeliveryScenarios.freePort();
-        Path online = config("online", port, "127.0.0.1:" + resolver.address().getPort());
+        Path online = config("online", port, world.dns());
         // DNS gone: nothing listens there; the store alone can answer.
         Path offline = config("offline", port, "127.0.0.9:53");
         Map<String, String> lost = new TreeMap<>();

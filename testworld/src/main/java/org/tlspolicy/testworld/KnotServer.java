@@ -123,6 +123,18 @@ public final class KnotServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Freezes the server (SIGSTOP: queries go unanswered, as from a resolver that is gone) or,
+     * with {@code false}, lets it go on (SIGCONT).
+     */
+    public void freeze(boolean frozen) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", frozen ? "-STOP" : "-CONT",
+                Long.toString(process.pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IOException("cannot signal knotd " + process.pid());
+        }
+    }
+
     public InetSocketAddress address() {
         return address;
     }

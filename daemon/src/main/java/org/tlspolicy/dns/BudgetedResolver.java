@@ -1,0 +1,90 @@
+package org.tlspolicy.dns;
+
+import org.tlspolicy.outbound.SocketBudget;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.TSIG;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * A resolver whose queries each hold a permit of a {@link SocketBudget} while they are on the
+ * wire: dnsjava opens a socket per query (UDP, or TCP after truncation, one attempt at a time),
+ * so the budget bounds DNS sockets, the validator's own queries (DNSKEY, DS) included.
+ */
+final class BudgetedResolver implements Resolver {
+
+    private final Resolver delegate;
+    private final SocketBudget budget;
+
+    BudgetedResolver(Resolver delegate, SocketBudget budget) {
+        this.delegate = delegate;
+        this.budget = budget;
+    }
+
+    @Override
+    public CompletionStage<Message> sendAsync(Message query) {
+        return budget.acquire().thenCompose(permit -> {
+            CompletableFuture<Message> sent;
+            try {
+                sent = delegate.sendAsync(query).toCompletableFuture();
+            } catch (RuntimeException e) {
+                sent = CompletableFuture.failedFuture(e);
+            }
+            return sent.whenComplete((m, e) -> permit.release());
+        });
+    }
+
+    @Override
+    public CompletionStage<Message> sendAsync(Message query, Executor executor) {
+        return budget.acquire().thenCompose(permit -> {
+            CompletableFuture<Message> sent;
+            try {
+                sent = delegate.sendAsync(query, executor).toCompletableFuture();
+            } catch (RuntimeException e) {
+                sent = CompletableFuture.failedFuture(e);
+            }
+            return sent.whenComplete((m, e) -> permit.release());
+        });
+    }
+
+    @Override
+    public void setPort(int port) {
+        delegate.setPort(port);
+    }
+
+    @Override
+    public void setTCP(boolean flag) {
+        delegate.setTCP(flag);
+    }
+
+    @Override
+    public void setIgnoreTruncation(boolean flag) {
+        delegate.setIgnoreTruncation(flag);
+    }
+
+    @Override
+    public void setEDNS(int version, int payloadSize, int flags, List<EDNSOption> options) {
+        delegate.setEDNS(version, payloadSize, flags, options);
+    }
+
+    @Override
+    public void setTSIGKey(TSIG key) {
+        delegate.setTSIGKey(key);
+    }
+
+    @Override
+    public void setTimeout(Duration timeout) {
+        delegate.setTimeout(timeout);
+    }
+
+    @Override
+    public Duration getTimeout() {
+        return delegate.getTimeout();
+    }
+}
