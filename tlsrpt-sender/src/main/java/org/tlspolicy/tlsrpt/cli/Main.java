@@ -125,13 +125,26 @@ public final class Main implements Callable<Integer> {
                 + "lines when following (default: ${DEFAULT-VALUE})")
         String poll;
 
-        /** SIGTERM (systemctl stop) ends the reading loop, which returns after its batch. */
+        /** Set once the command has done its work: an exit then waits for nothing. */
+        private static volatile boolean finished;
+
+        /**
+         * SIGTERM (systemctl stop) ends the reading loop, which returns after its batch (10 s
+         * at most). The hook does not wait when the command is already done: System.exit runs
+         * it on the very thread it would wait for (collect --once used to take 10 s to exit).
+         */
         private static void stopOnTerm() {
             Thread main = Thread.currentThread();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (finished) {
+                    return;
+                }
                 main.interrupt();
+                long deadline = System.nanoTime() + 10_000_000_000L;
                 try {
-                    main.join(10_000);
+                    while (!finished && main.isAlive() && System.nanoTime() < deadline) {
+                        main.join(50);
+                    }
                 } catch (InterruptedException ignored) {
                     // exiting anyway
                 }
@@ -154,6 +167,14 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            try {
+                return collect();
+            } finally {
+                finished = true;
+            }
+        }
+
+        private Integer collect() throws Exception {
             if (source.datagramSocket != null) {
                 return datagrams(Clock.systemUTC());
             }

@@ -1,5 +1,7 @@
 package org.tlspolicy.tlsrpt.collect;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tlspolicy.tlsrpt.policy.PolicySource;
 import org.tlspolicy.tlsrpt.postfixlog.SessionAssembler;
 import org.tlspolicy.tlsrpt.postfixlog.SyslogLine;
@@ -26,14 +28,23 @@ import java.util.function.Supplier;
  */
 public final class Collector {
 
+    private static final Logger log = LoggerFactory.getLogger(Collector.class);
+
     /** Lines per batch (one transaction) at most. */
     static final int BATCH_LINES = 50_000;
+
+    /**
+     * Lines of a new file after which sessions still open from the previous file are given
+     * up: an SMTP client's delivery takes seconds, its lines are never this far apart.
+     */
+    static final int MAX_SPAN_LINES = 20_000;
 
     private final SessionStore store;
     private final PolicySource policies;
     private final Set<String> ownSenders;
     private final ZoneId zone;
     private final Supplier<Instant> clock;
+    private long skipped;
 
     /**
      * @param ownSenders envelope senders of our own report mail, lower case
@@ -70,23 +81,67 @@ public final class Collector {
         SessionCounter counter = new SessionCounter(policies, ownSenders);
         long lines = 0;
         long batchLines = 0;
+        long garbage = 0;
+        long firstGarbage = -1;
         try (LogFile in = LogFile.open(file, from)) {
             // Sessions ending at or before this were counted by an earlier run.
-            long counted = from != null && from.inode() == in.inode() ? from.counted() : -1;
-            long inode = in.inode();
+            long counted = in.resumed() ? from.counted() : -1;
+            long generation = in.generation();
+            long linesInFile = 0;
+            boolean moved = false;
+            // Lines of the previous file that sessions still open began with (see LogPosition).
+            String carry = "";
+            if (in.resumed() && !from.carry().isEmpty()) {
+                for (String l : from.carry().split("\n")) {
+                    parser.parse(l, now).ifPresent(sl -> assembler.accept(sl, -1));
+                }
+                ended.clear(); // sessions that ended there were counted when it was read
+                assembler.newFile();
+                carry = from.carry();
+            }
             while (true) {
                 LogFile.Line line = in.next();
-                if (line != null && in.inode() != inode) {
-                    // A new file: its offsets start again; what was open in the old one is
-                    // counted from here on as it ends.
-                    inode = in.inode();
+                if (in.generation() != generation) {
+                    // Another file (or the same, truncated): its offsets start again. Where the
+                    // last one ended is committed first; the lines sessions still open began
+                    // with there go with every position until they end (a rotation rarely
+                    // falls between a session's first line and its outcome, but it does).
+                    LogFile.Ended e = in.ended();
+                    long resume = Math.min(assembler.openSince(), e.offset());
+                    LogPosition at = new LogPosition(e.inode(), resume,
+                            Math.max(e.offset(), counted), e.head(), carry);
+                    store.add(counter.drain(), source, at.encode());
+                    from = at;
+                    String tail = resume < e.offset()
+                            ? e.tail(resume, LogPosition.MAX_CARRY - carry.length()) : "";
+                    assembler.newFile();
+                    if (tail == null) {
+                        assembler.forgetPreviousFile(); // too much, or its bytes are gone
+                        carry = "";
+                    } else {
+                        carry = carried(carry + tail, assembler, parser, now);
+                    }
+                    batchLines = 0;
+                    generation = in.generation();
                     counted = -1;
+                    linesInFile = 0;
+                    moved = true; // committed below even if the new file has no lines yet
                 }
                 if (line != null) {
                     lines++;
                     batchLines++;
-                    parser.parse(line.text(), now).ifPresent(
-                            l -> assembler.accept(l, line.start()));
+                    if (++linesInFile == MAX_SPAN_LINES) {
+                        assembler.forgetPreviousFile(); // their outcome will not come now
+                    }
+                    if (garbage(line.text())) {
+                        // Not text a syslog daemon writes: never parsed, never counted.
+                        if (garbage++ == 0) {
+                            firstGarbage = line.start();
+                        }
+                    } else {
+                        parser.parse(line.text(), now).ifPresent(
+                                l -> assembler.accept(l, line.start()));
+                    }
                     if (line.end() > counted) {
                         for (TlsSession s : ended) {
                             counter.count(s);
@@ -95,22 +150,62 @@ public final class Collector {
                     ended.clear();
                 }
                 if (line == null || batchLines >= BATCH_LINES) {
+                    if (!carry.isEmpty()) {
+                        carry = carried(carry, assembler, parser, now);
+                    }
                     long end = in.offset();
                     long resume = Math.min(assembler.openSince(), end);
                     long countedTo = Math.max(end, counted);
-                    if (batchLines > 0 || from == null) {
-                        store.add(counter.drain(), source, new LogPosition(inode, resume,
-                                countedTo).encode());
-                        from = new LogPosition(inode, resume, countedTo);
+                    if (batchLines > 0 || from == null || moved) {
+                        moved = false;
+                        LogPosition at = new LogPosition(in.inode(), resume, countedTo,
+                                in.head(), carry);
+                        store.add(counter.drain(), source, at.encode());
+                        from = at;
                     }
                     batchLines = 0;
                     now = clock.get();
                     if (line == null) {
+                        skipped += garbage + in.skipped();
+                        if (garbage > 0 || in.skipped() > 0) {
+                            log.warn("collect file={} skipped lines={} (not UTF-8 text, or a NUL "
+                                    + "byte; first at offset {}) long_lines={} (over 256 KiB): "
+                                    + "not counted", file, garbage, firstGarbage, in.skipped());
+                        }
                         return lines;
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The lines of {@code carry} that sessions still open from a previous file need: theirs,
+     * and the queue manager's (which name their senders). Empty once every one has ended.
+     */
+    private static String carried(String carry, SessionAssembler assembler,
+                                  SyslogLine.Parser parser, Instant now) {
+        java.util.Set<Long> open = assembler.previousFilePids();
+        if (open.isEmpty()) {
+            return "";
+        }
+        StringBuilder kept = new StringBuilder();
+        for (String l : carry.split("\n")) {
+            parser.parse(l, now).filter(sl -> open.contains(sl.pid())
+                    || sl.program().endsWith("/qmgr")).ifPresent(
+                            sl -> kept.append(l).append('\n'));
+        }
+        return kept.toString();
+    }
+
+    /** Lines skipped as garbage or too long since this collector was made (logged too). */
+    public long skipped() {
+        return skipped;
+    }
+
+    /** A line no syslog daemon writes for Postfix: bytes that are not UTF-8, or a NUL. */
+    static boolean garbage(String text) {
+        return text.indexOf('\uFFFD') >= 0 || text.indexOf('\0') >= 0;
     }
 
     /** Reads {@code file} for ever (see {@link Following}); returns when interrupted. */

@@ -30,6 +30,8 @@ public final class SessionAssembler {
     static final int MAX_PROCESSES = 4_096;
 
     private final Consumer<TlsSession> out;
+    /** Files begun since this assembler was made ({@link #newFile()}). */
+    private long file;
     private final Map<Long, ProcessState> processes = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, ProcessState> eldest) {
@@ -80,6 +82,8 @@ public final class SessionAssembler {
         SmtpLogEvent.PolicyLookupFailed policyFailure;
         /** Where the first line of the open session began, or -1 if none is open. */
         long openSince = -1;
+        /** The file ({@link #newFile()} count) that line is in. */
+        long openedIn;
 
         boolean open() {
             return current != null || !givenUp.isEmpty() || serverError != null
@@ -109,11 +113,48 @@ public final class SessionAssembler {
     public long openSince() {
         long oldest = Long.MAX_VALUE;
         for (ProcessState p : processes.values()) {
-            if (p.open() && p.openSince >= 0 && p.openSince < oldest) {
+            if (p.open() && p.openedIn == file && p.openSince >= 0 && p.openSince < oldest) {
                 oldest = p.openSince;
             }
         }
         return oldest;
+    }
+
+    /**
+     * The lines that follow are from another file (the log was rotated): offsets start again,
+     * and sessions still open began in the previous file ({@link #holdsPreviousFile()}).
+     */
+    public void newFile() {
+        file++;
+    }
+
+    /** Whether a session begun in a previous file is still open (its outcome not yet read). */
+    public boolean holdsPreviousFile() {
+        for (ProcessState p : processes.values()) {
+            if (p.open() && p.openedIn < file) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The processes whose session begun in a previous file is still open. */
+    public java.util.Set<Long> previousFilePids() {
+        java.util.Set<Long> pids = new java.util.HashSet<>();
+        processes.forEach((pid, p) -> {
+            if (p.open() && p.openedIn < file) {
+                pids.add(pid);
+            }
+        });
+        return pids;
+    }
+
+    /**
+     * Gives up the sessions begun in a previous file that are still open (their outcome never
+     * came: a process killed, lines lost): they are not counted.
+     */
+    public void forgetPreviousFile() {
+        processes.values().removeIf(p -> p.open() && p.openedIn < file);
     }
 
     private void accept(Instant time, long pid, SmtpLogEvent event, long offset) {
@@ -128,6 +169,7 @@ public final class SessionAssembler {
             p.openSince = -1;
         } else if (!wasOpen) {
             p.openSince = offset;
+            p.openedIn = file;
         }
     }
 

@@ -155,4 +155,221 @@ class CollectorTest {
             assertEquals(oneReading(fixtureLines()), store.counts(DAY, null));
         }
     }
+
+    /** The ways logrotate rotates a log, as configured on Debian and elsewhere. */
+    enum Rotation {
+        /** Renamed to NAME.1 (Debian's default rsyslog rotation). */
+        RENAME,
+        /** Renamed to NAME-DATE (dateext). */
+        DATEEXT,
+        /** Renamed, then compressed at once (compress without delaycompress). */
+        DATEEXT_COMPRESSED,
+        /** Copied to NAME.1, then truncated in place (copytruncate). */
+        COPYTRUNCATE,
+        /** Copied, the copy compressed at once, then truncated. */
+        COPYTRUNCATE_COMPRESSED
+    }
+
+    private static int rotations;
+
+    /**
+     * Rotates {@code file} the {@code kind} way; {@code late} is what the writer still puts in
+     * the old file after a rename (before it reopens the path). Older rotated files are
+     * compressed on the way (delaycompress), as logrotate does on the next rotation.
+     */
+    private void rotate(Path file, Rotation kind, List<String> late) throws Exception {
+        int n = ++rotations;
+        for (Path old : siblingsOf(file)) {
+            if (!old.toString().endsWith(".gz")) {
+                gzip(old, Path.of(old + ".gz"));
+                Files.delete(old);
+            }
+        }
+        String date = String.format("%s-2026%04d", file.getFileName(), n);
+        switch (kind) {
+            case RENAME, DATEEXT, DATEEXT_COMPRESSED -> {
+                Path to = file.resolveSibling(kind == Rotation.RENAME
+                        ? file.getFileName() + ".1" : date);
+                if (Files.exists(to)) {
+                    Files.move(to, file.resolveSibling(to.getFileName() + "." + n));
+                }
+                Files.move(file, to);
+                Files.write(to, late, StandardOpenOption.APPEND);
+                if (kind == Rotation.DATEEXT_COMPRESSED) {
+                    gzip(to, Path.of(to + ".gz"));
+                    Files.delete(to);
+                }
+                Files.write(file, List.of());
+            }
+            case COPYTRUNCATE, COPYTRUNCATE_COMPRESSED -> {
+                Files.write(file, late, StandardOpenOption.APPEND); // before the copy
+                Path copy = file.resolveSibling(date);
+                Files.copy(file, copy);
+                if (kind == Rotation.COPYTRUNCATE_COMPRESSED) {
+                    gzip(copy, Path.of(copy + ".gz"));
+                    Files.delete(copy);
+                }
+                try (var ch = java.nio.channels.FileChannel.open(file,
+                        StandardOpenOption.WRITE)) {
+                    ch.truncate(0);
+                }
+            }
+        }
+    }
+
+    private static List<Path> siblingsOf(Path file) throws IOException {
+        try (Stream<Path> s = Files.list(file.getParent())) {
+            return s.filter(p -> p.getFileName().toString().startsWith(
+                    file.getFileName() + ".") || p.getFileName().toString().startsWith(
+                    file.getFileName() + "-")).toList();
+        }
+    }
+
+    private static void gzip(Path from, Path to) throws IOException {
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(to))) {
+            Files.copy(from, out);
+        }
+    }
+
+    /**
+     * Each way of rotating, with the collector stopped across the rotation (a timer-driven
+     * {@code collect --once}, or a restart): what the old file got after the last reading,
+     * before and after the rotation, is read from wherever rotation put it, once.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Rotation.class)
+    void everyKindOfRotationLosesAndRepeatsNothing(Rotation kind) throws Exception {
+        List<String> lines = fixtureLines();
+        List<SessionCount> whole = oneReading(lines);
+        Path file = Files.createDirectories(dir.resolve(kind.name())).resolve("mail.log");
+        Path db = dir.resolve(kind + ".db");
+        int q = lines.size() / 4;
+        Files.write(file, lines.subList(0, q));
+        try (SessionStore store = SessionStore.open(db)) {
+            collector(store).readToEnd(file);
+        }
+        Files.write(file, lines.subList(q, 2 * q), StandardOpenOption.APPEND);
+        rotate(file, kind, lines.subList(2 * q, 3 * q));
+        Files.write(file, lines.subList(3 * q, lines.size()), StandardOpenOption.APPEND);
+        try (SessionStore store = SessionStore.open(db)) {
+            collector(store).readToEnd(file);
+            assertEquals(whole, store.counts(DAY, null), kind.name());
+            assertEquals(0, collector(store).readToEnd(file), "nothing new");
+        }
+    }
+
+    /**
+     * copytruncate, and the truncated file written again past the old offset before the next
+     * reading: its size does not show the truncation, its first bytes do.
+     */
+    @Test
+    void aTruncatedFileWrittenPastTheOldOffsetIsReadFromItsStart() throws Exception {
+        List<String> lines = fixtureLines();
+        List<SessionCount> whole = oneReading(lines);
+        Path file = Files.createDirectories(dir.resolve("regrown")).resolve("mail.log");
+        Path db = dir.resolve("regrown.db");
+        int half = lines.size() / 2;
+        Files.write(file, lines.subList(0, half));
+        try (SessionStore store = SessionStore.open(db)) {
+            collector(store).readToEnd(file);
+        }
+        rotate(file, Rotation.COPYTRUNCATE, List.of());
+        List<String> after = new ArrayList<>();
+        long size = 2 * Files.size(siblingsOf(file).get(0)); // past where reading stopped
+        for (int i = 0; after.stream().mapToLong(l -> l.length() + 1).sum() < size; i++) {
+            after.add("Nov 23 12:00:00 relay kernel: filler line " + i);
+        }
+        after.addAll(lines.subList(half, lines.size()));
+        Files.write(file, after, StandardOpenOption.APPEND);
+        try (SessionStore store = SessionStore.open(db)) {
+            collector(store).readToEnd(file);
+            assertEquals(whole, store.counts(DAY, null));
+        }
+    }
+
+    /**
+     * A log grown bit by bit, read by a new collector each time, and rotated now and then (one
+     * way per log, as one logrotate configuration does; between whole lines, as syslog writes;
+     * older rotated files compressed on the way): the counts are those of one reading. The
+     * collector reads between two rotations, and a file it last saw empty is not rotated
+     * before it has seen some of it (a copy of a file it knows nothing of cannot be told from
+     * any other: README, "Log rotation").
+     */
+    @Test
+    void splittingAndRotatingNeverChangesTheCounts() throws Exception {
+        List<String> lines = fixtureLines();
+        List<SessionCount> whole = oneReading(lines);
+        for (long seed = 1; seed <= 20; seed++) {
+            Random r = new Random(seed);
+            Rotation kind = Rotation.values()[(int) (seed % Rotation.values().length)];
+            Path file = Files.createDirectories(dir.resolve("seed" + seed)).resolve("mail.log");
+            Path db = dir.resolve("rotating-" + seed + ".db");
+            List<String> done = new ArrayList<>();
+            int at = 0;
+            boolean seen = false; // the collector has read some of the current file
+            while (at < lines.size()) {
+                int to = Math.min(lines.size(), at + 1 + r.nextInt(40));
+                Files.write(file, lines.subList(at, to), StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+                at = to;
+                boolean rotated = false;
+                if (seen && r.nextInt(3) == 0 && at < lines.size()) {
+                    int late = Math.min(lines.size(), at + r.nextInt(10));
+                    done.add(kind + "@" + at);
+                    rotate(file, kind, lines.subList(at, late));
+                    at = late;
+                    rotated = true;
+                }
+                try (SessionStore store = SessionStore.open(db)) {
+                    collector(store).readToEnd(file);
+                }
+                seen = !rotated || Files.size(file) > 0;
+            }
+            try (SessionStore store = SessionStore.open(db)) {
+                List<SessionCount> got = store.counts(DAY, null);
+                List<SessionCount> missing = new ArrayList<>(whole);
+                missing.removeAll(got);
+                List<SessionCount> extra = new ArrayList<>(got);
+                extra.removeAll(whole);
+                assertEquals(whole, got, "seed " + seed + ", rotations " + done
+                        + "\nmissing: " + missing + "\nextra: " + extra);
+            }
+        }
+    }
+
+    /** Garbage and an over-long line are skipped and counted as skipped, never as sessions. */
+    @Test
+    void badBytesAreSkippedAndSaidNeverCounted() throws Exception {
+        List<String> lines = fixtureLines();
+        List<SessionCount> whole = oneReading(lines);
+        Path file = dir.resolve("garbage.log");
+        try (var out = Files.newOutputStream(file)) {
+            for (int i = 0; i < lines.size(); i++) {
+                out.write((lines.get(i) + "\n").getBytes(StandardCharsets.UTF_8));
+                if (i % 50 == 7) {
+                    byte[] junk = new byte[200];
+                    new Random(i).nextBytes(junk);
+                    for (int j = 0; j < junk.length; j++) {
+                        junk[j] = junk[j] == '\n' ? 0 : junk[j];
+                    }
+                    junk[0] = (byte) 0xff; // never UTF-8
+                    out.write(junk);
+                    out.write('\n');
+                }
+                if (i == lines.size() / 2) {
+                    // A megabyte line that mentions a delivery: not read as one.
+                    out.write(("Nov 23 12:00:00 relay postfix/smtp[1]: " + "x".repeat(1 << 20)
+                            + "\n").getBytes(StandardCharsets.US_ASCII));
+                }
+            }
+        }
+        try (SessionStore store = SessionStore.open(dir.resolve("garbage.db"))) {
+            Collector c = collector(store);
+            c.readToEnd(file);
+            assertEquals(whole, store.counts(DAY, null));
+            long junkLines = java.util.stream.IntStream.range(0, lines.size())
+                    .filter(i -> i % 50 == 7).count();
+            assertEquals(junkLines + 1, c.skipped());
+        }
+    }
 }
