@@ -11,6 +11,7 @@ import org.tlspolicy.tlsrpt.deliver.RuaLookup;
 import org.tlspolicy.tlsrpt.deliver.SendmailSubmission;
 import org.tlspolicy.tlsrpt.deliver.SmtpSubmission;
 import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;
+import org.tlspolicy.tlsrpt.postfixlog.NextHops;
 import org.tlspolicy.tlsrpt.report.TlsReport;
 import org.tlspolicy.tlsrpt.store.SessionCount;
 import org.tlspolicy.tlsrpt.store.SessionStore;
@@ -118,6 +119,13 @@ public final class Main implements Callable<Integer> {
                 + "timestamps (default: the system's)")
         String timezone;
 
+        @Option(names = "--relayhost", description = "A next hop Postfix hands mail to "
+                + "instead of the recipients' MX hosts (main.cf relayhost, a transport's "
+                + "[host]), as host, [host]:port or address; its sessions are not the "
+                + "recipient domain's and are not counted (repeatable; next hops on a port "
+                + "other than 25, such as content filters, never are)")
+        List<String> relayhosts = List.of();
+
         @Option(names = "--once", description = "Read to the end and exit instead of following")
         boolean once;
 
@@ -190,7 +198,7 @@ public final class Main implements Callable<Integer> {
                     List<String> journalctl = journalFile == null ? List.of("journalctl")
                             : List.of("journalctl", "--file=" + journalFile);
                     JournalCollector j = new JournalCollector(s, policies, own, journalctl,
-                            identifiers);
+                            identifiers, new NextHops(relayhosts));
                     stopOnTerm();
                     if (once) {
                         log.info("collect source=journal entries={}", j.readToEnd());
@@ -199,7 +207,8 @@ public final class Main implements Callable<Integer> {
                     }
                     return 0;
                 }
-                Collector c = new Collector(s, policies, own, zone, clock::instant);
+                Collector c = new Collector(s, policies, own, zone, clock::instant,
+                        new NextHops(relayhosts));
                 stopOnTerm();
                 if (once) {
                     long n = c.readToEnd(source.log);

@@ -3,6 +3,7 @@ package org.tlspolicy.tlsrpt.collect;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.tlsrpt.policy.PolicySource;
+import org.tlspolicy.tlsrpt.postfixlog.NextHops;
 import org.tlspolicy.tlsrpt.postfixlog.SessionAssembler;
 import org.tlspolicy.tlsrpt.postfixlog.SyslogLine;
 import org.tlspolicy.tlsrpt.postfixlog.TlsSession;
@@ -44,6 +45,7 @@ public final class Collector {
     private final Set<String> ownSenders;
     private final ZoneId zone;
     private final Supplier<Instant> clock;
+    private final NextHops nextHops;
     private long skipped;
 
     /**
@@ -52,6 +54,13 @@ public final class Collector {
      */
     public Collector(SessionStore store, PolicySource policies, Set<String> ownSenders,
                      ZoneId zone, Supplier<Instant> clock) {
+        this(store, policies, ownSenders, zone, clock, NextHops.MX_PORT_ONLY);
+    }
+
+    /** As above; sessions with {@code nextHops}' excluded hosts are not counted. */
+    public Collector(SessionStore store, PolicySource policies, Set<String> ownSenders,
+                     ZoneId zone, Supplier<Instant> clock, NextHops nextHops) {
+        this.nextHops = nextHops;
         this.store = store;
         this.policies = policies;
         this.ownSenders = Set.copyOf(ownSenders);
@@ -75,7 +84,7 @@ public final class Collector {
         String source = source(file);
         LogPosition from = store.position(source).flatMap(LogPosition::decode).orElse(null);
         List<TlsSession> ended = new ArrayList<>();
-        SessionAssembler assembler = new SessionAssembler(ended::add);
+        SessionAssembler assembler = new SessionAssembler(ended::add, nextHops);
         SyslogLine.Parser parser = new SyslogLine.Parser(zone);
         Instant now = clock.get();
         SessionCounter counter = new SessionCounter(policies, ownSenders);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import org.tlspolicy.tlsrpt.policy.PolicySource;
+import org.tlspolicy.tlsrpt.postfixlog.NextHops;
 import org.tlspolicy.tlsrpt.postfixlog.SessionAssembler;
 import org.tlspolicy.tlsrpt.postfixlog.SyslogLine;
 import org.tlspolicy.tlsrpt.postfixlog.TlsSession;
@@ -48,6 +49,7 @@ public final class JournalCollector {
     private final Set<String> ownSenders;
     private final List<String> journalctl;
     private final List<String> identifiers;
+    private final NextHops nextHops;
 
     /**
      * @param journalctl  the command and its journal selection, e.g. {@code [journalctl]} or
@@ -56,6 +58,14 @@ public final class JournalCollector {
      */
     public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
                             List<String> journalctl, List<String> identifiers) {
+        this(store, policies, ownSenders, journalctl, identifiers, NextHops.MX_PORT_ONLY);
+    }
+
+    /** As above; sessions with {@code nextHops}' excluded hosts are not counted. */
+    public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
+                            List<String> journalctl, List<String> identifiers,
+                            NextHops nextHops) {
+        this.nextHops = nextHops;
         this.store = store;
         this.policies = policies;
         this.ownSenders = Set.copyOf(ownSenders);
@@ -211,7 +221,7 @@ public final class JournalCollector {
     private final class Reading {
         private final Position from;
         private final List<TlsSession> ended = new ArrayList<>();
-        private final SessionAssembler assembler = new SessionAssembler(ended::add);
+        private final SessionAssembler assembler = new SessionAssembler(ended::add, nextHops);
         private final SessionCounter counter = new SessionCounter(policies, ownSenders);
         // Sequence number (in this reading) → cursor, for entries from the oldest open on.
         private final TreeMap<Long, String> cursors = new TreeMap<>();

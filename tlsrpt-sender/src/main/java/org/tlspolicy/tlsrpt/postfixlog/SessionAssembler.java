@@ -30,6 +30,7 @@ public final class SessionAssembler {
     static final int MAX_PROCESSES = 4_096;
 
     private final Consumer<TlsSession> out;
+    private final java.util.function.Predicate<Endpoint> mx;
     /** Files begun since this assembler was made ({@link #newFile()}). */
     private long file;
     private final Map<Long, ProcessState> processes = new LinkedHashMap<>(16, 0.75f, true) {
@@ -46,7 +47,16 @@ public final class SessionAssembler {
     };
 
     public SessionAssembler(Consumer<TlsSession> out) {
+        this(out, NextHops.MX_PORT_ONLY);
+    }
+
+    /**
+     * @param nextHops which next hops are not the recipient domain's MX hosts (their sessions
+     *                 are not counted)
+     */
+    public SessionAssembler(Consumer<TlsSession> out, NextHops nextHops) {
         this.out = out;
+        this.mx = e -> !nextHops.excluded(e);
     }
 
     /** One MX host tried: what its TLS lines said so far. */
@@ -54,6 +64,7 @@ public final class SessionAssembler {
         final Endpoint mx;
         SmtpLogEvent.Trust trust;
         String verificationFailure;
+        String handshakeFailure;
         boolean refused;
         boolean notOffered;
 
@@ -67,6 +78,9 @@ public final class SessionAssembler {
         }
 
         SessionFacts facts(boolean delivered) {
+            if (!notOffered && trust == null && handshakeFailure != null) {
+                return new SessionFacts.HandshakeFailed(handshakeFailure);
+            }
             if (notOffered || trust == null) {
                 return new SessionFacts.StarttlsNotOffered(delivered && !notOffered);
             }
@@ -78,6 +92,8 @@ public final class SessionAssembler {
         Attempt current;
         final List<Attempt> givenUp = new ArrayList<>();
         String lastQueueId;
+        String lastDelays;
+        Endpoint lastRelay;
         String serverError;
         SmtpLogEvent.PolicyLookupFailed policyFailure;
         /** Where the first line of the open session began, or -1 if none is open. */
@@ -176,6 +192,13 @@ public final class SessionAssembler {
     private void handle(Instant time, ProcessState p, SmtpLogEvent event) {
         if (event instanceof SmtpLogEvent.VerificationFailed v) {
             attempt(p, v.mx()).verificationFailure = v.reason();
+        } else if (event instanceof SmtpLogEvent.HandshakeFailed h) {
+            attempt(p, h.mx()).handshakeFailure = "SSL_connect error: " + h.reason();
+        } else if (event instanceof SmtpLogEvent.TlsLibraryProblem t) {
+            Attempt a = p.current;
+            if (a != null && a.handshakeFailure != null && a.handshakeFailure.indexOf(';') < 0) {
+                a.handshakeFailure += "; " + t.detail(); // OpenSSL's reason, the first only
+            }
         } else if (event instanceof SmtpLogEvent.TlsEstablished t) {
             attempt(p, t.mx()).trust = t.trust();
         } else if (event instanceof SmtpLogEvent.PolicyServerError e) {
@@ -199,18 +222,39 @@ public final class SessionAssembler {
         return p.current;
     }
 
+    /**
+     * The part of {@code delays=a/b/c/d} that identifies a delivery request: {@code a} (before
+     * the queue manager) and {@code b} (in it) are the same for every recipient of one request,
+     * whatever happens to each in the session ({@code c}, {@code d} differ for a recipient
+     * refused at RCPT TO), and differ for the next attempt.
+     */
+    private static String request(String delays) {
+        int first = delays.indexOf('/');
+        int second = first < 0 ? -1 : delays.indexOf('/', first + 1);
+        return second < 0 ? delays : delays.substring(0, second);
+    }
+
+    // smtp_proto.c: no STARTTLS in the EHLO reply, or STARTTLS answered with an error.
     private static final String NOT_OFFERED = "TLS is required, but was not offered by host ";
+    private static final String REFUSED = "TLS is required, but host ";
+    private static final String REFUSED_END = " refused to start TLS: ";
+
+    /** The MX host a "no STARTTLS" reason names, or null if it is not one. */
+    private static Endpoint noStarttls(String r) {
+        if (r.startsWith(NOT_OFFERED)) {
+            return Endpoint.parse(r, NOT_OFFERED.length(), r.length());
+        }
+        int end = r.startsWith(REFUSED) ? r.indexOf(REFUSED_END, REFUSED.length()) : -1;
+        return end < 0 ? null : Endpoint.parse(r, REFUSED.length(), end);
+    }
 
     private void hostFailed(ProcessState p, SmtpLogEvent.HostFailed h) {
-        if (h.reason().startsWith(NOT_OFFERED)) {
-            String r = h.reason();
-            Endpoint mx = Endpoint.parse(r, NOT_OFFERED.length(), r.length());
-            if (mx != null) {
-                Attempt a = attempt(p, mx);
-                a.notOffered = true;
-                p.givenUp.add(a);
-                p.current = null;
-            }
+        Endpoint mx = noStarttls(h.reason());
+        if (mx != null) {
+            Attempt a = attempt(p, mx);
+            a.notOffered = true;
+            p.givenUp.add(a);
+            p.current = null;
         } else if (p.current != null) {
             p.current.refused |= tlsReason(h.reason());
             p.givenUp.add(p.current);
@@ -220,12 +264,25 @@ public final class SessionAssembler {
 
     private void delivery(Instant time, ProcessState p, SmtpLogEvent.Delivery d) {
         String sender = senders.getOrDefault(d.queueId(), "");
-        if (d.queueId().equals(p.lastQueueId) && p.current == null && p.givenUp.isEmpty()
-                && p.policyFailure == null) {
-            return; // another recipient of the attempt already counted
+        String request = request(d.delays());
+        if (d.queueId().equals(p.lastQueueId) && request.equals(p.lastDelays)
+                && java.util.Objects.equals(d.relay(), p.lastRelay) && p.current == null
+                && p.givenUp.isEmpty() && p.policyFailure == null) {
+            // Another recipient of the attempt already counted: the same message, next hop
+            // and delivery request. A later attempt (a retry) is another request, with other
+            // times before it: a new session.
+            return;
         }
         p.lastQueueId = d.queueId();
+        p.lastDelays = request;
+        p.lastRelay = d.relay();
         String domain = d.domain();
+        if (d.relay() != null && !mx.test(d.relay())) {
+            // Not a session with the domain's MX: a content filter on loopback, a relayhost.
+            p.givenUp.clear();
+            p.current = null;
+            return;
+        }
         for (Attempt a : p.givenUp) {
             emit(new TlsSession(time, domain, sender, a.mx, a.facts(false)));
         }
@@ -234,8 +291,14 @@ public final class SessionAssembler {
         p.current = null;
         if (d.relay() == null) {
             SmtpLogEvent.PolicyLookupFailed f = p.policyFailure;
-            if (f != null) {
-                emit(new TlsSession(time, f.domain(), sender, new Endpoint(f.mxHost(), "", 0),
+            String why = f != null ? f.reason() : d.reason();
+            String policyDomain = f == null || f.domain().isEmpty() ? domain : f.domain();
+            if (daneUnavailable(why)) {
+                emit(new TlsSession(time, policyDomain, sender, f != null
+                        ? new Endpoint(f.mxHost(), "", 0) : tlsaHost(why),
+                        new SessionFacts.DaneUnavailable(why)));
+            } else if (f != null) {
+                emit(new TlsSession(time, policyDomain, sender, new Endpoint(f.mxHost(), "", 0),
                         new SessionFacts.PolicyLookupFailed(p.serverError)));
             }
             p.policyFailure = null;
@@ -247,7 +310,7 @@ public final class SessionAssembler {
             emit(new TlsSession(time, domain, sender, a.mx, a.facts(true)));
             return;
         }
-        if (d.reason().startsWith(NOT_OFFERED)) {
+        if (noStarttls(d.reason()) != null) {
             Attempt a = last != null && last.is(d.relay()) ? last : new Attempt(d.relay());
             a.notOffered = true;
             emit(new TlsSession(time, domain, sender, a.mx, a.facts(false)));
@@ -258,7 +321,49 @@ public final class SessionAssembler {
             // the mail (an SMTP matter; the TLS session itself stands).
             last.refused |= tlsReason(d.reason());
             emit(new TlsSession(time, domain, sender, last.mx, last.facts(false)));
+        } else if (pastEhlo(d.reason())) {
+            // No TLS line, and the MX answered commands after EHLO: a session in the clear
+            // (the mail then refused or deferred by the MX, an SMTP matter).
+            emit(new TlsSession(time, domain, sender, d.relay(),
+                    new SessionFacts.StarttlsNotOffered(false)));
         }
+    }
+
+    /**
+     * Whether Postfix's reason shows a session that went past EHLO (where STARTTLS is offered
+     * or not): the MX answered a later command, or the connection broke while sending one.
+     * Failures at the greeting or EHLO itself come before TLS, and are not TLS matters.
+     */
+    private static boolean pastEhlo(String reason) {
+        return reason.contains("(in reply to MAIL FROM command)")
+                || reason.contains("(in reply to RCPT TO command)")
+                || reason.contains("(in reply to DATA command)")
+                || reason.contains("(in reply to end of DATA command)")
+                || reason.contains(" while sending ");
+    }
+
+    // smtp_tls_policy.c (dane-only, before any connection): Postfix's own DNS lookups leave no
+    // way to do DANE with the MX host.
+    private static final String[] DANE_UNAVAILABLE = {"non DNSSEC destination",
+        "no TLSA records found", "TLSA lookup error for ", "TLSA records unusable"};
+
+    private static boolean daneUnavailable(String reason) {
+        for (String r : DANE_UNAVAILABLE) {
+            if (reason.startsWith(r)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The MX host of {@code TLSA lookup error for HOST:PORT}, else an unknown one. */
+    private static Endpoint tlsaHost(String reason) {
+        String prefix = "TLSA lookup error for ";
+        int colon = reason.lastIndexOf(':');
+        if (reason.startsWith(prefix) && colon > prefix.length()) {
+            return new Endpoint(reason.substring(prefix.length(), colon), "", 0);
+        }
+        return new Endpoint("", "", 0);
     }
 
     /** Postfix's words for giving up on a peer for TLS reasons. */

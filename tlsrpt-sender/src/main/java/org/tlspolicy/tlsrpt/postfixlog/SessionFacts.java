@@ -31,6 +31,23 @@ public sealed interface SessionFacts {
     }
 
     /**
+     * The TLS handshake failed ({@code SSL_connect error}, then {@code Cannot start TLS:
+     * handshake failure}).
+     *
+     * @param reason Postfix's words, with OpenSSL's reason when it logged one
+     */
+    record HandshakeFailed(String reason) implements SessionFacts {
+    }
+
+    /**
+     * No connection: the policy said dane-only, and Postfix's own DNS lookups found no way to
+     * do DANE with the MX ({@code non DNSSEC destination}, {@code no TLSA records found},
+     * {@code TLSA lookup error for HOST:PORT}, {@code TLSA records unusable}).
+     */
+    record DaneUnavailable(String reason) implements SessionFacts {
+    }
+
+    /**
      * No connection: the TLS policy lookup failed (a {@code TEMP} from the policy server, or
      * none reachable), so Postfix deferred the mail without trying the MX.
      *

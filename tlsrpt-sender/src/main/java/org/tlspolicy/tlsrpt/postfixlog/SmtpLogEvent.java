@@ -33,6 +33,21 @@ public sealed interface SmtpLogEvent {
     }
 
     /**
+     * {@code SSL_connect error to HOST[IP]:PORT: REASON} (tls_client.c): the TLS handshake
+     * failed (REASON is a number, errno's text, or {@code lost connection}); Postfix 3.10's
+     * own TLSRPT calls it {@code validation-failure}, {@code tls-handshake-failure}.
+     */
+    record HandshakeFailed(Endpoint mx, String reason) implements SmtpLogEvent {
+    }
+
+    /**
+     * {@code warning: TLS library problem: ERROR} (tls_misc.c): OpenSSL's reason for the
+     * handshake failure logged just before, by the same process.
+     */
+    record TlsLibraryProblem(String detail) implements SmtpLogEvent {
+    }
+
+    /**
      * {@code warning: socketmap:…: socketmap server temporary error: REASON}: the policy server
      * (tlspolicyd) answered TEMP with REASON.
      */
@@ -41,7 +56,9 @@ public sealed interface SmtpLogEvent {
 
     /**
      * {@code warning: TLS policy lookup for DOMAIN/MXHOST: REASON}: no session was attempted
-     * with MXHOST, because the policy lookup for DOMAIN failed.
+     * with MXHOST, because the policy lookup for DOMAIN failed (or Postfix's own DANE lookups
+     * left no way to do what the policy asks). {@code domain} is "" when Postfix did not name
+     * it ({@code TLS policy lookup error for MXHOST/ADDRESS}).
      */
     record PolicyLookupFailed(String domain, String mxHost, String reason)
             implements SmtpLogEvent {
@@ -57,10 +74,17 @@ public sealed interface SmtpLogEvent {
 
     /**
      * {@code QUEUEID: to=<RCPT>, relay=HOST[IP]:PORT, …, dsn=D, status=S (REASON)}: the
-     * outcome for one recipient; {@code relay} is null for {@code relay=none}.
+     * outcome for one recipient; {@code relay} is null for {@code relay=none}. {@code delays}
+     * ({@code a/b/c/d}) is the same for every recipient of one delivery attempt, and differs
+     * for a later attempt of the same message (a retry).
      */
     record Delivery(String queueId, String recipient, Endpoint relay, String dsn, String status,
-                    String reason) implements SmtpLogEvent {
+                    String reason, String delays) implements SmtpLogEvent {
+
+        public Delivery(String queueId, String recipient, Endpoint relay, String dsn,
+                        String status, String reason) {
+            this(queueId, recipient, relay, dsn, status, reason, "");
+        }
 
         /** The recipient's domain, lower case (the next-hop domain without a relayhost). */
         public String domain() {

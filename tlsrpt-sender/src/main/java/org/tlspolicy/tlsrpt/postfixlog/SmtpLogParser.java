@@ -12,8 +12,13 @@ final class SmtpLogParser {
     private SmtpLogParser() {
     }
 
+    // tls_verify.c: "[server |CA ]certificate verification failed for HOST[IP]:PORT: REASON"
+    // (the prefix names the certificate at fault: the server's, or a CA's in its chain).
     private static final String SERVER_VERIFICATION = "server certificate verification failed for ";
+    private static final String CA_VERIFICATION = "CA certificate verification failed for ";
     private static final String VERIFICATION = "certificate verification failed for ";
+    // tls_client.c
+    private static final String HANDSHAKE = "SSL_connect error to ";
 
     /** The event {@code line} carries, if any. */
     static Optional<SmtpLogEvent> parse(SyslogLine line) {
@@ -31,20 +36,37 @@ final class SmtpLogParser {
         if (m.startsWith("warning: ")) {
             return warning(m);
         }
+        // tls_misc.c tls_log_summary: "TRUST TLS connection established|reused to HOST[IP]:PORT:
+        // …"; "reused" when smtp_tls_connection_reuse hands a tlsproxy(8) connection over again.
         for (SmtpLogEvent.Trust t : SmtpLogEvent.Trust.values()) {
-            String prefix = switch (t) {
-                case VERIFIED -> "Verified TLS connection established to ";
-                case TRUSTED -> "Trusted TLS connection established to ";
-                case UNTRUSTED -> "Untrusted TLS connection established to ";
-                case ANONYMOUS -> "Anonymous TLS connection established to ";
+            String trust = switch (t) {
+                case VERIFIED -> "Verified";
+                case TRUSTED -> "Trusted";
+                case UNTRUSTED -> "Untrusted";
+                case ANONYMOUS -> "Anonymous";
             };
-            if (m.startsWith(prefix)) {
-                int end = m.indexOf(": ", prefix.length());
-                Endpoint mx = Endpoint.parse(m, prefix.length(), end < 0 ? m.length() : end);
-                return mx == null ? Optional.empty() : Optional.of(new SmtpLogEvent.TlsEstablished(t, mx));
+            if (!m.startsWith(trust) || !m.startsWith(" TLS connection ", trust.length())) {
+                continue;
             }
+            int at = trust.length() + " TLS connection ".length();
+            at = m.startsWith("established to ", at) ? at + "established to ".length()
+                    : m.startsWith("reused to ", at) ? at + "reused to ".length() : -1;
+            if (at < 0) {
+                return Optional.empty();
+            }
+            int end = m.indexOf(": ", at);
+            Endpoint mx = Endpoint.parse(m, at, end < 0 ? m.length() : end);
+            return mx == null ? Optional.empty()
+                    : Optional.of(new SmtpLogEvent.TlsEstablished(t, mx));
+        }
+        if (m.startsWith(HANDSHAKE)) {
+            int end = m.indexOf(": ", HANDSHAKE.length());
+            Endpoint mx = end < 0 ? null : Endpoint.parse(m, HANDSHAKE.length(), end);
+            return mx == null ? Optional.empty()
+                    : Optional.of(new SmtpLogEvent.HandshakeFailed(mx, m.substring(end + 2)));
         }
         int failed = m.startsWith(SERVER_VERIFICATION) ? SERVER_VERIFICATION.length()
+                : m.startsWith(CA_VERIFICATION) ? CA_VERIFICATION.length()
                 : m.startsWith(VERIFICATION) ? VERIFICATION.length() : -1;
         if (failed > 0) {
             int end = m.indexOf(": ", failed);
@@ -71,10 +93,27 @@ final class SmtpLogParser {
     }
 
     private static Optional<SmtpLogEvent> warning(String m) {
+        String library = "warning: TLS library problem: ";
+        if (m.startsWith(library)) {
+            return Optional.of(new SmtpLogEvent.TlsLibraryProblem(m.substring(library.length())));
+        }
         String server = " socketmap server temporary error: ";
         int s = m.indexOf(server);
         if (m.startsWith("warning: socketmap:") && s > 0) {
             return Optional.of(new SmtpLogEvent.PolicyServerError(m.substring(s + server.length())));
+        }
+        // smtp_connect.c: "TLS policy lookup for DEST/HOST: WHY" before connecting to HOST, and
+        // "TLS policy lookup error for HOST/ADDR: WHY" before reusing a cached connection (no
+        // destination named: the delivery's recipient domain is it).
+        String lookupError = "warning: TLS policy lookup error for ";
+        if (m.startsWith(lookupError)) {
+            int end = m.indexOf(": ", lookupError.length());
+            int slash = m.indexOf('/', lookupError.length());
+            if (end < 0 || slash < 0 || slash > end) {
+                return Optional.empty();
+            }
+            return Optional.of(new SmtpLogEvent.PolicyLookupFailed("",
+                    m.substring(lookupError.length(), slash), m.substring(end + 2)));
         }
         String lookup = "warning: TLS policy lookup for ";
         if (m.startsWith(lookup)) {
@@ -131,8 +170,11 @@ final class SmtpLogParser {
                 && rest.endsWith(")")) {
             reason = rest.substring(statusEnd + 2, rest.length() - 1);
         }
+        int delays = rest.indexOf(", delays=", close);
+        int delaysEnd = delays < 0 ? -1 : rest.indexOf(", ", delays + 9);
         return Optional.of(new SmtpLogEvent.Delivery(queueId, recipient, endpoint,
-                rest.substring(dsn + 6, status), statusWord, reason));
+                rest.substring(dsn + 6, status), statusWord, reason,
+                delaysEnd < 0 ? "" : rest.substring(delays + 9, delaysEnd)));
     }
 
     /**

@@ -18,8 +18,11 @@ import java.util.Optional;
  *     {@code certificate-not-trusted}. A name mismatch under testing is not visible in
  *     Postfix 3.7's log and so is not reported.
  * <li>No policy: any negotiated TLS is a success.
- * <li>Everywhere: no STARTTLS is {@code starttls-not-supported}; a DNSSEC failure in the policy
- *     lookup is {@code dnssec-invalid}. A policy lookup that failed for want of a policy
+ * <li>Everywhere: no STARTTLS is {@code starttls-not-supported}; a failed TLS handshake is
+ *     {@code validation-failure} ("tls-handshake-failure", as Postfix 3.10's own TLSRPT); a
+ *     DNSSEC failure in the policy lookup is {@code dnssec-invalid}; dane-only mail Postfix
+ *     could not try for want of DNSSEC or TLSA records is {@code dane-required} (RFC 8460
+ *     §4.3.2.1), for a failed TLSA lookup {@code dnssec-invalid}. A policy lookup that failed for want of a policy
  *     server, or for DNS trouble other than DNSSEC, is not counted: the receiving domain did
  *     nothing wrong and nothing was tried.
  * </ul>
@@ -34,7 +37,16 @@ public final class SessionClassifier {
         if (facts instanceof SessionFacts.StarttlsNotOffered n) {
             return Optional.of(new SessionResult.Failure(ResultType.STARTTLS_NOT_SUPPORTED,
                     n.delivered() ? "STARTTLS not offered; delivered in the clear"
-                            : "TLS is required, but was not offered"));
+                            : "STARTTLS not offered"));
+        }
+        if (facts instanceof SessionFacts.HandshakeFailed h) {
+            // As Postfix 3.10's own TLSRPT: validation-failure, "tls-handshake-failure".
+            return Optional.of(new SessionResult.Failure(ResultType.VALIDATION_FAILURE,
+                    "tls-handshake-failure: " + h.reason()));
+        }
+        if (facts instanceof SessionFacts.DaneUnavailable d) {
+            return Optional.of(new SessionResult.Failure(daneUnavailable(d.reason()),
+                    d.reason()));
         }
         if (facts instanceof SessionFacts.PolicyLookupFailed f) {
             // RFC 8460 §4.3.2.1: dnssec-invalid, no valid records from the resolver.
@@ -65,6 +77,22 @@ public final class SessionClassifier {
     }
 
     /**
+     * RFC 8460 §4.3.2.1 for dane-only mail Postfix could not even try: no TLSA records, or no
+     * DNSSEC, where DANE was required ({@code dane-required}); a TLSA lookup that failed
+     * ({@code dnssec-invalid}: no valid records from the resolver); records none of which is
+     * usable ({@code tlsa-invalid}).
+     */
+    static ResultType daneUnavailable(String reason) {
+        if (reason.startsWith("TLSA lookup error")) {
+            return ResultType.DNSSEC_INVALID;
+        }
+        if (reason.startsWith("TLSA records unusable")) {
+            return ResultType.TLSA_INVALID;
+        }
+        return ResultType.DANE_REQUIRED;
+    }
+
+    /**
      * The result type of Postfix's certificate verification reason: OpenSSL's verify error
      * text, with its number ({@code num=N:}) when Postfix wrote one.
      */
@@ -73,8 +101,12 @@ public final class SessionClassifier {
         if (r.contains("hostname mismatch")) {
             return ResultType.CERTIFICATE_HOST_MISMATCH;
         }
-        if (r.contains("has expired") || r.contains("not yet valid")) {
+        if (r.contains("has expired")) {
             return ResultType.CERTIFICATE_EXPIRED;
+        }
+        if (r.contains("not yet valid")) {
+            // RFC 8460 §4.3.1: not "certificate-expired"; Postfix 3.10 says validation-failure.
+            return ResultType.VALIDATION_FAILURE;
         }
         if (r.contains("dane tlsa") || r.contains("tlsa record")) {
             // RFC 8460 §4.3.2.1: none of the TLSA records matched.

@@ -102,15 +102,19 @@ class PostfixLogProperties {
                                 @ForAll("hosts") String domain, @ForAll("hosts") String mx,
                                 @ForAll("ips") String ip,
                                 @ForAll @IntRange(min = 1, max = 65535) int port,
-                                @ForAll("statuses") String status, @ForAll String reason) {
+                                @ForAll("statuses") String status, @ForAll String reason,
+                                @ForAll @IntRange(max = 100_000) int before,
+                                @ForAll @IntRange(max = 1000) int inQueueManager) {
         String r = reason.replace("\n", " ");
         String rcpt = user + "@" + domain;
+        String delays = before + "/" + inQueueManager / 100.0 + "/0.1/0";
         String message = queueId + ": to=<" + rcpt + ">, relay=" + mx + "[" + ip + "]:" + port
-                + ", delay=0.2, delays=0.1/0/0.1/0, dsn=4.7.5, status=" + status + " (" + r + ")";
+                + ", delay=0.2, delays=" + delays + ", dsn=4.7.5, status=" + status + " (" + r
+                + ")";
         SmtpLogEvent e = SmtpLogParser.parse(new SyslogLine(REFERENCE, "h", "postfix/smtp", 7,
                 message)).orElseThrow(() -> new AssertionError(message));
         assertEquals(new SmtpLogEvent.Delivery(queueId, rcpt, new Endpoint(mx, ip, port),
-                "4.7.5", status, r), e);
+                "4.7.5", status, r, delays), e);
     }
 
     @Provide
