@@ -21,6 +21,16 @@ public final class ReportMail {
     }
 
     /** The message, ready for DKIM signing and submission. */
+    /**
+     * The report-id as RFC 8460 §5.3's subject shows it: an RFC 5322 msg-id ({@code
+     * <left@right>}, dot-atom text on both sides, as its example {@code
+     * <735ff.e317+bf22029@example.net>}), which report parsers match: the report-id without
+     * the colons of its timestamp, at the submitter's domain.
+     */
+    static String subjectReportId(TlsReport report, TlsReport.Submitter submitter) {
+        return report.reportId().replace(":", "") + "@" + submitter.domain();
+    }
+
     public static byte[] build(TlsReport report, TlsReport.Submitter submitter, String from,
                                String to, Instant now) {
         String file = report.fileName(submitter);
@@ -32,7 +42,8 @@ public final class ReportMail {
                 // RFC 8460 §5.3: Report Domain, Submitter, Report-ID in the subject.
                 .append("Subject: Report Domain: ").append(report.reportDomain())
                 .append(" Submitter: ").append(submitter.domain())
-                .append(" Report-ID: <").append(report.reportId()).append(">\r\n")
+                .append(" Report-ID: <").append(subjectReportId(report, submitter))
+                .append(">\r\n")
                 .append("Date: ").append(date).append("\r\n")
                 .append("Message-ID: <").append(report.reportId()).append('.')
                 .append(now.getEpochSecond()).append('@').append(submitter.domain())

@@ -10,10 +10,14 @@ import java.time.format.DateTimeParseException;
 import java.util.Optional;
 
 /**
- * One line of a mail log as syslog writes it: {@code TIME HOST PROGRAM[PID]: MESSAGE}, with
- * either the traditional timestamp ({@code Nov 23 13:52:25}, local time, no year: what Postfix's
- * own postlogd and rsyslog's traditional format write) or RFC 3339 ({@code
- * 2026-11-23T13:52:25.123456+00:00}: Debian 12's rsyslog default).
+ * One line of a mail log as syslog writes it: {@code TIME [HOST] [SEVERITY…] PROGRAM[PID]:
+ * MESSAGE}, with the traditional timestamp ({@code Nov 23 13:52:25}, local time, no year: what
+ * rsyslog's traditional template and Postfix's own {@code maillog_file} write), RFC 3339 ({@code
+ * 2026-11-23T13:52:25.123456+00:00}: Debian 12's rsyslog default) or ISO 8601 with a space and
+ * no offset (local time); optionally after a {@code <PRI>}; with or without a host, and with a
+ * severity ({@code info}, {@code mail.info}) before the tag as some templates write. Also RFC
+ * 5424 ({@code <PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG}). Only lines with a process ID
+ * are read: sessions are told apart by it.
  *
  * @param time    when it was logged
  * @param host    the host name field
@@ -77,55 +81,158 @@ public record SyslogLine(Instant time, String host, String program, long pid, St
         if (line.length() > MAX_LENGTH || line.length() < 20) {
             return Optional.empty();
         }
+        int base = 0;
+        if (line.charAt(0) == '<') {
+            // A priority, as rsyslog's forwarding templates and RFC 5424 write it: <PRI>.
+            int close = line.indexOf('>');
+            if (close < 2 || close > 4) {
+                return Optional.empty();
+            }
+            base = close + 1;
+            if (line.startsWith("1 ", base)) {
+                return rfc5424(line, base + 2, zone);
+            }
+        }
         Instant time;
         int pos;
-        if (Character.isDigit(line.charAt(0))) {
-            int space = line.indexOf(' ');
+        if (Character.isDigit(line.charAt(base))) {
+            // ISO 8601 / RFC 3339: 2026-11-23T13:52:25.123456+00:00 (rsyslog's default on
+            // Debian), or with a space and no offset (local time), as other templates write.
+            int space = line.indexOf(' ', base);
             if (space < 0) {
                 return Optional.empty();
             }
-            try {
-                time = OffsetDateTime.parse(line.substring(0, space)).toInstant();
-            } catch (DateTimeParseException e) {
-                return Optional.empty();
+            int end = space;
+            if (space - base == 10 && line.length() > space + 9 && line.charAt(space + 3) == ':') {
+                end = line.indexOf(' ', space + 1);
+                if (end < 0) {
+                    return Optional.empty();
+                }
             }
-            pos = space + 1;
-        } else {
-            time = cache.traditional(line, reference);
+            time = iso(line.substring(base, end).replace(' ', 'T').replace(',', '.'), zone);
             if (time == null) {
                 return Optional.empty();
             }
-            pos = 16;
+            pos = end + 1;
+        } else {
+            if (line.length() < base + 20) {
+                return Optional.empty();
+            }
+            time = cache.traditional(base == 0 ? line : line.substring(base), reference);
+            if (time == null) {
+                return Optional.empty();
+            }
+            pos = base + 16;
         }
-        int hostEnd = line.indexOf(' ', pos);
-        if (hostEnd <= pos) {
+        // Then: [HOST] [SEVERITY or FACILITY.SEVERITY …] PROGRAM[PID]: MESSAGE. The tag is the
+        // word before the first ": "; the first word before it, if any, is the host (templates
+        // without one, and with a severity word, exist).
+        int tagEnd = line.indexOf(": ", pos);
+        if (tagEnd <= pos) {
             return Optional.empty();
         }
-        int tagEnd = line.indexOf(": ", hostEnd + 1);
-        if (tagEnd < 0) {
-            return Optional.empty();
+        int tagStart = line.lastIndexOf(' ', tagEnd - 1) + 1;
+        if (tagStart < pos) {
+            tagStart = pos;
         }
         int open = line.lastIndexOf('[', tagEnd);
-        if (open <= hostEnd + 1 || line.charAt(tagEnd - 1) != ']') {
+        if (open <= tagStart || line.charAt(tagEnd - 1) != ']') {
             return Optional.empty();
+        }
+        long pid = pid(line, open + 1, tagEnd - 1);
+        if (pid < 0) {
+            return Optional.empty();
+        }
+        String host = "";
+        if (tagStart > pos) {
+            int hostEnd = line.indexOf(' ', pos);
+            host = line.substring(pos, hostEnd);
+        }
+        return Optional.of(new SyslogLine(time, host, line.substring(tagStart, open), pid,
+                line.substring(tagEnd + 2)));
+    }
+
+    /** The decimal number between {@code from} and {@code to}, or -1. */
+    private static long pid(String line, int from, int to) {
+        if (from >= to || to - from > 10) {
+            return -1;
         }
         long pid = 0;
-        if (open + 1 >= tagEnd - 1 || tagEnd - 1 - (open + 1) > 10) {
-            return Optional.empty();
-        }
-        for (int i = open + 1; i < tagEnd - 1; i++) {
+        for (int i = from; i < to; i++) {
             char c = line.charAt(i);
             if (c < '0' || c > '9') {
-                return Optional.empty();
+                return -1;
             }
             pid = pid * 10 + (c - '0');
         }
-        String program = line.substring(hostEnd + 1, open);
-        if (program.indexOf(' ') >= 0) {
+        return pid;
+    }
+
+    /** An ISO 8601 timestamp, with its offset, or without (then in {@code zone}); or null. */
+    private static Instant iso(String text, ZoneId zone) {
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDateTime.parse(text).atZone(zone).toInstant();
+            } catch (DateTimeParseException e2) {
+                return null;
+            }
+        }
+    }
+
+    /**
+     * RFC 5424 §6 after {@code <PRI>1 }: {@code TIMESTAMP HOSTNAME APP-NAME PROCID MSGID
+     * STRUCTURED-DATA MSG}, as rsyslog's RSYSLOG_SyslogProtocol23Format writes it; "-" for
+     * what is absent (a PROCID of "-" has no process to tell sessions apart by: not read).
+     */
+    private static Optional<SyslogLine> rfc5424(String line, int pos, ZoneId zone) {
+        String[] f = new String[5];
+        for (int i = 0; i < 5; i++) {
+            int space = line.indexOf(' ', pos);
+            if (space <= pos) {
+                return Optional.empty();
+            }
+            f[i] = line.substring(pos, space);
+            pos = space + 1;
+        }
+        Instant time = iso(f[0], zone);
+        long pid = pid(f[3], 0, f[3].length());
+        if (time == null || pid < 0) {
             return Optional.empty();
         }
-        return Optional.of(new SyslogLine(time, line.substring(pos, hostEnd), program, pid,
-                line.substring(tagEnd + 2)));
+        // STRUCTURED-DATA: "-", or [id param="value" …]… (a ']' inside a value is escaped).
+        if (line.startsWith("- ", pos)) {
+            pos += 2;
+        } else if (line.startsWith("[", pos)) {
+            boolean escaped = false;
+            boolean inValue = false;
+            int i = pos;
+            for (; i < line.length(); i++) {
+                char c = line.charAt(i);
+                if (escaped) {
+                    escaped = false;
+                } else if (c == '\\') {
+                    escaped = true;
+                } else if (c == '"') {
+                    inValue = !inValue;
+                } else if (c == ' ' && !inValue && line.charAt(i - 1) == ']') {
+                    break;
+                }
+            }
+            if (i >= line.length()) {
+                return Optional.empty();
+            }
+            pos = i + 1;
+        } else {
+            return Optional.empty();
+        }
+        String message = line.substring(pos);
+        if (message.startsWith("\uFEFF")) {
+            message = message.substring(1); // RFC 5424 §6.4: a UTF-8 MSG may begin with a BOM
+        }
+        return Optional.of(new SyslogLine(time, f[1].equals("-") ? "" : f[1], f[2], pid,
+                message));
     }
 
     /** {@code Mmm dd HH:MM:SS } (day space-padded), or null. */

@@ -102,7 +102,7 @@ class ReportMailTest {
                 "dkim True",
                 "type multipart/report tlsrpt",
                 "subject Report Domain: example.com Submitter: sender.test Report-ID: <"
-                        + r.reportId() + ">",
+                        + ReportMail.subjectReportId(r, SUBMITTER) + ">",
                 "TLS-Report-Domain example.com",
                 "TLS-Report-Submitter sender.test",
                 "TLS-Required No",
@@ -110,6 +110,11 @@ class ReportMailTest {
                 "filename " + r.fileName(SUBMITTER),
                 "report-id " + r.reportId(),
                 "failures 3"), out.subList(0, 10));
+        // RFC 5322 §3.6.4 msg-id: dot-atom-text "@" dot-atom-text, as RFC 8460 §5.3 shows it.
+        assertTrue(ReportMail.subjectReportId(r, SUBMITTER).matches(
+                "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                        + "@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*"), ReportMail.subjectReportId(r,
+                SUBMITTER));
         // A changed byte in the report breaks the signature.
         byte[] tampered = signed.clone();
         String s = new String(tampered, StandardCharsets.US_ASCII);

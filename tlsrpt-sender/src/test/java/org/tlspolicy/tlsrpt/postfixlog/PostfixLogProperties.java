@@ -57,29 +57,50 @@ class PostfixLogProperties {
     }
 
     @Property
-    void bothTimestampFormatsRoundTrip(@ForAll("times") LocalDateTime time,
+    void everyLineFormatRoundTrips(@ForAll("times") LocalDateTime time,
                                        @ForAll("hosts") String host,
                                        @ForAll("programs") String program,
                                        @ForAll @LongRange(min = 0, max = 99_999_999L) long pid,
                                        @ForAll String message) {
-        String rest = " " + host + " " + program + "[" + pid + "]: " + message;
+        String tag = program + "[" + pid + "]: " + message;
+        String rest = " " + host + " " + tag;
         Instant expected = time.toInstant(ZoneOffset.UTC);
-        for (String line : List.of(TRADITIONAL.format(time) + rest,
-                time.atOffset(ZoneOffset.UTC) + rest)) {
+        String iso = time.atOffset(ZoneOffset.UTC).toString();
+        // Every format the collector reads: traditional (rsyslog's traditional template,
+        // Postfix's maillog_file), RFC 3339 (Debian's rsyslog), ISO with a space and no offset,
+        // a severity or facility.severity word after the host, no host at all, a <PRI> before
+        // a traditional line, and RFC 5424.
+        java.util.Map<String, String> lines = new java.util.LinkedHashMap<>();
+        lines.put(TRADITIONAL.format(time) + rest, host);
+        lines.put(iso + rest, host);
+        lines.put(time.toLocalDate() + " " + time.toLocalTime() + rest, host);
+        lines.put(iso + " " + host + " mail.info " + tag, host);
+        lines.put(iso + " " + host + " warning " + tag, host);
+        lines.put(iso + " " + tag, "");
+        lines.put("<22>" + TRADITIONAL.format(time) + rest, host);
+        if (!message.startsWith("\uFEFF")) {
+            String nil = host.equals("-") ? "" : host; // RFC 5424's NILVALUE
+            lines.put("<22>1 " + iso + " " + host + " " + program + " " + pid + " - - " + message,
+                    nil);
+            lines.put("<22>1 " + iso + " " + host + " " + program + " " + pid
+                    + " - [origin ip=\"192.0.2.1\" x=\"a\\]b c\"] " + message, nil);
+        }
+        for (var e : lines.entrySet()) {
+            String line = e.getKey();
             Optional<SyslogLine> parsed = SyslogLine.parse(line, REFERENCE, ZoneOffset.UTC);
             if (line.length() > SyslogLine.MAX_LENGTH) {
                 assertTrue(parsed.isEmpty());
                 continue;
             }
             SyslogLine l = parsed.orElseThrow(() -> new AssertionError(line));
-            assertEquals(new SyslogLine(expected, host, program, pid, message), l, line);
+            assertEquals(new SyslogLine(expected, e.getValue(), program, pid, message), l, line);
         }
     }
 
     @Property
     void arbitraryTextNeverThrows(@ForAll String text) {
         Optional<SyslogLine> l = SyslogLine.parse(text, REFERENCE, ZoneOffset.UTC);
-        l.ifPresent(line -> assertTrue(text.endsWith(": " + line.message()), text));
+        l.ifPresent(line -> assertTrue(text.endsWith(line.message()), text));
         SyslogLine smtp = new SyslogLine(REFERENCE, "h", "postfix/smtp", 1, text);
         SmtpLogParser.parse(smtp);
         SmtpLogParser.parse(new SyslogLine(REFERENCE, "h", "postfix/qmgr", 1, text));
