@@ -69,8 +69,13 @@ public final class SessionClassifier {
         }
         String why = n.verificationFailure();
         if (why == null) {
-            return Optional.of(new SessionResult.Failure(policy.type() == PolicyType.TLSA
-                    ? ResultType.VALIDATION_FAILURE : ResultType.CERTIFICATE_NOT_TRUSTED,
+            // Postfix said only how far it trusted the peer. A trusted chain that did not
+            // satisfy the policy failed on the name (as Postfix 3.10's own TLSRPT reports it,
+            // smtp_proto.c): certificate-host-mismatch, never certificate-not-trusted.
+            ResultType type = n.trust() == Trust.TRUSTED ? ResultType.CERTIFICATE_HOST_MISMATCH
+                    : policy.type() == PolicyType.TLSA ? ResultType.VALIDATION_FAILURE
+                    : ResultType.CERTIFICATE_NOT_TRUSTED;
+            return Optional.of(new SessionResult.Failure(type,
                     n.trust().name().toLowerCase(java.util.Locale.ROOT) + " TLS connection"));
         }
         return Optional.of(new SessionResult.Failure(resultType(why), why));
