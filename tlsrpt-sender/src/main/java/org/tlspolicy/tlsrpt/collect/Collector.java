@@ -3,6 +3,7 @@ package org.tlspolicy.tlsrpt.collect;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.tlsrpt.policy.PolicySource;
+import org.tlspolicy.tlsrpt.postfixlog.JournalExportEntry;
 import org.tlspolicy.tlsrpt.postfixlog.NextHops;
 import org.tlspolicy.tlsrpt.postfixlog.SessionAssembler;
 import org.tlspolicy.tlsrpt.postfixlog.SyslogLine;
@@ -92,6 +93,8 @@ public final class Collector {
         long batchLines = 0;
         long garbage = 0;
         long firstGarbage = -1;
+        JournalExportEntry export = new JournalExportEntry();
+        long exportStart = 0;
         try (LogFile in = LogFile.open(file, from)) {
             // Sessions ending at or before this were counted by an earlier run.
             long counted = in.resumed() ? from.counted() : -1;
@@ -130,6 +133,9 @@ public final class Collector {
                     } else {
                         carry = carried(carry + tail, assembler, parser, now);
                     }
+                    if (export.open()) {
+                        export.end(); // cut short by the rotation: not an entry
+                    }
                     batchLines = 0;
                     generation = in.generation();
                     counted = -1;
@@ -142,13 +148,24 @@ public final class Collector {
                     if (++linesInFile == MAX_SPAN_LINES) {
                         assembler.forgetPreviousFile(); // their outcome will not come now
                     }
-                    if (garbage(line.text())) {
+                    String text = line.text();
+                    if (JournalExportEntry.begins(text)) {
+                        export.begin(); // journalctl -o export: entries of FIELD=value lines
+                        exportStart = line.start();
+                    } else if (export.open()) {
+                        if (text.isEmpty()) {
+                            long at = exportStart;
+                            export.end().ifPresent(l -> assembler.accept(l, at));
+                        } else {
+                            export.field(text);
+                        }
+                    } else if (garbage(text)) {
                         // Not text a syslog daemon writes: never parsed, never counted.
                         if (garbage++ == 0) {
                             firstGarbage = line.start();
                         }
                     } else {
-                        parser.parse(line.text(), now).ifPresent(
+                        parser.parse(text, now).ifPresent(
                                 l -> assembler.accept(l, line.start()));
                     }
                     if (line.end() > counted) {
@@ -163,7 +180,9 @@ public final class Collector {
                         carry = carried(carry, assembler, parser, now);
                     }
                     long end = in.offset();
-                    long resume = Math.min(assembler.openSince(), end);
+                    // An export entry begun and not yet ended is read again whole.
+                    long resume = Math.min(assembler.openSince(),
+                            export.open() ? exportStart : end);
                     long countedTo = Math.max(end, counted);
                     if (batchLines > 0 || from == null || moved) {
                         moved = false;

@@ -372,4 +372,50 @@ class CollectorTest {
             assertEquals(junkLines + 1, c.skipped());
         }
     }
+
+    /**
+     * A log saved in journald's export format ({@code journalctl -o export}), written in
+     * random pieces (cut anywhere, even inside an entry) and read by a new collector each
+     * time: the counts are those of the same lines as syslog text.
+     */
+    @Test
+    void journalExportFormatCountsAsTheSyslogText() throws Exception {
+        List<String> lines = fixtureLines();
+        List<SessionCount> whole = oneReading(lines);
+        StringBuilder export = new StringBuilder();
+        int n = 0;
+        for (String l : lines) {
+            var sl = org.tlspolicy.tlsrpt.postfixlog.SyslogLine.parse(l, NOW, ZoneOffset.UTC)
+                    .orElseThrow();
+            long micros = sl.time().getEpochSecond() * 1_000_000 + sl.time().getNano() / 1000;
+            export.append("__CURSOR=s=0123abcd;i=").append(Integer.toHexString(++n))
+                    .append(";b=77;m=").append(n).append('\n')
+                    .append("__REALTIME_TIMESTAMP=").append(micros).append('\n')
+                    .append("__MONOTONIC_TIMESTAMP=").append(n * 1000L).append('\n')
+                    .append("_HOSTNAME=").append(sl.host()).append('\n')
+                    .append("PRIORITY=6\nSYSLOG_FACILITY=2\n")
+                    .append("SYSLOG_IDENTIFIER=").append(sl.program()).append('\n')
+                    .append("_PID=").append(sl.pid()).append('\n')
+                    .append("_SYSTEMD_UNIT=postfix@-.service\n")
+                    .append("MESSAGE=").append(sl.message()).append("\n\n");
+        }
+        String text = export.toString();
+        for (long seed = 1; seed <= 3; seed++) {
+            Random r = new Random(seed);
+            Path file = dir.resolve("export-" + seed + ".log");
+            Path db = dir.resolve("export-" + seed + ".db");
+            int at = 0;
+            while (at < text.length()) {
+                int to = Math.min(text.length(), at + 1 + r.nextInt(2000));
+                append(file, text.substring(at, to));
+                at = to;
+                try (SessionStore store = SessionStore.open(db)) {
+                    collector(store).readToEnd(file);
+                }
+            }
+            try (SessionStore store = SessionStore.open(db)) {
+                assertEquals(whole, store.counts(DAY, null), "seed " + seed);
+            }
+        }
+    }
 }

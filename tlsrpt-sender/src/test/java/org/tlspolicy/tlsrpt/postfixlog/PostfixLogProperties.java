@@ -25,6 +25,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -219,5 +220,34 @@ class PostfixLogProperties {
         int alone = SessionAssembler.assemble(one, REFERENCE, ZoneOffset.UTC).size();
         assertEquals(2 * alone, SessionAssembler.assemble(mixed, REFERENCE, ZoneOffset.UTC)
                 .size());
+    }
+
+    /** journald's export format: an entry's fields give back the syslog line they came from. */
+    @Property
+    void journalExportEntriesRoundTrip(@ForAll("hosts") String host,
+                                       @ForAll("programs") String program,
+                                       @ForAll @LongRange(min = 0, max = 99_999_999L) long pid,
+                                       @ForAll @LongRange(min = 0, max = 4_000_000_000_000_000L)
+                                       long micros,
+                                       @ForAll String message, @ForAll List<String> noise) {
+        JournalExportEntry e = new JournalExportEntry();
+        assertTrue(JournalExportEntry.begins("__CURSOR=s=1;i=2"));
+        e.begin();
+        for (String n : noise) {
+            // Other fields, and binary-form lines: ignored, never thrown at.
+            e.field(n.replace("\n", " ").replaceFirst("^(MESSAGE|SYSLOG_IDENTIFIER|_PID|"
+                    + "SYSLOG_PID|_HOSTNAME|__REALTIME_TIMESTAMP)=", "X="));
+        }
+        String m = message.replace("\n", " ");
+        e.field("__REALTIME_TIMESTAMP=" + micros);
+        e.field("_HOSTNAME=" + host);
+        e.field("SYSLOG_IDENTIFIER=" + program);
+        e.field("_PID=" + pid);
+        e.field("MESSAGE=" + m);
+        assertTrue(e.open());
+        SyslogLine l = e.end().orElseThrow();
+        assertEquals(new SyslogLine(Instant.ofEpochSecond(micros / 1_000_000,
+                (micros % 1_000_000) * 1000), host, program, pid, m), l);
+        assertFalse(e.open());
     }
 }
