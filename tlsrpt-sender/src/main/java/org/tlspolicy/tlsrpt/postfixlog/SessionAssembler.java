@@ -191,7 +191,12 @@ public final class SessionAssembler {
 
     private void handle(Instant time, ProcessState p, SmtpLogEvent event) {
         if (event instanceof SmtpLogEvent.VerificationFailed v) {
-            attempt(p, v.mx()).verificationFailure = v.reason();
+            Attempt a = attempt(p, v.mx());
+            if (a.verificationFailure == null
+                    || !a.verificationFailure.startsWith("all TLSA records unusable")) {
+                // The first cause stands: unusable TLSA records explain what fails after.
+                a.verificationFailure = v.reason();
+            }
         } else if (event instanceof SmtpLogEvent.HandshakeFailed h) {
             attempt(p, h.mx()).handshakeFailure = "SSL_connect error: " + h.reason();
         } else if (event instanceof SmtpLogEvent.TlsLibraryProblem t) {

@@ -93,6 +93,17 @@ final class SmtpLogParser {
     }
 
     private static Optional<SmtpLogEvent> warning(String m) {
+        // tls_client.c: "HOST[IP]:PORT: all TLSA records unusable[, fallback to …]": the MX's
+        // TLSA records exist but none can be used (dane falls back to unauthenticated TLS).
+        String unusable = ": all TLSA records unusable";
+        int u = m.indexOf(unusable);
+        if (u > 9) {
+            Endpoint mx = Endpoint.parse(m, 9, u);
+            if (mx != null) {
+                return Optional.of(new SmtpLogEvent.VerificationFailed(mx,
+                        "all TLSA records unusable"));
+            }
+        }
         String library = "warning: TLS library problem: ";
         if (m.startsWith(library)) {
             return Optional.of(new SmtpLogEvent.TlsLibraryProblem(m.substring(library.length())));

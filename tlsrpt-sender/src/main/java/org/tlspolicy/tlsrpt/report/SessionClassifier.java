@@ -103,6 +103,17 @@ public final class SessionClassifier {
      */
     static ResultType resultType(String reason) {
         String r = reason.toLowerCase(java.util.Locale.ROOT);
+        // tls_verify.c: "external policy failure (TYPE)", the policy_failure the policy map
+        // gave (RFC 8460 types such as sts-webpki-invalid): the type is the map's.
+        String external = "external policy failure (";
+        int at = r.indexOf(external);
+        if (at >= 0 && r.indexOf(')', at) > 0) {
+            ResultType t = ResultType.fromToken(r.substring(at + external.length(),
+                    r.indexOf(')', at)));
+            if (t != null) {
+                return t;
+            }
+        }
         if (r.contains("hostname mismatch")) {
             return ResultType.CERTIFICATE_HOST_MISMATCH;
         }
