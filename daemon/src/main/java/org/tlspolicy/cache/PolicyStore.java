@@ -391,14 +391,7 @@ public final class PolicyStore implements AutoCloseable {
                     + "?mode=ro&immutable=1");
                  Statement s = c.createStatement();
                  ResultSet r = s.executeQuery("SELECT * FROM " + table)) {
-                int columns = r.getMetaData().getColumnCount();
-                while (r.next()) {
-                    Object[] row = new Object[columns];
-                    for (int i = 0; i < columns; i++) {
-                        row[i] = r.getObject(i + 1);
-                    }
-                    out.add(row);
-                }
+                readRows(r, out);
             } catch (SQLException unreadableFromHere) {
                 // keep the rows read before the damage
             }
@@ -696,17 +689,22 @@ public final class PolicyStore implements AutoCloseable {
             rows.put(table, out);
             try (Statement s = c.createStatement();
                  ResultSet r = s.executeQuery("SELECT * FROM " + table)) {
-                int columns = r.getMetaData().getColumnCount();
-                while (r.next()) {
-                    Object[] row = new Object[columns];
-                    for (int i = 0; i < columns; i++) {
-                        row[i] = r.getObject(i + 1);
-                    }
-                    out.add(row);
-                }
+                readRows(r, out);
             }
         }
         return rows;
+    }
+
+    /** Adds every row of {@code r} to {@code out}, as far as it can be read. */
+    private static void readRows(ResultSet r, List<Object[]> out) throws SQLException {
+        int columns = r.getMetaData().getColumnCount();
+        while (r.next()) {
+            Object[] row = new Object[columns];
+            for (int i = 0; i < columns; i++) {
+                row[i] = r.getObject(i + 1);
+            }
+            out.add(row);
+        }
     }
 
     private void rollbackQuietly() {

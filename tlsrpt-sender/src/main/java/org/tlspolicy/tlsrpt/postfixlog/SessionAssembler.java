@@ -138,20 +138,10 @@ public final class SessionAssembler {
 
     /**
      * The lines that follow are from another file (the log was rotated): offsets start again,
-     * and sessions still open began in the previous file ({@link #holdsPreviousFile()}).
+     * and sessions still open began in the previous file ({@link #previousFilePids()}).
      */
     public void newFile() {
         file++;
-    }
-
-    /** Whether a session begun in a previous file is still open (its outcome not yet read). */
-    public boolean holdsPreviousFile() {
-        for (ProcessState p : processes.values()) {
-            if (p.open() && p.openedIn < file) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The processes whose session begun in a previous file is still open. */

@@ -5,7 +5,6 @@ import org.tlspolicy.tlsrpt.report.PolicyType;
 
 import java.time.LocalDate;
 import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -262,13 +261,9 @@ final class RelayDay {
         return m;
     }
 
-    /** For the README: lines, domains, messages. */
+    /** For the test output: lines and domains. */
     @Override
     public String toString() {
         return lines.size() + " lines, " + domains.size() + " domains";
-    }
-
-    static LocalDate utcDay(String d) {
-        return LocalDate.parse(d).atStartOfDay(ZoneOffset.UTC).toLocalDate();
     }
 }
