@@ -853,6 +853,41 @@ public final class PolicyStore implements AutoCloseable {
         });
     }
 
+    /** Forgets the DANE result of {@code domain}; true if there was one. */
+    public CompletableFuture<Boolean> deleteDane(String domain) {
+        return write("delete dane", null, () -> {
+            try (PreparedStatement s = db.prepareStatement(
+                    "DELETE FROM dane_result WHERE domain = ?")) {
+                s.setString(1, domain);
+                return s.executeUpdate() > 0;
+            }
+        });
+    }
+
+    /**
+     * Every domain with a row, valid or not, and what kind ({@code mta-sts} or {@code dane})
+     * with its end of validity, by domain: for {@code tlspolicyd cache list}.
+     */
+    public CompletableFuture<List<StoredEntry>> entries() {
+        return submit("list", List.of(), () -> {
+            List<StoredEntry> out = new ArrayList<>();
+            try (PreparedStatement s = db.prepareStatement("""
+                    SELECT domain, 'mta-sts', expires_at FROM sts_policy
+                    UNION ALL SELECT domain, 'dane', valid_until FROM dane_result
+                    ORDER BY 1, 2""");
+                 ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.add(new StoredEntry(r.getString(1), r.getString(2), r.getLong(3)));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** A row of {@link #entries()}: {@code kind} mta-sts or dane, valid until (epoch ms). */
+    public record StoredEntry(String domain, String kind, long validUntil) {
+    }
+
     /** Stores a DANE result; the future is true once it is committed (on disk). */
     public CompletableFuture<Boolean> putDane(StoredDane d) {
         return write("put dane", "dane:" + d.domain(), () -> {

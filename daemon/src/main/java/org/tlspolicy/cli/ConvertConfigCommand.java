@@ -21,6 +21,9 @@ import java.util.concurrent.Callable;
         description = "Print the tlspolicyd config equivalent to an mta-sts-daemon.yml.")
 final class ConvertConfigCommand implements Callable<Integer> {
 
+    @CommandLine.Mixin
+    HelpOption help;
+
     @Parameters(paramLabel = "FILE", description = "mta-sts-daemon's YAML configuration, e.g. "
             + "/etc/mta-sts-daemon.yml.")
     Path file;
@@ -39,7 +42,7 @@ final class ConvertConfigCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return Main.EXIT_OK;
         } catch (IOException e) {
-            spec.commandLine().getErr().println("tlspolicyd: cannot read " + file + ": " + e);
+            spec.commandLine().getErr().println("tlspolicyd: cannot read " + Main.why(e));
         } catch (ConfigException e) {
             spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
         }

@@ -3,12 +3,16 @@ package org.tlspolicy.cli;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.PolicyEngine;
+import org.tlspolicy.dane.DaneLookup;
+import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.DnsResult;
 import org.tlspolicy.dns.Dnssec;
+import org.tlspolicy.policy.DomainOverride;
 import org.tlspolicy.postfix.Postconf;
 import org.tlspolicy.postfix.TlsrptSocket;
 import org.tlspolicy.socketmap.ListenAddress;
+import org.tlspolicy.socketmap.SocketmapClient;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
@@ -19,6 +23,7 @@ import org.xbill.DNS.Record;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
+import org.tlspolicy.log.JournalLog;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,6 +41,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * {@code tlspolicyd doctor}: checks that Postfix and the daemon are set up so that its replies
@@ -46,6 +52,9 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "doctor", description = "Check the Postfix and resolver setup for tlspolicyd.")
 final class DoctorCommand implements Callable<Integer> {
+
+    @CommandLine.Mixin
+    HelpOption help;
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "tlspolicyd's YAML configuration; without it the embedded defaults.")
@@ -95,7 +104,7 @@ final class DoctorCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         DaemonConfig config = loaded.get();
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        JournalLog.install("warn");
         Name probe;
         try {
             probe = Name.fromString(probeName, Name.root);
@@ -129,6 +138,8 @@ final class DoctorCommand implements Callable<Integer> {
             }
             checkReportSource(postconf.get(), v.get(0), v.get(4));
         }
+        checkListening(config);
+        checkOverrides(config);
         if (config.dane().enabled()) {
             checkDaemonDnssec(config, probe);
         }
@@ -178,6 +189,74 @@ final class DoctorCommand implements Callable<Integer> {
         add(Status.FAIL, "smtp_tls_policy_maps", (maps.isEmpty() ? "empty" : "is " + maps
                 + ", which does not ask tlspolicyd") + "; set in main.cf: "
                 + "smtp_tls_policy_maps = " + wanted.get(0));
+    }
+
+    /**
+     * Each listener must answer a lookup of the configured map: a main.cf that names the right
+     * address is no use while nothing (or another program) listens there. An address literal
+     * is asked, which tlspolicyd answers from the key alone, without network.
+     */
+    private void checkListening(DaemonConfig config) {
+        for (ListenAddress l : config.listen()) {
+            String reply;
+            try {
+                reply = SocketmapClient.ask(l, config.mapName(), "[127.0.0.1]",
+                        Duration.ofSeconds(5));
+            } catch (IOException e) {
+                add(Status.FAIL, "listener", "nothing answers on " + l + " ("
+                        + (e.getMessage() == null ? "no answer" : e.getMessage()) + "): start "
+                        + "the daemon (systemctl start tlspolicyd) and look at journalctl -u "
+                        + "tlspolicyd; or give doctor its --config");
+                continue;
+            }
+            if (reply.startsWith("NOTFOUND") || reply.startsWith("OK")) {
+                add(Status.OK, "listener", "answers on " + l + " (map " + config.mapName()
+                        + ")");
+            } else {
+                add(Status.FAIL, "listener", "something answers on " + l + " but not as "
+                        + "tlspolicyd with map " + config.mapName() + " would ('" + reply
+                        + "'): another program holds the address (postfix-mta-sts-resolver "
+                        + "listens on 127.0.0.1:8461 too), or socketmap.map_name differs");
+            }
+        }
+    }
+
+    /**
+     * Overrides are for a while: one that expired is ignored (and should go); one that hides
+     * a domain whose DANE applies gives up the strongest protection there is for it.
+     */
+    private void checkOverrides(DaemonConfig config) {
+        DaneResolver dane = null;
+        for (DomainOverride o : config.overrides()) {
+            String what = "override " + o.domain();
+            if (!o.activeAt(System.currentTimeMillis())) {
+                add(Status.WARN, what, "expired on " + o.expires().orElseThrow() + " and is "
+                        + "ignored: remove it from the configuration");
+                continue;
+            }
+            if (config.dane().enabled()) {
+                try {
+                    if (dane == null) {
+                        dane = new DaneResolver(PolicyEngine.daneDnsClient(config));
+                    }
+                    DaneLookup l = dane.resolve(o.domain()).get(30, TimeUnit.SECONDS);
+                    if (l instanceof DaneLookup.Applies) {
+                        add(Status.WARN, what, "hides DANE, which applies to " + o.domain()
+                                + " (usable TLSA records at " + String.join(", ", l.hosts()
+                                .stream().map(h -> h.host()).toList()) + "): the override's "
+                                + "policy=\"" + o.policyText() + "\" replaces dane-only; "
+                                + "remove it once the receiver's problem is fixed");
+                        continue;
+                    }
+                } catch (Exception e) {
+                    add(Status.WARN, what, "could not check whether it hides DANE: "
+                            + Main.why(e));
+                    continue;
+                }
+            }
+            add(Status.OK, what, "policy=\"" + o.policyText() + "\" reason=\"" + o.reason()
+                    + "\"" + o.expires().map(d -> " until " + d).orElse(" (no expiry)"));
+        }
     }
 
     private void checkDnsSupport(String level) {
@@ -450,7 +529,8 @@ final class DoctorCommand implements Callable<Integer> {
         try {
             r = dns.lookup(probe, Type.SOA).get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            add(Status.FAIL, "dane.dnssec", mode + ": " + e);
+            add(Status.FAIL, "dane.dnssec", mode + ": " + (e instanceof TimeoutException
+                    ? "no answer within 30 s" : "lookup failed: " + Main.why(e)));
             return;
         }
         Dnssec d = Dnssec.of(r);

@@ -3,9 +3,13 @@ package org.tlspolicy.cli;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
 import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.log.JournalLog;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -26,11 +30,12 @@ import java.util.Optional;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
-            ConvertConfigCommand.class, VersionCommand.class},
+            CacheCommand.class, ConvertConfigCommand.class, VersionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success (query: a policy or NOTFOUND was decided)",
-            "1:invalid configuration, or the daemon could not start",
+            "1:invalid configuration, the daemon could not start, or (cache) it could not "
+                + "be reached or refused the request",
             "2:usage error",
             "3:query: the decision is TEMP or TIMEOUT (mail would be deferred)",
             "4:doctor: a check failed"})
@@ -46,6 +51,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        JournalLog.keepHandlersAtExit();
         System.exit(run(args));
     }
 
@@ -68,8 +74,34 @@ public final class Main {
 
     /** Runs the command line and returns its exit code; for tests as well as main. */
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The command line with its exit codes and error wording; output to stdout/stderr. */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExitCodeExceptionMapper(Main::exitCode);
-        return cli.execute(args);
+        cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("tlspolicyd: " + why(e));
+            return EXIT_CONFIG;
+        });
+        return cli;
+    }
+
+    /** What went wrong, in words, not Java's: a file error's message is only its path. */
+    static String why(Throwable e) {
+        if (e instanceof NoSuchFileException f) {
+            return f.getFile() + ": no such file or directory";
+        }
+        if (e instanceof AccessDeniedException f) {
+            return f.getFile() + ": permission denied";
+        }
+        if (e instanceof FileSystemException f) {
+            return f.getFile() + ": " + (f.getReason() == null ? "cannot be used" : f.getReason());
+        }
+        if (e.getMessage() == null || e.getMessage().isBlank()) {
+            return e.getCause() != null ? why(e.getCause()) : "failed (no reason given)";
+        }
+        return e.getMessage();
     }
 }

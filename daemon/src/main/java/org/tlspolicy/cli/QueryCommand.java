@@ -24,11 +24,13 @@ import org.tlspolicy.mtasts.StsLookup;
 import org.tlspolicy.mtasts.StsResolver;
 import org.tlspolicy.mtasts.StsState;
 import org.tlspolicy.nexthop.NextHop;
+import org.tlspolicy.policy.DomainOverride;
 import org.tlspolicy.policy.NoPolicyResolver;
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.socketmap.SocketmapReply;
 import org.tlspolicy.tlsrpt.TlsrptMode;
+import org.tlspolicy.log.JournalLog;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,6 +64,9 @@ import java.util.function.Function;
 @Command(name = "query", description = "Explain the policy decision for a next-hop key.")
 final class QueryCommand implements Callable<Integer> {
 
+    @CommandLine.Mixin
+    HelpOption help;
+
     @Parameters(paramLabel = "KEY", description = "A next-hop key as Postfix sends it, "
             + "e.g. example.com or [mx.example.com]:25.")
     String key;
@@ -90,7 +95,7 @@ final class QueryCommand implements Callable<Integer> {
         }
         DaemonConfig config = loaded.get();
         // Warnings only: the explanation is the output, the decision log line would repeat it.
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        JournalLog.install("warn");
         long start = System.nanoTime();
         facts.put("key", key);
         NextHop nextHop = NextHop.parse(key);
@@ -133,6 +138,20 @@ final class QueryCommand implements Callable<Integer> {
     private PolicyOutcome explain(DaemonConfig config, String domain) throws ConfigException {
         TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt(), config.postfix());
         facts.put("tlsrpt", tlsrpt.why());
+        for (DomainOverride o : config.overrides()) {
+            if (!o.domain().equals(domain)) {
+                continue;
+            }
+            boolean active = o.activeAt(System.currentTimeMillis());
+            facts.put("override", "policy=\"" + o.policyText() + "\" reason=\"" + o.reason()
+                    + "\"" + o.expires().map(d -> " expires=" + d).orElse("")
+                    + (active ? "" : " (expired: ignored)"));
+            if (active) {
+                facts.put("dane", "not consulted: overridden");
+                facts.put("mta_sts", "not consulted: overridden");
+                return o.outcome();
+            }
+        }
         if (!config.dane().enabled()) {
             facts.put("dane", "disabled by configuration");
             return explainSts(config, domain, tlsrpt);

@@ -6,6 +6,7 @@ import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.daemon.HangupSignal;
 import org.tlspolicy.daemon.PolicyDaemon;
 import org.tlspolicy.daemon.ServiceNotifier;
+import org.tlspolicy.log.JournalLog;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,6 +22,9 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "serve", description = "Run the socketmap server in the foreground.")
 final class ServeCommand implements Callable<Integer> {
+
+    @CommandLine.Mixin
+    HelpOption help;
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "YAML configuration file; without it the embedded defaults apply.")
@@ -46,8 +50,7 @@ final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
             return Main.EXIT_CONFIG;
         }
-        // slf4j-simple reads its level when the first logger is made, which is after this.
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", config.logLevel());
+        JournalLog.install(config.logLevel());
         PolicyDaemon daemon;
         try {
             daemon = PolicyDaemon.open(config, Optional.ofNullable(configFile),

@@ -12,6 +12,9 @@ import java.util.concurrent.Callable;
 @Command(name = "version", description = "Print the version and exit.")
 final class VersionCommand implements Callable<Integer> {
 
+    @CommandLine.Mixin
+    HelpOption help;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -3,6 +3,8 @@ package org.tlspolicy.config;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.tlspolicy.policy.DomainOverride;
+import org.tlspolicy.policy.TlsPolicy;
 import org.tlspolicy.socketmap.ListenAddress;
 import org.tlspolicy.socketmap.SocketmapLimits;
 
@@ -64,7 +66,11 @@ public final class ConfigLoader {
             }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new ConfigException("cannot read config file " + file + ": " + e);
+            // The operator's words, not Java's: a file exception's message is only the path.
+            throw new ConfigException("cannot read config file " + file + ": "
+                    + (e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e.getMessage()));
         }
         return parse(text);
     }
@@ -131,8 +137,78 @@ public final class ConfigLoader {
             throw ConfigException.badValue("log.level", level, "must be one of error, warn, "
                     + "info, debug, trace");
         }
+        String control = t.string("control.socket");
+        if (!control.isEmpty() && !Path.of(control).isAbsolute()) {
+            throw ConfigException.badValue("control.socket", control, "must be an absolute "
+                    + "path, or empty for none");
+        }
         return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
-                mtaSts(t), dane(t), cache(t), tlsrpt(t), postfix(t), metrics(t));
+                mtaSts(t), dane(t), cache(t), tlsrpt(t), postfix(t), metrics(t),
+                optionalPath(t, "metrics.tlsrpt_store"), control.isEmpty() ? Optional.empty() : Optional.of(Path.of(control)),
+                overrides(t));
+    }
+
+    /** {@code overrides:}, a list of {domain, policy, reason, expires}. */
+    private static List<DomainOverride> overrides(ConfigTree t) throws ConfigException {
+        List<DomainOverride> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Map<String, Object> item : t.sections("overrides",
+                List.of("domain", "policy", "reason", "expires"))) {
+            String key = "overrides[" + out.size() + "]";
+            String domain = text(item.get("domain")).toLowerCase(java.util.Locale.ROOT);
+            if (domain.endsWith(".")) {
+                domain = domain.substring(0, domain.length() - 1);
+            }
+            if (!domain.matches("[a-z0-9_]([a-z0-9_-]{0,62}\\.)*[a-z0-9_-]{1,63}")
+                    || domain.length() > 253) {
+                throw ConfigException.badValue(key + ".domain", item.get("domain"),
+                        "must be a domain name, e.g. example.com");
+            }
+            if (!seen.add(domain)) {
+                throw ConfigException.badValue(key + ".domain", domain, "has an override "
+                        + "already: one per domain");
+            }
+            String reason = text(item.get("reason")).strip();
+            if (reason.isEmpty()) {
+                throw ConfigException.badValue(key + ".reason", item.get("reason"), "must say "
+                        + "why (it is logged with every decision it makes)");
+            }
+            Optional<TlsPolicy> policy;
+            try {
+                policy = TlsPolicy.parseOverride(text(item.get("policy")));
+            } catch (IllegalArgumentException e) {
+                throw ConfigException.badValue(key + ".policy", item.get("policy"),
+                        "is not usable: " + e.getMessage());
+            }
+            Optional<java.time.LocalDate> expires = Optional.empty();
+            Object e = item.get("expires");
+            if (e != null) {
+                try {
+                    expires = Optional.of(java.time.LocalDate.parse(text(e)));
+                } catch (java.time.format.DateTimeParseException bad) {
+                    throw ConfigException.badValue(key + ".expires", e, "must be a day, "
+                            + "YYYY-MM-DD");
+                }
+            }
+            out.add(new DomainOverride(domain, policy, reason, expires));
+        }
+        return out;
+    }
+
+    private static Optional<Path> optionalPath(ConfigTree t, String key)
+            throws ConfigException {
+        String v = t.string(key);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!Path.of(v).isAbsolute()) {
+            throw ConfigException.badValue(key, v, "must be an absolute path, or empty");
+        }
+        return Optional.of(Path.of(v));
+    }
+
+    private static String text(Object v) {
+        return v == null ? "" : String.valueOf(v);
     }
 
     private static DaemonConfig.Dns dns(ConfigTree t) throws ConfigException {

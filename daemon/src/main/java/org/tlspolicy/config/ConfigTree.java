@@ -151,4 +151,35 @@ final class ConfigTree {
         }
         return out;
     }
+
+    /**
+     * A list of sections, each with only {@code keys} (all optional here). YAML may give a
+     * date as a date: it is kept as text.
+     */
+    List<Map<String, Object>> sections(String key, List<String> keys) throws ConfigException {
+        Object v = get(key);
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof List<?> list)) {
+            throw ConfigException.badValue(key, v, "must be a list");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Object item : list) {
+            String where = key + "[" + out.size() + "]";
+            if (!(item instanceof Map<?, ?> m)) {
+                throw ConfigException.badValue(where, item, "must be a section of keys: "
+                        + String.join(", ", keys));
+            }
+            Map<String, Object> section = stringKeys(m, where);
+            for (String k : section.keySet()) {
+                if (!keys.contains(k)) {
+                    throw new ConfigException("config key " + where + "." + k + " is unknown; "
+                            + "known keys: " + String.join(", ", keys));
+                }
+            }
+            out.add(section);
+        }
+        return out;
+    }
 }

@@ -1,5 +1,6 @@
 package org.tlspolicy.config;
 
+import org.tlspolicy.policy.DomainOverride;
 import org.tlspolicy.socketmap.ListenAddress;
 import org.tlspolicy.socketmap.SocketmapLimits;
 
@@ -26,14 +27,20 @@ import java.util.Optional;
  * @param tlsrpt        {@code auto}, {@code on} or {@code off}
  * @param postfix       how to ask the Postfix this daemon serves about itself
  * @param metrics       where the metrics and health endpoint listens; empty: nowhere
+ * @param tlsrptStore   tlsrpt-sender's store, read for the status page; empty: none
+ * @param controlSocket the control socket's path; empty: none
+ * @param overrides     the operator's fixed answers, at most one per domain
  */
 public record DaemonConfig(String mapName, List<ListenAddress> listen, SocketmapLimits limits,
                            int threads, Duration shutdownGrace, String logLevel, Dns dns,
                            MtaSts mtaSts, Dane dane, Cache cache, String tlsrpt,
-                           Postfix postfix, Optional<InetSocketAddress> metrics) {
+                           Postfix postfix, Optional<InetSocketAddress> metrics,
+                           Optional<Path> tlsrptStore, Optional<Path> controlSocket,
+                           List<DomainOverride> overrides) {
 
     public DaemonConfig {
         listen = List.copyOf(listen);
+        overrides = List.copyOf(overrides);
     }
 
     /** @param servers empty: those of /etc/resolv.conf */

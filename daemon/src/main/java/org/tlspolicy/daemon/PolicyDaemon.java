@@ -2,9 +2,12 @@ package org.tlspolicy.daemon;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
+import org.tlspolicy.control.ControlServer;
 import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.log.JournalLog;
 import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.metrics.MetricsServer;
@@ -20,28 +23,40 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * tlspolicyd running: the socketmap server in front of the policy table, with reload and stop.
  *
- * <p>A reload re-reads the configuration file and applies what can change under live
- * connections (the map name); changes to listeners, limits or threads are logged as needing a
- * restart. An invalid file on reload is logged and the running configuration kept: a typo must
- * not take mail delivery down.
+ * <p>A reload re-reads the configuration file and applies, without dropping a connection,
+ * everything but what is bound at start: the listeners ({@code socketmap.listen}, the
+ * sockets Postfix holds open), {@code socketmap.threads} (the event loops those connections
+ * live on), the {@code metrics} listener and {@code cache.path} (the open store, whose
+ * writes must not be split between two files). Those are logged as needing a restart. DNS,
+ * MTA-STS, DANE, cache, TLSRPT and Postfix settings build a new policy engine on the same
+ * store, which answers from then on (lookups in flight finish on the old one); limits apply to
+ * connections accepted from then on ({@code max_connections} at once); the log level at once.
+ * An invalid file on reload is logged and the running configuration kept: a typo must not
+ * take mail delivery down.
  */
 public final class PolicyDaemon implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyDaemon.class);
 
     private final Optional<Path> configFile;
-    private final PolicyEngine engine;
+    private final PolicyStore store;
+    private final Metrics metrics;
+    private volatile PolicyEngine engine;
+    private volatile boolean announced;
     private final PolicyTable table;
     private final SocketmapServer server;
     private final List<SocketAddress> bound;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final ServiceNotifier notifier;
     private final Optional<MetricsServer> metricsServer;
+    private final Optional<ControlServer> control;
     private volatile boolean stopping;
     private volatile DaemonConfig config;
 
@@ -50,8 +65,15 @@ public final class PolicyDaemon implements AutoCloseable {
         this.config = config;
         this.configFile = configFile;
         this.notifier = notifier;
-        Metrics metrics = new Metrics();
-        this.engine = PolicyEngine.start(config, Optional.empty(), true, metrics);
+        this.metrics = new Metrics();
+        this.store = PolicyStore.open(config.cache().path());
+        try {
+            this.engine = PolicyEngine.start(config, Optional.of(store), true, metrics,
+                    this::healthChanged);
+        } catch (ConfigException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
         this.table = new PolicyTable(config.mapName(), engine.resolver(), metrics);
         table.reportMap(ReportPolicyResolver.MAP_NAME, engine.reportResolver());
         SocketmapServer s = null;
@@ -74,7 +96,10 @@ public final class PolicyDaemon implements AutoCloseable {
             metrics.counter("tlspolicyd_connections_closed_total{reason=\"stalled\"}", "",
                     srv::stalledRequests);
             if (config.metrics().isPresent()) {
-                m = MetricsServer.start(config.metrics().get(), metrics, this::health);
+                StatusView view = new StatusView(() -> engine, () -> this.config, metrics,
+                        this::health, control());
+                m = MetricsServer.start(config.metrics().get(), metrics, this::health,
+                        view::page);
                 log.info("metrics listening on http://{}/metrics", hostPort(m.address()));
             }
         } catch (IOException | RuntimeException e) {
@@ -82,21 +107,59 @@ public final class PolicyDaemon implements AutoCloseable {
                 s.close(Duration.ZERO);
             }
             engine.close();
+            store.close();
             throw e;
         }
         this.server = s;
         this.metricsServer = Optional.ofNullable(m);
+        ControlServer c = null;
+        if (config.controlSocket().isPresent()) {
+            try {
+                c = ControlServer.start(config.controlSocket().get(), control());
+            } catch (IOException e) {
+                // Serving Postfix matters more than the operator's commands: go on without.
+                log.warn("control socket unavailable, tlspolicyd cache commands will not "
+                        + "reach this daemon: {}", e.getMessage());
+            }
+        }
+        this.control = Optional.ofNullable(c);
     }
 
-    /** What /health says: the store's state, and whether the daemon is stopping. */
-    private Health health() {
-        Health store = engine.storeHealth();
+    /** The actions of the control socket and the status page's search. */
+    private CacheControl control() {
+        return new CacheControl(() -> engine, () -> config, table, store);
+    }
+
+    /**
+     * What /health says: the engine's state (DNSSEC validation, the store), and whether the
+     * daemon is stopping.
+     */
+    public Health health() {
+        Health h = engine.health();
         if (!stopping) {
-            return store;
+            return h;
         }
-        List<String> problems = new ArrayList<>(store.problems());
+        List<String> problems = new ArrayList<>(h.problems());
         problems.add(0, "stopping");
-        return new Health(problems, store.notices());
+        return new Health(problems, h.notices());
+    }
+
+    /**
+     * systemd's STATUS= line ({@code systemctl status} shows it): what the daemon serves, or
+     * first what keeps it from answering right (every DANE domain deferred).
+     */
+    private String status() {
+        DaemonConfig c = config;
+        String serving = "serving map " + c.mapName() + " on " + c.listen();
+        List<String> problems = engine.health().problems();
+        return problems.isEmpty() ? serving : "PROBLEM: " + problems.get(0) + " (" + serving + ")";
+    }
+
+    /** The engine's health changed (from one of its threads): tell systemd, once announced. */
+    private void healthChanged() {
+        if (announced) {
+            notifier.send("STATUS=" + status());
+        }
     }
 
     /** Starts serving; returns once every listener is bound. */
@@ -130,7 +193,8 @@ public final class PolicyDaemon implements AutoCloseable {
     public void ready() {
         DaemonConfig c = config;
         log.info("started map={} listeners={}", c.mapName(), c.listen());
-        notifier.send("READY=1\nSTATUS=serving map " + c.mapName() + " on " + c.listen());
+        announced = true;
+        notifier.send("READY=1\nSTATUS=" + status());
     }
 
     private static String hostPort(InetSocketAddress a) {
@@ -155,6 +219,7 @@ public final class PolicyDaemon implements AutoCloseable {
             return;
         }
         notifier.send("RELOADING=1");
+        DaemonConfig current = config;
         DaemonConfig next;
         try {
             next = ConfigLoader.load(configFile.get());
@@ -164,22 +229,82 @@ public final class PolicyDaemon implements AutoCloseable {
                     + e.getMessage());
             return;
         }
-        DaemonConfig current = config;
-        if (!next.listen().equals(current.listen()) || !next.limits().equals(current.limits())
-                || next.threads() != current.threads() || !next.logLevel().equals(current.logLevel())
-                || !next.dns().equals(current.dns()) || !next.mtaSts().equals(current.mtaSts())
-                || !next.dane().equals(current.dane())
-                || !next.metrics().equals(current.metrics())
-                || !next.cache().equals(current.cache()) || !next.tlsrpt().equals(current.tlsrpt())
-                || !next.postfix().equals(current.postfix())) {
-            log.warn("reload: only socketmap.map_name changes at once; the other changes take "
-                    + "effect on restart");
+        List<String> restart = new ArrayList<>();
+        if (!next.listen().equals(current.listen())) {
+            restart.add("socketmap.listen");
         }
-        table.mapName(next.mapName());
-        config = next;
-        log.info("reloaded config={} map={}", configFile.get(), next.mapName());
-        notifier.send("READY=1\nSTATUS=serving map " + next.mapName() + " on "
-                + current.listen());
+        if (next.threads() != current.threads()) {
+            restart.add("socketmap.threads");
+        }
+        if (!next.metrics().equals(current.metrics())) {
+            restart.add("metrics.listen");
+        }
+        if (!next.cache().path().equals(current.cache().path())) {
+            restart.add("cache.path");
+        }
+        if (!next.controlSocket().equals(current.controlSocket())) {
+            restart.add("control.socket");
+        }
+        // What runs from now on: the new file, but for what only a restart changes.
+        DaemonConfig running = new DaemonConfig(next.mapName(), current.listen(), next.limits(),
+                current.threads(), next.shutdownGrace(), next.logLevel(), next.dns(),
+                next.mtaSts(), next.dane(), new DaemonConfig.Cache(current.cache().path(),
+                next.cache().maxEntries(), next.cache().negativeTtl(),
+                next.cache().failureTtl(), next.cache().checkInterval(),
+                next.cache().refreshRate(), next.cache().resolutionRate()),
+                next.tlsrpt(), next.postfix(), current.metrics(), next.tlsrptStore(),
+                current.controlSocket(), next.overrides());
+        List<String> applied = new ArrayList<>();
+        if (!running.dns().equals(current.dns()) || !running.mtaSts().equals(current.mtaSts())
+                || !running.dane().equals(current.dane())
+                || !running.cache().equals(current.cache())
+                || !running.tlsrpt().equals(current.tlsrpt())
+                || !running.postfix().equals(current.postfix())
+                || !running.overrides().equals(current.overrides())) {
+            PolicyEngine fresh;
+            try {
+                fresh = PolicyEngine.start(running, Optional.of(store), true, metrics,
+                        this::healthChanged);
+            } catch (ConfigException | RuntimeException e) {
+                log.error("reload failed, keeping the running configuration: {}",
+                        e.getMessage());
+                notifier.send("READY=1\nSTATUS=reload failed, running configuration kept: "
+                        + e.getMessage());
+                return;
+            }
+            PolicyEngine old = engine;
+            engine = fresh;
+            table.resolver(fresh.resolver());
+            table.reportMap(ReportPolicyResolver.MAP_NAME, fresh.reportResolver());
+            // Lookups in flight on the old engine end within lookup_timeout; then it goes.
+            CompletableFuture.delayedExecutor(current.limits().lookupTimeout().toMillis()
+                    + 1000, TimeUnit.MILLISECONDS).execute(old::close);
+            applied.add("policy engine (dns, mta_sts, dane, cache, tlsrpt, postfix, "
+                    + "overrides)");
+        }
+        if (!running.limits().equals(current.limits())) {
+            server.limits(running.limits());
+            applied.add("socketmap limits");
+        }
+        if (!running.logLevel().equals(current.logLevel())) {
+            JournalLog.level(running.logLevel());
+            applied.add("log.level");
+        }
+        if (!running.mapName().equals(current.mapName())) {
+            table.mapName(running.mapName());
+            applied.add("socketmap.map_name");
+        }
+        if (!running.shutdownGrace().equals(current.shutdownGrace())) {
+            applied.add("shutdown_grace");
+        }
+        config = running;
+        if (!restart.isEmpty()) {
+            log.warn("reload: changes to {} take effect on restart only (bound at start)",
+                    String.join(", ", restart));
+        }
+        log.info("reloaded config={} map={} applied=[{}] restart_needed=[{}]", configFile.get(),
+                running.mapName(), String.join("; ", applied), String.join(", ", restart));
+        notifier.send("READY=1\nSTATUS=" + status());
     }
 
     /** Blocks until {@link #close()} has finished. */
@@ -197,7 +322,9 @@ public final class PolicyDaemon implements AutoCloseable {
         notifier.send("STOPPING=1");
         stopping = true; // /health answers 503 while lookups in flight finish
         server.close(config.shutdownGrace());
+        control.ifPresent(ControlServer::close);
         engine.close();
+        store.close();
         metricsServer.ifPresent(MetricsServer::close);
         log.info("stopped");
         notifier.close();

@@ -12,7 +12,7 @@ import org.tlspolicy.dane.DaneDecision;
 import org.tlspolicy.dane.DanePrecedence;
 import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
-import org.tlspolicy.dns.Dnssec;
+import org.tlspolicy.dns.ValidationCheck;
 import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.mtasts.PolicyFetcher;
@@ -24,13 +24,13 @@ import org.tlspolicy.mtasts.StsResolver;
 import org.tlspolicy.outbound.ResolutionRate;
 import org.tlspolicy.outbound.SocketBudget;
 import org.tlspolicy.policy.NoPolicyResolver;
+import org.tlspolicy.policy.OverrideResolver;
 import org.tlspolicy.policy.PolicyResolver;
 import org.tlspolicy.tlsrpt.ReportPolicyResolver;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.ResolverConfig;
-import org.xbill.DNS.Type;
 
 import javax.net.ssl.SSLContext;
 import java.io.ByteArrayInputStream;
@@ -42,6 +42,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -67,29 +68,36 @@ public final class PolicyEngine implements AutoCloseable {
     private final Optional<DaneCache> daneCache;
     private final Optional<DaneResolver> daneResolver;
     private final Optional<PolicyStore> store;
+    /** Closed with the engine: opened by it, not passed in (a reload passes the running one). */
+    private final boolean ownsStore;
     private final EventLoopGroup http;
     private final ScheduledExecutorService timer;
     private final ResolutionRate rate;
+    private final Optional<ValidationCheck> validation;
 
     private PolicyEngine(PolicyResolver resolver, Optional<StsCache> stsCache,
                          Optional<StsResolver> stsResolver, Optional<DaneCache> daneCache,
                          Optional<DaneResolver> daneResolver, Optional<PolicyStore> store,
-                         EventLoopGroup http, ScheduledExecutorService timer,
-                         ResolutionRate rate) {
+                         boolean ownsStore, EventLoopGroup http, ScheduledExecutorService timer,
+                         ResolutionRate rate, Optional<ValidationCheck> validation) {
         this.rate = rate;
+        this.validation = validation;
         this.resolver = resolver;
         this.stsCache = stsCache;
         this.stsResolver = stsResolver;
         this.daneCache = daneCache;
         this.daneResolver = daneResolver;
         this.store = store;
+        this.ownsStore = ownsStore;
         this.http = http;
         this.timer = timer;
     }
 
     /**
      * Builds the engine for {@code config}. {@code background} starts the refresher (the daemon);
-     * without it nothing runs until asked (the query command).
+     * without it nothing runs until asked (the query command). {@code existingStore} is used and
+     * left open (a reload passes the running one); without it the engine opens the configured
+     * file and closes it with itself.
      */
     public static PolicyEngine start(DaemonConfig config, Optional<PolicyStore> existingStore,
                                      boolean background) throws ConfigException {
@@ -99,12 +107,23 @@ public final class PolicyEngine implements AutoCloseable {
     /** As {@link #start(DaemonConfig, Optional, boolean)}, counting in {@code metrics}. */
     public static PolicyEngine start(DaemonConfig config, Optional<PolicyStore> existingStore,
                                      boolean background, Metrics metrics) throws ConfigException {
+        return start(config, existingStore, background, metrics, () -> { });
+    }
+
+    /**
+     * As {@link #start(DaemonConfig, Optional, boolean, Metrics)}; {@code onHealthChange} runs
+     * when {@link #health()} may say something new (the DNSSEC check changed state).
+     */
+    public static PolicyEngine start(DaemonConfig config, Optional<PolicyStore> existingStore,
+                                     boolean background, Metrics metrics,
+                                     Runnable onHealthChange) throws ConfigException {
         boolean sts = config.mtaSts().enabled();
         boolean dane = config.dane().enabled();
         if (!sts && !dane) {
-            return new PolicyEngine(new NoPolicyResolver(), Optional.empty(), Optional.empty(),
-                    Optional.empty(), Optional.empty(), Optional.empty(), null, null,
-                    ResolutionRate.unlimited());
+            return new PolicyEngine(withOverrides(config, new NoPolicyResolver(), metrics),
+                    Optional.empty(), Optional.empty(),
+                    Optional.empty(), Optional.empty(), Optional.empty(), false, null, null,
+                    ResolutionRate.unlimited(), Optional.empty());
         }
         // Everything that can fail on a bad configuration comes before any thread is started.
         boolean validate = config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE;
@@ -122,6 +141,7 @@ public final class PolicyEngine implements AutoCloseable {
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 named("policy-timer"));
         PolicyStore store = existingStore.orElseGet(() -> PolicyStore.open(config.cache().path()));
+        boolean ownsStore = existingStore.isEmpty();
         metrics.gauge("tlspolicyd_store_writable", "1 while the cache file takes writes; 0: "
                 + "new policies would not survive a restart (alert on 0).", store::writable);
         metrics.gauge("tlspolicyd_store_held_writes", "Writes that failed and wait to be tried "
@@ -152,9 +172,12 @@ public final class PolicyEngine implements AutoCloseable {
             stsResolver = Optional.of(r);
         }
         Optional<DaneCache> daneCache = Optional.empty();
-        if (dane && background && validate) {
-            checkValidation(anchors, daneResolverDns);
-        }
+        Optional<ValidationCheck> validation = dane && background && validate
+                ? checkValidation(anchors, daneResolverDns, timer, onHealthChange)
+                : Optional.empty();
+        metrics.gauge("tlspolicyd_dnssec_validation_failing", "1 while DNSSEC validation of "
+                + "the trust anchor's zone fails: every DANE domain's mail defers (alert on 1).",
+                () -> validation.map(v -> v.problem().isPresent() ? 1L : 0L).orElse(0L));
         if (dane) {
             DaneDecision decision = DaneDecision.forPostfix();
             DaneCache cache = new DaneCache(daneResolver.get(), decision, store,
@@ -181,8 +204,19 @@ public final class PolicyEngine implements AutoCloseable {
                     config.dane().dnssec().name().toLowerCase(Locale.ROOT), store.where(),
                     config.mtaSts().strictTesting(), tlsrpt.why());
         }
-        return new PolicyEngine(resolver, stsCache, stsResolver, daneCache, daneResolver,
-                Optional.of(store), http, timer, rate);
+        return new PolicyEngine(withOverrides(config, resolver, metrics), stsCache, stsResolver,
+                daneCache, daneResolver, Optional.of(store), ownsStore, http, timer, rate,
+                validation);
+    }
+
+    /** The operator's overrides in front of {@code resolver}, counted in {@code metrics}. */
+    private static PolicyResolver withOverrides(DaemonConfig config, PolicyResolver resolver,
+                                                Metrics metrics) {
+        OverrideResolver o = new OverrideResolver(config.overrides(), resolver,
+                System::currentTimeMillis);
+        metrics.counter("tlspolicyd_override_answers_total", "Answers given from an override "
+                + "(config overrides:) instead of DANE and MTA-STS.", o::answers);
+        return config.overrides().isEmpty() ? resolver : o;
     }
 
     /**
@@ -272,33 +306,23 @@ public final class PolicyEngine implements AutoCloseable {
     }
 
     /**
-     * At start, in the background: the SOA of the first trust anchor's zone (the root, by
-     * default) must validate. If the resolvers strip DNSSEC records, or the anchors do not
-     * match, every DANE lookup is bogus and every domain's mail waits: say so at once, loudly,
-     * rather than in one decision line per domain.
+     * The check that in-process validation works at all (see {@link ValidationCheck}), started
+     * now; empty when the trust anchors name no zone (then the check cannot be made).
      */
-    private static void checkValidation(String anchors, DnsClient dns) {
+    private static Optional<ValidationCheck> checkValidation(String anchors, DnsClient dns,
+                                                             ScheduledExecutorService timer,
+                                                             Runnable onChange) {
         Name zone;
         try {
             zone = anchorZone(anchors);
         } catch (IOException e) {
             log.warn("dane dnssec=validate check=skipped: trust anchors unreadable: {}",
                     e.getMessage());
-            return;
+            return Optional.empty();
         }
-        dns.lookup(zone, Type.SOA).thenAccept(r -> {
-            Dnssec d = Dnssec.of(r);
-            if (d instanceof Dnssec.Secure) {
-                log.info("dane dnssec=validate check=ok zone={} SOA validates", zone);
-            } else {
-                log.error("dane dnssec=validate check=failed zone={} SOA is {} ({}): DANE "
-                        + "lookups will defer mail until dns.servers pass DNSSEC records on "
-                        + "and the trust anchors match; see tlspolicyd doctor", zone,
-                        d.status(), d instanceof Dnssec.Bogus b ? b.reason()
-                                : d instanceof Dnssec.Indeterminate i ? i.reason()
-                                : "no signatures");
-            }
-        });
+        ValidationCheck check = new ValidationCheck(zone, dns, timer, s -> onChange.run());
+        check.start();
+        return Optional.of(check);
     }
 
     /** The owner of the first record of trust anchor text, e.g. the root. */
@@ -396,16 +420,29 @@ public final class PolicyEngine implements AutoCloseable {
         return new ReportPolicyResolver(daneCache, stsCache);
     }
 
+    /** The DNSSEC self-check's state; empty when none runs (DANE off, or dnssec: resolver). */
+    public Optional<ValidationCheck.State> validation() {
+        return validation.map(ValidationCheck::state);
+    }
+
+    /** The policy store, when a policy kind is on. */
+    public Optional<PolicyStore> store() {
+        return store;
+    }
+
     public Optional<StsCache> stsCache() {
         return stsCache;
     }
 
-    /** The cache file's state, for /health: its problems now, and what was wrong at start. */
-    public Health storeHealth() {
-        if (store.isEmpty()) {
-            return new Health(List.of(), List.of());
-        }
-        return new Health(store.get().problems(), store.get().notice().stream().toList());
+    /**
+     * What stands in the way of right answers now, for /health: DNSSEC validation that fails,
+     * the cache file's problems; and what was wrong at start (notices).
+     */
+    public Health health() {
+        List<String> problems = new ArrayList<>();
+        validation.flatMap(ValidationCheck::problem).ifPresent(problems::add);
+        store.ifPresent(s -> problems.addAll(s.problems()));
+        return new Health(problems, store.flatMap(PolicyStore::notice).stream().toList());
     }
 
     public Optional<StsResolver> stsResolver() {
@@ -422,6 +459,7 @@ public final class PolicyEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        validation.ifPresent(ValidationCheck::close);
         rate.close();
         stsCache.ifPresent(StsCache::close);
         daneCache.ifPresent(DaneCache::close);
@@ -431,6 +469,8 @@ public final class PolicyEngine implements AutoCloseable {
         if (http != null) {
             http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
-        store.ifPresent(PolicyStore::close);
+        if (ownsStore) {
+            store.ifPresent(PolicyStore::close);
+        }
     }
 }

@@ -11,6 +11,7 @@ import org.tlspolicy.metrics.Metrics;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -112,6 +113,39 @@ public final class DaneCache implements AutoCloseable {
     /** Entries in memory (approximate). */
     public long size() {
         return memory.estimatedSize();
+    }
+
+    /** What memory holds now, without side effects (for {@code tlspolicyd cache list}). */
+    public Map<String, DaneState> snapshot() {
+        return Map.copyOf(memory.asMap());
+    }
+
+    /** Forgets {@code domain} in memory and in the store; true if a result was stored. */
+    public CompletableFuture<Boolean> purge(String domain) {
+        memory.invalidate(domain);
+        return store.deleteDane(domain);
+    }
+
+    /**
+     * Resolves {@code domain} again now, as an operator asks. A failed resolution keeps a
+     * result that may still answer (as a background refresh does); anything else replaces it.
+     */
+    public CompletableFuture<DaneState> refreshNow(String domain) {
+        DaneState current = memory.getIfPresent(domain);
+        return resolver.resolve(domain, true).thenCompose(lookup -> {
+            count(lookup, true);
+            if (lookup instanceof DaneLookup.Failed f && current != null
+                    && !(current.lookup() instanceof DaneLookup.Failed)
+                    && clock.getAsLong() < current.staleUntil()) {
+                log.warn("dane refresh failed domain={} keeping result until expiry "
+                        + "reason=\"{}\"", domain, f.reason());
+                return CompletableFuture.completedFuture(current);
+            }
+            return afterResolution(domain, lookup).thenApply(next -> {
+                memory.put(domain, next);
+                return next;
+            });
+        });
     }
 
     /**

@@ -35,7 +35,15 @@ public final class Metrics {
     /** Family name → {type, help} of the series read from suppliers. */
     private final Map<String, String[]> families = new ConcurrentHashMap<>();
 
+    private final AnswerHistory history;
+
     public Metrics() {
+        this(System::currentTimeMillis);
+    }
+
+    /** Metrics whose answer history reads {@code clock} (epoch milliseconds). */
+    public Metrics(java.util.function.LongSupplier clock) {
+        this.history = new AnswerHistory(clock);
         for (int i = 0; i < buckets.length; i++) {
             buckets[i] = new LongAdder();
         }
@@ -55,6 +63,46 @@ public final class Metrics {
                 : reply instanceof SocketmapReply.Timeout ? 3 : 4;
         int src = "dane".equals(source) ? 0 : "mta-sts".equals(source) ? 1 : 2;
         lookups[s * SOURCES.length + src].increment();
+        history.add(reply);
+    }
+
+    /** Answers per minute over the last day, for the status page. */
+    public AnswerHistory history() {
+        return history;
+    }
+
+    /** Lookups answered since start. */
+    public long lookups() {
+        long n = 0;
+        for (LongAdder a : lookups) {
+            n += a.sum();
+        }
+        return n;
+    }
+
+    /** Lookups that had to be resolved (not answered from memory) since start. */
+    public long resolutions() {
+        return resolutionCount.sum();
+    }
+
+    /**
+     * The resolution time under which a fraction {@code q} of resolutions finished, in
+     * seconds, as the upper bound of the histogram bucket it falls in; +Inf beyond the last,
+     * NaN with none.
+     */
+    public double resolutionQuantile(double q) {
+        long total = resolutionCount.sum();
+        if (total == 0) {
+            return Double.NaN;
+        }
+        long cumulative = 0;
+        for (int i = 0; i < buckets.length; i++) {
+            cumulative += buckets[i].sum();
+            if (cumulative >= Math.ceil(q * total)) {
+                return i < BUCKETS.length ? BUCKETS[i] : Double.POSITIVE_INFINITY;
+            }
+        }
+        return Double.POSITIVE_INFINITY;
     }
 
     /** A decision that had to be resolved (not from memory), and how long it took. */

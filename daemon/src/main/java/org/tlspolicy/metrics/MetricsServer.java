@@ -20,12 +20,17 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -52,6 +57,19 @@ public final class MetricsServer implements AutoCloseable {
      */
     public static MetricsServer start(InetSocketAddress address, Metrics metrics,
                                       Supplier<Health> health) throws IOException {
+        return start(address, metrics, health, domain -> CompletableFuture.completedFuture(
+                "<!DOCTYPE html><html lang=\"en\"><title>tlspolicyd</title><p>No status "
+                        + "page here.</p></html>\n"));
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress, Metrics, Supplier)}, with {@code status} making the
+     * HTML of GET /status (and /), given the domain searched for ({@code ?domain=}), if any.
+     */
+    public static MetricsServer start(InetSocketAddress address, Metrics metrics,
+                                      Supplier<Health> health,
+                                      Function<Optional<String>, CompletableFuture<String>> status)
+            throws IOException {
         EventLoopGroup group = new NioEventLoopGroup(1, r -> {
             Thread t = new Thread(r, "metrics");
             t.setDaemon(true);
@@ -66,7 +84,7 @@ public final class MetricsServer implements AutoCloseable {
                             c.pipeline().addLast(new ReadTimeoutHandler(10, TimeUnit.SECONDS),
                                     new HttpServerCodec(4096, 8192, 8192),
                                     new HttpObjectAggregator(8192),
-                                    new Handler(metrics, health));
+                                    new Handler(metrics, health, status));
                         }
                     })
                     .bind(address).awaitUninterruptibly().channel();
@@ -94,10 +112,13 @@ public final class MetricsServer implements AutoCloseable {
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final Metrics metrics;
         private final Supplier<Health> health;
+        private final Function<Optional<String>, CompletableFuture<String>> status;
 
-        Handler(Metrics metrics, Supplier<Health> health) {
+        Handler(Metrics metrics, Supplier<Health> health,
+                Function<Optional<String>, CompletableFuture<String>> status) {
             this.metrics = metrics;
             this.health = health;
+            this.status = status;
         }
 
         @Override
@@ -108,11 +129,31 @@ public final class MetricsServer implements AutoCloseable {
             FullHttpResponse response;
             if (!request.decoderResult().isSuccess()) {
                 response = text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
-            } else if (!path.equals("/metrics") && !path.equals("/health")) {
-                response = text(HttpResponseStatus.NOT_FOUND, "not found: /metrics, /health\n");
+            } else if (!path.equals("/metrics") && !path.equals("/health")
+                    && !path.equals("/status") && !path.equals("/")) {
+                response = text(HttpResponseStatus.NOT_FOUND, "not found: /metrics, /health, "
+                        + "/status\n");
             } else if (!request.method().equals(HttpMethod.GET)
                     && !request.method().equals(HttpMethod.HEAD)) {
                 response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET only\n");
+            } else if (path.equals("/status") || path.equals("/")) {
+                List<String> domain = new QueryStringDecoder(request.uri()).parameters()
+                        .getOrDefault("domain", List.of());
+                Optional<String> asked = domain.isEmpty() || domain.get(0).isBlank()
+                        ? Optional.empty() : Optional.of(domain.get(0).strip());
+                status.apply(asked).orTimeout(60, TimeUnit.SECONDS).whenComplete((html, e) -> {
+                    FullHttpResponse r = e == null ? text(HttpResponseStatus.OK, html)
+                            : text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "status page "
+                            + "failed: " + e.getMessage() + "\n");
+                    if (e == null) {
+                        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
+                        // Self-contained: nothing may load from elsewhere.
+                        r.headers().set("Content-Security-Policy", "default-src 'none'; "
+                                + "style-src 'unsafe-inline'; img-src data:; form-action 'self'");
+                    }
+                    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+                });
+                return;
             } else if (path.equals("/health")) {
                 Health h = health.get();
                 response = text(h.ok() ? HttpResponseStatus.OK

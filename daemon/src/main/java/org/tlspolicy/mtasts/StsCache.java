@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -190,6 +191,38 @@ public final class StsCache implements AutoCloseable {
     /** Entries in memory (approximate). */
     public long size() {
         return memory.estimatedSize();
+    }
+
+    /** What memory holds now, without side effects (for {@code tlspolicyd cache list}). */
+    public Map<String, StsState> snapshot() {
+        return Map.copyOf(memory.asMap());
+    }
+
+    /**
+     * Forgets {@code domain} in memory and in the store, as an operator asks after the
+     * receiver fixed its policy: the next lookup resolves afresh. True if a policy was stored.
+     */
+    public CompletableFuture<Boolean> purge(String domain) {
+        memory.invalidate(domain);
+        return store.delete(domain);
+    }
+
+    /**
+     * Resolves {@code domain} again now, as an operator asks: a cached policy is fetched
+     * again and replaced only by a new valid one (RFC 8461 §3.3: a failed refresh keeps it);
+     * anything else is resolved afresh.
+     */
+    public CompletableFuture<StsState> refreshNow(String domain) {
+        StsState s = memory.getIfPresent(domain);
+        if (s instanceof StsState.Policy p) {
+            return revalidate(domain, p, true);
+        }
+        long start = clock.getAsLong();
+        memory.invalidate(domain);
+        return shared(domain, false).thenCompose(loaded ->
+                loaded instanceof StsState.Policy p && p.fetchedAt() < start
+                        ? revalidate(domain, p, true) // it came from the store: fetch it
+                        : CompletableFuture.completedFuture(loaded));
     }
 
     private CompletableFuture<StsState> load(String domain, boolean background) {

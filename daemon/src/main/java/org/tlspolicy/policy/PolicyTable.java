@@ -28,7 +28,7 @@ public final class PolicyTable implements SocketmapTable {
             CompletableFuture.completedFuture(SocketmapReply.NOT_FOUND);
 
     private volatile String mapName;
-    private final PolicyResolver resolver;
+    private volatile PolicyResolver resolver;
     private final Metrics metrics;
     private volatile String reportMapName;
     private volatile PolicyResolver reportResolver;
@@ -51,6 +51,14 @@ public final class PolicyTable implements SocketmapTable {
     public void reportMap(String name, PolicyResolver resolver) {
         this.reportResolver = resolver;
         this.reportMapName = name;
+    }
+
+    /**
+     * Answers from {@code next} from now on, as a configuration reload may; lookups in flight
+     * finish with the resolver they started with.
+     */
+    public void resolver(PolicyResolver next) {
+        this.resolver = next;
     }
 
     /** Renames the map, as a configuration reload may; lookups in flight are unaffected. */

@@ -70,4 +70,43 @@ public record TlsPolicy(Level level, List<String> match, List<String> attributes
         }
         return b.toString();
     }
+
+    /**
+     * An operator's policy text from {@code overrides:}: {@code none} (empty: no policy) or
+     * {@code LEVEL [match=P:P…] [name=value…]}, LEVEL one of {@link Level}'s words; only what
+     * Postfix's policy syntax allows (no {@code :} or spaces inside a pattern).
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static java.util.Optional<TlsPolicy> parseOverride(String text) {
+        String t = text.strip();
+        if (t.equals("none")) {
+            return java.util.Optional.empty();
+        }
+        String[] words = t.split("\\s+");
+        Level level = null;
+        for (Level l : Level.values()) {
+            if (l.word().equals(words[0])) {
+                level = l;
+            }
+        }
+        if (level == null) {
+            throw new IllegalArgumentException("must be none or a Postfix TLS policy starting "
+                    + "with dane-only, dane, secure, encrypt or may");
+        }
+        List<String> match = List.of();
+        List<String> attributes = new java.util.ArrayList<>();
+        for (int i = 1; i < words.length; i++) {
+            int eq = words[i].indexOf('=');
+            if (eq <= 0 || eq == words[i].length() - 1) {
+                throw new IllegalArgumentException("'" + words[i] + "' is not name=value");
+            }
+            if (words[i].startsWith("match=")) {
+                match = List.of(words[i].substring(6).split(":"));
+            } else {
+                attributes.add(words[i]);
+            }
+        }
+        return java.util.Optional.of(new TlsPolicy(level, match, attributes));
+    }
 }

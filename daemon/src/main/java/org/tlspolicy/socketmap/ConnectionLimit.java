@@ -37,13 +37,18 @@ final class ConnectionLimit extends ChannelInboundHandlerAdapter {
     private static final LogThrottle REFUSED = LogThrottle.perMinute();
     private static final LogThrottle EVICTED = LogThrottle.perMinute();
 
-    private final int max;
+    private volatile int max;
     private final ConcurrentHashMap<Channel, ConnectionActivity> open = new ConcurrentHashMap<>();
     private final AtomicLong evicted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
 
     ConnectionLimit(int max) {
         this.max = max;
+    }
+
+    /** A new limit; connections over it are not closed, only newcomers refused or swapped. */
+    void max(int next) {
+        this.max = next;
     }
 
     int open() {

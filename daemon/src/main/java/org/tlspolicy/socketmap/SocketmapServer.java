@@ -61,7 +61,7 @@ public final class SocketmapServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final List<Path> socketFiles = new ArrayList<>();
     private final SocketmapTable table;
-    private final SocketmapLimits limits;
+    private volatile SocketmapLimits limits;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Counters counters = new Counters();
 
@@ -89,6 +89,16 @@ public final class SocketmapServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Changes the limits, as a configuration reload may: max_connections at once, the others
+     * for connections accepted from now on (those open keep theirs until they close, which
+     * Postfix does within minutes).
+     */
+    public void limits(SocketmapLimits next) {
+        limits = next;
+        connectionLimit.max(next.maxConnections());
+    }
+
     /** Binds every address; on failure nothing stays bound. Returns the bound addresses. */
     public List<SocketAddress> bind(List<ListenAddress> addresses) throws IOException {
         List<SocketAddress> bound = new ArrayList<>();
@@ -112,6 +122,7 @@ public final class SocketmapServer implements AutoCloseable {
                         connections.add(ch);
                         ConnectionLimit.track(ch);
                         SocketmapDecoder decoder = new SocketmapDecoder();
+                        SocketmapLimits limits = SocketmapServer.this.limits;
                         ch.pipeline().addLast(connectionLimit,
                                 // Reader idleness only: "no request for this long". An
                                 // all-idle handler would also hook every write we make.
@@ -166,7 +177,11 @@ public final class SocketmapServer implements AutoCloseable {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
-    private static void removeStaleSocket(Path path) throws IOException {
+    /**
+     * Removes a unix socket file left by a run that did not stop cleanly; refuses a path that
+     * is not a socket, or one a running process still accepts on (also for the control socket).
+     */
+    public static void removeStaleSocket(Path path) throws IOException {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -204,7 +219,8 @@ public final class SocketmapServer implements AutoCloseable {
             throw new IOException("cannot give " + unix + " to user or group '" + e.getName()
                     + "': no such user or group", e);
         } catch (IOException e) {
-            throw new IOException("cannot give " + unix + " its owner or group: " + e, e);
+            throw new IOException("cannot give " + unix + " its owner or group: "
+                    + e.getMessage(), e);
         }
     }
 

@@ -5,7 +5,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.config.ConfigLoader;
+import org.tlspolicy.daemon.PolicyDaemon;
 import org.tlspolicy.testworld.DaneWorld;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.Optional;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,26 +33,35 @@ class DoctorTest {
 
     static DaneWorld world;
     static Path daemonConfig;
+    /** The daemon doctor checks, really listening (not on 8461: that may be taken here). */
+    static PolicyDaemon daemon;
+    static int port;
 
     @BeforeAll
     static void start() throws Exception {
         world = DaneWorld.start(dir);
-        daemonConfig = Files.writeString(dir.resolve("tlspolicyd.yml"), """
+        String config = """
                 dns: {servers: ["127.0.0.1:%d"], timeout: 2s, attempts: 1}
                 dane: {dnssec: validate, trust_anchor_file: "%s"}
                 cache: {path: ""}
                 tlsrpt: auto
-                """.formatted(world.iteratingResolver().getPort(), world.trustAnchorFile()));
+                """.formatted(world.iteratingResolver().getPort(), world.trustAnchorFile());
+        daemon = PolicyDaemon.start(ConfigLoader.parse("socketmap: {listen: [\"127.0.0.1:0\"]}\n"
+                + config), Optional.empty());
+        port = ((InetSocketAddress) daemon.boundAddresses().get(0)).getPort();
+        daemonConfig = Files.writeString(dir.resolve("tlspolicyd.yml"),
+                "socketmap: {listen: [\"127.0.0.1:" + port + "\"]}\n" + config);
     }
 
     @AfterAll
     static void stop() throws Exception {
+        daemon.close();
         world.close();
     }
 
     static Path postfix(String name, String mainCf, String resolvConf) throws Exception {
         Path d = Files.createDirectories(dir.resolve(name));
-        Files.writeString(d.resolve("main.cf"), mainCf);
+        Files.writeString(d.resolve("main.cf"), mainCf.replace(":8461:", ":" + port + ":"));
         // Debian's master.cf line for smtp: chrooted.
         Files.writeString(d.resolve("master.cf"),
                 "smtp      unix  -       -       y       -       -       smtp\n");
@@ -75,7 +91,9 @@ class DoctorTest {
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().startsWith("ok    postfix: version 3."), r.out());
         assertTrue(r.out().contains("\nok    smtp_tls_policy_maps: asks tlspolicyd "
-                + "(socketmap:inet:127.0.0.1:8461:postfix)\n"), r.out());
+                + "(socketmap:inet:127.0.0.1:" + port + ":postfix)\n"), r.out());
+        assertTrue(r.out().contains("\nok    listener: answers on inet:127.0.0.1:" + port
+                + " (map postfix)\n"), r.out());
         assertTrue(r.out().contains("\nok    smtp_dns_support_level: dnssec\n"), r.out());
         assertTrue(r.out().contains("\nok    resolver: " + pf.resolve("resolv.conf")
                 + ": nameserver 127.0.0.1 validates (test. SOA authenticated)\n"), r.out());
@@ -99,7 +117,8 @@ class DoctorTest {
         assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
         assertTrue(r.out().contains("\nFAIL  smtp_tls_policy_maps: is "
                 + "hash:/etc/postfix/tls_policy, which does not ask tlspolicyd; set in main.cf: "
-                + "smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix\n"), r.out());
+                + "smtp_tls_policy_maps = socketmap:inet:127.0.0.1:" + port + ":postfix\n"),
+                r.out());
         assertTrue(r.out().contains("\nFAIL  smtp_dns_support_level: is empty: Postfix cannot "
                 + "use the dane and dane-only replies"), r.out());
         assertTrue(r.out().contains("nameserver 192.0.2.53 is not on loopback"), r.out());
@@ -134,5 +153,77 @@ class DoctorTest {
         assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
         assertTrue(r.out().contains("\nFAIL  dane.dnssec: validate: test. SOA is "), r.out());
         assertTrue(r.out().contains("until then every DANE lookup defers mail\n"), r.out());
+    }
+
+    @Test
+    void aDaemonThatIsNotListeningFails() throws Exception {
+        Path other = Files.writeString(dir.resolve("stopped.yml"), Files.readString(daemonConfig)
+                .replace("127.0.0.1:" + port, "127.0.0.1:" + closedPort()));
+        Path pf = postfix("stopped", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                """, "nameserver 127.0.0.1\n");
+        MainTest.Result r = doctor(other, pf, world.validatingResolver().getPort());
+        assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
+        assertTrue(r.out().contains("\nFAIL  listener: nothing answers on inet:127.0.0.1:"),
+                r.out());
+        assertTrue(r.out().contains("start the daemon (systemctl start tlspolicyd)"), r.out());
+    }
+
+    @Test
+    void anotherMapNameAnsweringThereFails() throws Exception {
+        // The daemon listens, but under map "postfix": a config naming another map is wrong.
+        Path other = Files.writeString(dir.resolve("othermap.yml"), Files.readString(daemonConfig)
+                .replace("socketmap: {listen: [", "socketmap: {map_name: other, listen: ["));
+        Path pf = postfix("othermap", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:other
+                """, "nameserver 127.0.0.1\n");
+        MainTest.Result r = doctor(other, pf, world.validatingResolver().getPort());
+        assertEquals(Main.EXIT_PROBLEMS, r.code(), r.out());
+        assertTrue(r.out().contains("\nFAIL  listener: something answers on inet:127.0.0.1:"
+                + port + " but not as tlspolicyd with map other would ('PERM unknown map name "
+                + "'other'')"), r.out());
+    }
+
+    /** A loopback port nothing listens on: bound, then released. */
+    static int closedPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void overridesThatExpiredOrHideDaneAreWarnedAbout() throws Exception {
+        java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+        Path other = Files.writeString(dir.resolve("overrides.yml"), Files.readString(daemonConfig)
+                + """
+                overrides:
+                  - {domain: dane-only.test, policy: none, reason: "stale TLSA, ticket 9"}
+                  - {domain: insecure.test, policy: encrypt, reason: "r", expires: %s}
+                  - {domain: mixed.test, policy: none, reason: "old", expires: %s}
+                """.formatted(today, today.minusDays(1)));
+        Path pf = postfix("overrides", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                """, "nameserver 127.0.0.1\n");
+        MainTest.Result r = doctor(other, pf, world.validatingResolver().getPort());
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("\nwarn  override dane-only.test: hides DANE, which "
+                + "applies to dane-only.test (usable TLSA records at mx1.dane-only.test, "
+                + "mx2.dane-only.test): the "
+                + "override's policy=\"none\" replaces dane-only;"), r.out());
+        assertTrue(r.out().contains("\nok    override insecure.test: policy=\"encrypt\" "
+                + "reason=\"r\" until " + today + "\n"), r.out());
+        assertTrue(r.out().contains("\nwarn  override mixed.test: expired on "
+                + today.minusDays(1) + " and is ignored: remove it from the configuration\n"),
+                r.out());
+
+        MainTest.Result q = MainTest.run("query", "--config", other.toString(),
+                "dane-only.test");
+        assertEquals(0, q.code(), q.out() + q.err());
+        assertTrue(q.out().contains("\noverride:       policy=\"none\" reason=\"stale TLSA, "
+                + "ticket 9\"\n"), q.out());
+        assertTrue(q.out().contains("\nreply:          NOTFOUND \n"), q.out());
     }
 }

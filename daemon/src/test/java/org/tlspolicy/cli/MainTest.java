@@ -22,21 +22,8 @@ class MainTest {
     }
 
     static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new MainCommandForTest());
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        cli.setExitCodeExceptionMapper(Main::exitCode);
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    /** The real command tree; a subclass only so that output can be captured. */
-    @CommandLine.Command(name = "tlspolicyd",
-            subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
-                ConvertConfigCommand.class, VersionCommand.class})
-    static final class MainCommandForTest {
+        CliAccess.Result r = CliAccess.run(args);
+        return new Result(r.code(), r.out(), r.err());
     }
 
     @Test

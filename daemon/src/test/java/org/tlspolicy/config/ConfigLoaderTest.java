@@ -77,7 +77,40 @@ class ConfigLoaderTest {
                         + "max_pipelined, idle_timeout, request_timeout, lookup_timeout, threads",
                 error("socketmap:\n  port: 8461\n"));
         assertEquals("config key caches is unknown; known keys: socketmap, dns, mta_sts, dane, "
-                + "cache, tlsrpt, postfix, metrics, shutdown_grace, log", error("caches: {}\n"));
+                + "cache, tlsrpt, postfix, metrics, control, overrides, shutdown_grace, log",
+                error("caches: {}\n"));
+    }
+
+    @Test
+    void overridesAreCheckedAsPostfixWouldReadThem() throws Exception {
+        DaemonConfig c = ConfigLoader.parse("""
+                overrides:
+                  - {domain: Example.COM., policy: none, reason: "broken host", expires: 2026-12-31}
+                  - {domain: example.net, policy: "secure match=mx1.example.net:.example.net \
+                servername=hostname", reason: r}
+                """);
+        assertEquals("example.com", c.overrides().get(0).domain());
+        assertEquals("none", c.overrides().get(0).policyText());
+        assertEquals("2026-12-31", c.overrides().get(0).expires().orElseThrow().toString());
+        assertEquals("secure match=mx1.example.net:.example.net servername=hostname",
+                c.overrides().get(1).policyText());
+        assertEquals("config key overrides[0].policy: \"secure\" is not usable: a secure policy "
+                + "needs at least one match pattern", error("overrides: [{domain: a.example, "
+                + "policy: secure, reason: r}]\n"));
+        assertEquals("config key overrides[0].policy: \"tls\" is not usable: must be none or a "
+                + "Postfix TLS policy starting with dane-only, dane, secure, encrypt or may",
+                error("overrides: [{domain: a.example, policy: tls, reason: r}]\n"));
+        assertEquals("config key overrides[0].reason: \"\" must say why (it is "
+                + "logged with every decision it makes)", error("overrides: [{domain: "
+                + "a.example, policy: none, reason: \"\"}]\n"));
+        assertEquals("config key overrides[1].domain: \"a.example\" has an "
+                + "override already: one per domain", error("overrides: [{domain: a.example, "
+                + "policy: none, reason: r}, {domain: A.example, policy: none, reason: r}]\n"));
+        assertEquals("config key overrides[0].expires: \"soon\" must be a day, "
+                + "YYYY-MM-DD", error("overrides: [{domain: a.example, policy: none, "
+                + "reason: r, expires: soon}]\n"));
+        assertEquals("config key overrides[0].until is unknown; known keys: domain, policy, "
+                + "reason, expires", error("overrides: [{domain: a.example, until: x}]\n"));
     }
 
     @Test

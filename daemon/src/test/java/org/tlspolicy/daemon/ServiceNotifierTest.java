@@ -65,7 +65,9 @@ class ServiceNotifierTest {
         Path socket = dir.resolve("notify");
         Channel manager = serviceManager(socket.toString());
         Path file = Files.writeString(dir.resolve("c.yml"),
-                "socketmap: {listen: [\"127.0.0.1:0\"]}\n" + Isolated.CONFIG);
+                // No start-up DNSSEC check, whose failure (no DNS here) STATUS= would show.
+                "socketmap: {listen: [\"127.0.0.1:0\"]}\ndane: {dnssec: resolver}\n"
+                        + Isolated.CONFIG);
         PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.load(file), Optional.of(file),
                 ServiceNotifier.to(socket.toString()));
         try {

@@ -42,7 +42,8 @@ class MetricsEndpointTest {
     void countsFollowTheLookupsAndHealthAnswers() throws Exception {
         try (PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.parse(
                 "socketmap: {listen: [\"127.0.0.1:0\"]}\nmetrics: {listen: \"127.0.0.1:0\"}\n"
-                        + Isolated.CONFIG), Optional.empty());
+                        // No start-up DNSSEC check (DNS is unreachable here): /health is ok.
+                        + "dane: {dnssec: resolver}\n" + Isolated.CONFIG), Optional.empty());
              TestClient s = new TestClient(daemon.boundAddresses().get(0))) {
             InetSocketAddress metrics = daemon.metricsAddress().orElseThrow();
             assertEquals("NOTFOUND ", s.lookup("postfix", "[mx.example.com]"));
@@ -72,7 +73,12 @@ class MetricsEndpointTest {
             assertEquals(200, health.statusCode());
             assertEquals("ok\n", health.body());
             assertEquals(405, get(metrics, "/metrics", "POST").statusCode());
-            assertEquals(404, get(metrics, "/", "GET").statusCode());
+            assertEquals(404, get(metrics, "/other", "GET").statusCode());
+            HttpResponse<String> page = get(metrics, "/", "GET");
+            assertEquals(200, page.statusCode());
+            assertEquals("text/html; charset=utf-8",
+                    page.headers().firstValue("content-type").orElse(""));
+            assertTrue(page.body().contains("<title>tlspolicyd status</title>"), page.body());
         }
     }
 

@@ -619,7 +619,7 @@ abstract class MailDeliveryScenarios {
 
     String todaysReports(String store) throws Exception {
         String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
-        DaemonProcess.Result report = tlsrptSender(store, "report", "--dry-run", "--day", day,
+        DaemonProcess.Result report = tlsrptSender(store, "report", "--day", day,
                 "--organization", "Sender Org", "--contact", "mailto:postmaster@sender.test",
                 "--submitter", "sender.test");
         assertEquals(0, report.exitCode(), report.toString());

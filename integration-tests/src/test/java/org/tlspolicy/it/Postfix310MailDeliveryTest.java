@@ -226,7 +226,7 @@ class Postfix310MailDeliveryTest extends MailDeliveryScenarios {
         }
     }
 
-    /** The reports of a {@code report --dry-run}, by the domain their report-id names. */
+    /** The reports of a {@code report}, by the domain their report-id names. */
     private static Map<String, JsonNode> reports(String out) throws Exception {
         Map<String, JsonNode> byDomain = new LinkedHashMap<>();
         try (MappingIterator<JsonNode> it = new ObjectMapper().readerFor(JsonNode.class)

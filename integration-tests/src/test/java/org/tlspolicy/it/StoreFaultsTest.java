@@ -89,7 +89,8 @@ class StoreFaultsTest {
                 }
                 HttpResponse<String> health = get(metricsPort, "/health");
                 assertEquals(503, health.statusCode(), health.body());
-                assertTrue(health.body().startsWith("unhealthy\nproblem: store " + ro
+                assertTrue(health.body().startsWith("unhealthy\n"), health.body());
+                assertTrue(health.body().contains("\nproblem: store " + ro
                         .resolve("cache.db") + " not writable: "), health.body());
                 assertTrue(get(metricsPort, "/metrics").body()
                         .contains("\ntlspolicyd_store_writable 0\n"));
@@ -103,11 +104,15 @@ class StoreFaultsTest {
                 }
                 sh("mount -o remount,rw,bind " + ro);
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (get(metricsPort, "/health").statusCode() != 200
+                while (get(metricsPort, "/health").body().contains("problem: store")
                         && System.nanoTime() < deadline) {
                     Thread.sleep(200);
                 }
-                assertEquals("ok\n", get(metricsPort, "/health").body());
+                // DNS stays gone, which /health rightly still reports: DANE would defer.
+                String after = get(metricsPort, "/health").body();
+                assertTrue(after.startsWith("unhealthy\nproblem: DNSSEC validation fails ("),
+                        after);
+                assertTrue(!after.contains("problem: store"), after);
                 assertTrue(get(metricsPort, "/metrics").body()
                         .contains("\ntlspolicyd_store_writable 1\n"));
                 d.awaitLine("writable again", 5);

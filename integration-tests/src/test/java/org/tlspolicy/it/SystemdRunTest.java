@@ -110,8 +110,24 @@ class SystemdRunTest {
             assertEquals("", q.getStderr());
             assertEquals("tlspolicyd", run(c, "ps_user() { stat -c %U /proc/$1; }; "
                     + "ps_user $(systemctl show -p MainPID --value tlspolicyd)").strip());
+            // No network in here: DNSSEC validation cannot work, and systemd shows it.
+            String statusText = "";
+            for (int i = 0; i < 60 && !statusText.startsWith("PROBLEM: DNSSEC validation "
+                    + "fails"); i++) {
+                Thread.sleep(500);
+                statusText = run(c, "systemctl show -p StatusText --value tlspolicyd").strip();
+            }
+            assertTrue(statusText.startsWith("PROBLEM: DNSSEC validation fails (. SOA "),
+                    statusText);
             run(c, "systemctl reload tlspolicyd");
             awaitState(c, "tlspolicyd", "active");
+            // The control socket, through the sandbox (RuntimeDirectory=, PrivateUsers=).
+            assertEquals("nothing cached\n", run(c, "tlspolicyd cache list"));
+            assertEquals("srw-rw---- tlspolicyd tlspolicyd\n", run(c, "stat -c '%A %U %G' "
+                    + "/run/tlspolicyd/control.sock"));
+            run(c, "tlspolicyd cache purge example.org --reason 'a test'");
+            assertTrue(run(c, "journalctl -u tlspolicyd --no-pager").contains("control "
+                    + "action=purge domain=example.org uid=0 reason=\"a test\""));
             assertTrue(run(c, "journalctl -u tlspolicyd --no-pager").contains(
                     "reloaded config=/etc/tlspolicyd/tlspolicyd.yml"));
             String security = run(c, "systemd-analyze security tlspolicyd.service");
@@ -139,6 +155,9 @@ class SystemdRunTest {
             Thread.sleep(3000);
             awaitState(c, "tlsrpt-sender-collect", "active"); // still running, reading
             String doctor = run(c, "tlspolicyd doctor || true");
+            // The daemon systemd started answers where the shipped config says.
+            assertTrue(doctor.contains("\nok    listener: answers on inet:127.0.0.1:8461 "
+                    + "(map postfix)\n"), doctor);
             if (release.tlsrpt()) {
                 // The package made the directory; the collector's socket is smtp(8)'s to write.
                 assertEquals("tlsrpt-sender postfix 2750\n", run(c,

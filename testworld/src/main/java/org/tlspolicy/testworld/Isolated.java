@@ -14,6 +14,7 @@ public final class Isolated {
     public static final String CONFIG = """
             dns: {servers: ["127.0.0.1:9"], timeout: 200ms, attempts: 1}
             cache: {path: ""}
+            control: {socket: ""}
             tlsrpt: "off"
             """;
 }

@@ -68,8 +68,52 @@ public final class ReportSender {
                 0);
     }
 
-    /** What a run did. */
-    public record Summary(int planned, int sent, int retry, int failed, int expired) {
+    /**
+     * What a run did, and {@link #why()} it did nothing when it did nothing.
+     *
+     * @param domainsInWindow  day-domain pairs with sessions on the finished days within the
+     *                         give-up window
+     * @param plannedBefore    of those, planned by an earlier run
+     * @param noRua            of those, domains that publish no TLSRPT record
+     * @param ruaFailed        of those, domains whose record could not be looked up now
+     * @param olderDomains     day-domain pairs with sessions on days before the window
+     * @param todayDomains     domains with sessions today (reported once the day is over)
+     */
+    public record Summary(int planned, int sent, int retry, int failed, int expired,
+                          int domainsInWindow, int plannedBefore, int noRua, int ruaFailed,
+                          int olderDomains, int todayDomains, int giveUpDays) {
+
+        /** Why nothing was planned or attempted; empty when something was. */
+        public Optional<String> why() {
+            if (planned + sent + retry + failed + expired > 0) {
+                return Optional.empty();
+            }
+            if (domainsInWindow == 0) {
+                List<String> parts = new java.util.ArrayList<>();
+                if (todayDomains > 0) {
+                    parts.add("today's are reported once the day is over (UTC)");
+                }
+                if (olderDomains > 0) {
+                    parts.add("those of days older than --give-up-days (" + giveUpDays
+                            + ") are not reported any more");
+                }
+                return Optional.of(parts.isEmpty() ? "no sessions recorded"
+                        : "no sessions recorded for the finished days of the last "
+                        + giveUpDays + "; " + String.join("; ", parts));
+            }
+            List<String> parts = new java.util.ArrayList<>();
+            if (plannedBefore > 0) {
+                parts.add(plannedBefore + " report(s) already planned by an earlier run (sent, "
+                        + "given up, or waiting to be retried: see status)");
+            }
+            if (noRua > 0) {
+                parts.add(noRua + " domain(s) publish no TLSRPT record (no rua)");
+            }
+            if (ruaFailed > 0) {
+                parts.add(ruaFailed + " rua lookup(s) failed; the next run tries again");
+            }
+            return Optional.of(String.join("; ", parts));
+        }
     }
 
     /**
@@ -80,12 +124,18 @@ public final class ReportSender {
         Instant now = clock.get();
         LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
         store.forgetBefore(today.minusDays(retentionDays));
-        int planned = 0;
+        int[] tally = new int[5]; // planned, in window, planned before, no rua, rua failed
         List<Delivery> known = store.deliveries();
         for (LocalDate day = today.minusDays(giveUpDays); day.isBefore(today);
              day = day.plusDays(1)) {
-            planned += plan(day, known);
+            plan(day, known, tally);
         }
+        int older = 0;
+        for (LocalDate day = today.minusDays(retentionDays);
+             day.isBefore(today.minusDays(giveUpDays)); day = day.plusDays(1)) {
+            older += store.domains(day).size();
+        }
+        int planned = tally[0];
         int expired = 0;
         for (Delivery d : store.deliveries("pending", "sending")) {
             if (d.day().isBefore(today.minusDays(giveUpDays))) {
@@ -110,18 +160,21 @@ public final class ReportSender {
                 default -> retry++;
             }
         }
-        return new Summary(planned, sent, retry, failed, expired);
+        return new Summary(planned, sent, retry, failed, expired, tally[1], tally[2], tally[3],
+                tally[4], older, store.domains(today).size(), giveUpDays);
     }
 
     /**
      * Plans the deliveries of {@code day}'s reports for domains not in {@code known} (planned
-     * by an earlier run); returns how many are new.
+     * by an earlier run); counts into {@code tally}: deliveries planned, domains, domains
+     * planned before, without rua, whose rua lookup failed.
      */
-    private int plan(LocalDate day, List<Delivery> known) throws SQLException {
-        int planned = 0;
+    private void plan(LocalDate day, List<Delivery> known, int[] tally) throws SQLException {
         for (String domain : store.domains(day)) {
+            tally[1]++;
             if (known.stream().anyMatch(d -> d.day().equals(day)
                     && d.domain().equals(domain))) {
+                tally[2]++;
                 continue; // planned in an earlier run
             }
             Optional<TlsrptRecord> record;
@@ -130,6 +183,7 @@ public final class ReportSender {
             } catch (IOException e) {
                 log.warn("rua day={} domain={} lookup failed, next run tries again: {}", day,
                         domain, e.getMessage());
+                tally[4]++;
                 continue;
             }
             String reportId = TlsReport.reportId(submitter, domain, day);
@@ -137,14 +191,14 @@ public final class ReportSender {
                 // Remembered, so that DNS is not asked again for this day.
                 store.plan(day, domain, "", reportId);
                 store.update(new Delivery(day, domain, "", reportId, "no-rua", 0, 0, ""));
+                tally[3]++;
                 continue;
             }
             for (URI u : record.get().rua()) {
                 store.plan(day, domain, u.toString(), reportId);
-                planned++;
+                tally[0]++;
             }
         }
-        return planned;
     }
 
     private String attempt(Delivery d) throws SQLException {

@@ -64,7 +64,9 @@ public final class SessionStore implements AutoCloseable {
                 Files.createDirectories(dir);
             }
         } catch (java.io.IOException e) {
-            throw new SQLException("cannot create the directory of " + file + ": " + e, e);
+            throw new SQLException("cannot create the directory of " + file + ": "
+                    + (e instanceof java.nio.file.FileAlreadyExistsException
+                    ? e.getMessage() + " is a file" : e.getMessage()), e);
         }
         Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
         try {

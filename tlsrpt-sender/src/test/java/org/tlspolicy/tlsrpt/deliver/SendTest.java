@@ -148,13 +148,14 @@ class SendTest {
         return "127.0.0.1:" + knot.address().getPort();
     }
 
-    private int send() {
+    /** Runs send; returns what it printed. */
+    private String send() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Main.run(sendArgs(knotDns()).toArray(String[]::new), new PrintWriter(out),
                 new PrintWriter(err));
         assertEquals(0, code, out + "\n" + err);
-        return code;
+        return out.toString();
     }
 
     private List<Delivery> deliveries() throws Exception {
@@ -202,10 +203,35 @@ class SendTest {
         assertEquals("no-rua", state("norua.test"));
         // RFC 8460 §3: two TLSRPT records is none.
         assertEquals("no-rua", state("two.test"));
-        // Run again: nothing is sent twice.
-        send();
+        // Run again: nothing is sent twice, and it says why.
+        assertEquals("nothing to send: 4 report(s) already planned by an earlier run (sent, "
+                + "given up, or waiting to be retried: see status)\n", send());
         assertEquals(1, collector.reportIds().size());
         assertEquals(1, inbox().size());
+    }
+
+    @Test
+    void sendSaysWhyItPlannedNothing() throws Exception {
+        Files.delete(db);
+        assertEquals("nothing to send: no sessions recorded\n", send());
+        AppliedPolicy p = new AppliedPolicy(PolicyType.STS, "old.test", List.of(
+                "version: STSv1", "mode: enforce"), List.of("mx.old.test"));
+        try (SessionStore store = SessionStore.open(db)) {
+            store.add(List.of(new SessionCount(YESTERDAY.minusDays(5), p,
+                    new SessionResult.Success(), "", "", 3)), "test", "old");
+        }
+        assertEquals("nothing to send: no sessions recorded for the finished days of the last "
+                + "3; those of days older than --give-up-days (3) are not reported any more\n",
+                send());
+        try (SessionStore store = SessionStore.open(db)) {
+            store.add(List.of(new SessionCount(YESTERDAY.plusDays(1), p,
+                    new SessionResult.Success(), "", "", 3)), "test", "today");
+        }
+        assertEquals("nothing to send: no sessions recorded for the finished days of the last "
+                + "3; today's are reported once the day is over (UTC); those of days older "
+                + "than --give-up-days (3) are not reported any more\n", send());
+        assertEquals(0, collector.reportIds().size());
+        assertEquals(List.of(), inbox());
     }
 
     /**

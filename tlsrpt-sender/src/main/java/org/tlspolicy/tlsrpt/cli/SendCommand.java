@@ -1,0 +1,129 @@
+package org.tlspolicy.tlsrpt.cli;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlspolicy.tlsrpt.deliver.DkimSigner;
+import org.tlspolicy.tlsrpt.deliver.HttpsPost;
+import org.tlspolicy.tlsrpt.deliver.MailSubmission;
+import org.tlspolicy.tlsrpt.deliver.ReportSender;
+import org.tlspolicy.tlsrpt.deliver.RuaLookup;
+import org.tlspolicy.tlsrpt.deliver.SendmailSubmission;
+import org.tlspolicy.tlsrpt.deliver.SmtpSubmission;
+import org.tlspolicy.tlsrpt.store.SessionStore;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import org.xbill.DNS.ExtendedResolver;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.SimpleResolver;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tlsrpt-sender send}: plans the reports of the finished days, discovering each
+ * domain's rua, and delivers what is due, by mail (DKIM-signed when a key is given) or HTTPS,
+ * exactly once each (see ReportSender). Run daily by tlsrpt-sender-send.timer.
+ */
+@Command(name = "send",
+        description = "Sends the reports of finished UTC days that are due, exactly once "
+                + "each; retries what failed for a while, then gives up.")
+final class SendCommand implements Callable<Integer> {
+
+    @CommandLine.Mixin
+    HelpOption help;
+
+    private static final Logger log = LoggerFactory.getLogger(SendCommand.class);
+
+    @CommandLine.ParentCommand
+    Main main;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    SubmitterOptions.Required who;
+
+    @Option(names = "--from", required = true, description = "Sender address of report "
+            + "mail (give it to 'collect --own-sender' too)")
+    String from;
+
+    @Option(names = "--smtp", defaultValue = "127.0.0.1:25", description = "The MTA report "
+            + "mail is handed to, HOST:PORT (default: ${DEFAULT-VALUE})")
+    String smtp;
+
+    @Option(names = "--sendmail", description = "Hand report mail to this sendmail(1) "
+            + "command instead of SMTP, e.g. /usr/sbin/sendmail (arguments of its own may "
+            + "follow, separated by spaces)")
+    String sendmail;
+
+    @Option(names = "--dkim-key", description = "PEM private key (RSA or Ed25519) to sign "
+            + "report mail with; without it mail goes unsigned")
+    Path dkimKey;
+
+    @Option(names = "--dkim-selector", defaultValue = "tlsrpt", description = "DKIM "
+            + "selector (default: ${DEFAULT-VALUE})")
+    String dkimSelector;
+
+    @Option(names = "--dns", description = "DNS server for rua discovery, IP or IP:PORT "
+            + "(default: resolv.conf's)")
+    String dns;
+
+    @Option(names = "--ca-file", description = "PEM CA certificates trusted for https "
+            + "destinations besides the JVM's")
+    Path caFile;
+
+    @Option(names = "--give-up-days", defaultValue = "3", description = "Days after which "
+            + "an unsent report is given up (default: ${DEFAULT-VALUE})")
+    int giveUpDays;
+
+    @Option(names = "--retention-days", defaultValue = "31", description = "Days of "
+            + "counts and delivery states kept (default: ${DEFAULT-VALUE})")
+    int retentionDays;
+
+    @Override
+    public Integer call() throws Exception {
+        String submitter = who.submitter;
+        MailSubmission mta;
+        if (sendmail != null) {
+            mta = new SendmailSubmission(List.of(sendmail.strip().split("\\s+")),
+                    Duration.ofSeconds(60));
+        } else {
+            mta = new SmtpSubmission(Main.hostPort("--smtp", smtp), submitter,
+                    Duration.ofSeconds(60));
+        }
+        Optional<DkimSigner> dkim = dkimKey == null ? Optional.empty()
+                : Optional.of(new DkimSigner(submitter, dkimSelector,
+                DkimSigner.readKey(dkimKey)));
+        Resolver resolver;
+        if (dns == null) {
+            resolver = new ExtendedResolver();
+        } else {
+            int c = dns.lastIndexOf(':');
+            // IP:PORT; a bare IPv6 address has colons of its own
+            resolver = c > 0 && dns.indexOf(':') == c
+                    ? new SimpleResolver(Main.hostPort("--dns", dns)) : new SimpleResolver(dns);
+        }
+        resolver.setTimeout(Duration.ofSeconds(10));
+        HttpsPost https = new HttpsPost(Trust.context(caFile), Duration.ofSeconds(30),
+                Duration.ofSeconds(60));
+        try (SessionStore s = SessionStore.open(main.store)) {
+            ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver),
+                    who.submitter(),
+                    new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,
+                    giveUpDays, retentionDays).run();
+            log.info("send planned={} sent={} retry={} failed={} expired={}{}", sum.planned(),
+                    sum.sent(), sum.retry(), sum.failed(), sum.expired(),
+                    sum.why().map(w -> " nothing_to_do=\"" + w + "\"").orElse(""));
+            sum.why().ifPresent(w -> spec.commandLine().getOut().println(
+                    "nothing to send: " + w));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+}
