@@ -35,7 +35,26 @@ ensure_packages() {
     if $own_policy; then
         rm -f "$policy"
     fi
+    disable_services_of "${missing[@]}"
     return $status
+}
+
+# disable_services_of PKG...: the packages just installed for building and testing must not
+# leave a service enabled at boot (postfix-mta-sts-resolver would take 127.0.0.1:8461, unbound
+# port 53): the tests start their own. Services of packages installed before are left alone.
+disable_services_of() {
+    local pkg unit
+    command -v systemctl >/dev/null || return 0
+    for pkg in "$@"; do
+        for unit in $(dpkg -L "$pkg" 2>/dev/null |
+                grep -E '^/(usr/)?lib/systemd/system/[^/]+\.(service|socket|timer)$' |
+                xargs -r -n1 basename); do
+            if systemctl --root=/ is-enabled "$unit" >/dev/null 2>&1; then
+                systemctl --root=/ disable "$unit" >/dev/null 2>&1 &&
+                    echo "disabled at boot: $unit (installed for the tests)"
+            fi
+        done
+    done
 }
 
 # The JDK and build tool, for building tlspolicyd from source.

@@ -60,9 +60,16 @@ public final class ControlServer implements AutoCloseable {
         if (!Epoll.isAvailable()) {
             throw new IOException("unix sockets need the native epoll transport");
         }
-        if (path.getParent() != null && !Files.isDirectory(path.getParent())) {
-            throw new IOException(path.getParent() + " does not exist (the systemd unit's "
-                    + "RuntimeDirectory= makes /run/tlspolicyd)");
+        Path dir = path.getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            // Under systemd, RuntimeDirectory= makes it; run by hand (scripts/serve), make it.
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwxr-x---")));
+            } catch (IOException e) {
+                throw new IOException(dir + " does not exist and cannot be made ("
+                        + e.getMessage() + "); the systemd unit's RuntimeDirectory= makes it");
+            }
         }
         SocketmapServer.removeStaleSocket(path);
         EventLoopGroup group = new EpollEventLoopGroup(1, r -> {

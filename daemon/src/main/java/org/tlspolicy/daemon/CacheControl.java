@@ -67,7 +67,7 @@ final class CacheControl implements ControlServer.Actions {
 
     /** The answer Postfix gets now (a lookup as Postfix makes it), then what is cached. */
     private CompletableFuture<ControlReply> show(String domain) {
-        return table.lookup(config.get().mapName(), domain).thenCompose(reply ->
+        return table.peek(domain).thenCompose(reply ->
                 describe(domain).thenApply(lines -> {
                     List<String> out = new ArrayList<>();
                     out.add(domain + " reply=\"" + reply.payload() + "\"");

@@ -97,7 +97,9 @@ public final class PolicyDaemon implements AutoCloseable {
                     srv::stalledRequests);
             if (config.metrics().isPresent()) {
                 StatusView view = new StatusView(() -> engine, () -> this.config, metrics,
-                        this::health, control());
+                        this::health, control(), () -> "map " + this.config.mapName() + " on "
+                        + this.bound.stream().map(a -> a.toString().replace("/", ""))
+                        .toList());
                 m = MetricsServer.start(config.metrics().get(), metrics, this::health,
                         view::page);
                 log.info("metrics listening on http://{}/metrics", hostPort(m.address()));

@@ -33,9 +33,12 @@ final class StatusView {
     private final Metrics metrics;
     private final Supplier<Health> health;
     private final CacheControl control;
+    private final Supplier<String> serving;
 
+    /** @param serving what it serves where, e.g. {@code map postfix on [/127.0.0.1:8461]} */
     StatusView(Supplier<PolicyEngine> engine, Supplier<DaemonConfig> config, Metrics metrics,
-               Supplier<Health> health, CacheControl control) {
+               Supplier<Health> health, CacheControl control, Supplier<String> serving) {
+        this.serving = serving;
         this.engine = engine;
         this.config = config;
         this.metrics = metrics;
@@ -103,8 +106,8 @@ final class StatusView {
                 "metrics.tlsrpt_store is empty: no summary"));
         String version = Optional.ofNullable(PolicyDaemon.class.getPackage()
                 .getImplementationVersion()).map(v -> "tlspolicyd " + v).orElse("tlspolicyd");
-        return new StatusPage.Snapshot(Instant.ofEpochMilli(now), version, "map "
-                + c.mapName() + " on " + c.listen(), h.problems(), h.notices(),
+        return new StatusPage.Snapshot(Instant.ofEpochMilli(now), version, serving.get(),
+                h.problems(), h.notices(),
                 dnssec(c, e), metrics.history().series(), metrics.lookups(),
                 metrics.resolutions(), metrics.resolutionQuantile(0.5),
                 metrics.resolutionQuantile(0.9), metrics.resolutionQuantile(0.99), sizes,

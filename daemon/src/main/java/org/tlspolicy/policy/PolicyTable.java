@@ -75,12 +75,26 @@ public final class PolicyTable implements SocketmapTable {
             return CompletableFuture.completedFuture(
                     new SocketmapReply.Perm("unknown map name '" + name + "'"));
         }
+        return answer(key, true);
+    }
+
+    /**
+     * What a lookup of {@code key} answers now, as Postfix would get it, but not counted as a
+     * lookup in the metrics: for the operator's {@code cache show} and the status page.
+     */
+    public CompletableFuture<SocketmapReply> peek(String key) {
+        return answer(key, false);
+    }
+
+    private CompletableFuture<SocketmapReply> answer(String key, boolean count) {
         long start = System.nanoTime();
         NextHop nextHop = NextHop.parse(key);
         if (nextHop instanceof NextHop.NoLookup) {
             // The hot negative path: one shared future, no allocation beyond parsing the key.
             logNoLookup(key, nextHop, start);
-            metrics.lookup(SocketmapReply.NOT_FOUND, "none");
+            if (count) {
+                metrics.lookup(SocketmapReply.NOT_FOUND, "none");
+            }
             return NOT_FOUND;
         }
         NextHop.Domain domain = (NextHop.Domain) nextHop;
@@ -89,7 +103,9 @@ public final class PolicyTable implements SocketmapTable {
             // The hot positive path: the reply of a remembered decision, no Decision built
             // unless it is logged.
             SocketmapReply reply = reply(known);
-            metrics.lookup(reply, source(known));
+            if (count) {
+                metrics.lookup(reply, source(known));
+            }
             if (log.isDebugEnabled()) {
                 log.debug(new Decision(key, domain, known, reply, System.nanoTime() - start)
                         .logLine());
@@ -97,7 +113,9 @@ public final class PolicyTable implements SocketmapTable {
             return CompletableFuture.completedFuture(reply);
         }
         return resolve(key, domain, start).thenApply(d -> {
-            metrics.lookup(d.reply(), source(d.outcome()));
+            if (count) {
+                metrics.lookup(d.reply(), source(d.outcome()));
+            }
             return d.reply();
         });
     }
