@@ -57,5 +57,6 @@ disable_services_of() {
     done
 }
 
-# The JDK and build tool, for building tlspolicyd from source.
-BUILD_PACKAGES=(openjdk-17-jdk-headless maven)
+# The JDK and build tool, for building tlspolicyd from source; help2man makes the package's
+# man pages from the programs' --help.
+BUILD_PACKAGES=(openjdk-17-jdk-headless maven help2man)

@@ -8,17 +8,17 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** README.md is the operator's manual: its configuration reference must be the real one. */
+/** The manual's configuration reference (docs/configuration.md) must be the real one. */
 class ReadmeReferenceTest {
 
     @Test
     void readmeShowsTheEmbeddedDefaultsVerbatim() throws Exception {
-        Path readme = Path.of("..", "README.md");
-        assertTrue(Files.exists(readme), "README.md beside the daemon module");
+        Path readme = Path.of("..", "docs", "configuration.md");
+        assertTrue(Files.exists(readme), "docs/configuration.md beside the daemon module");
         String text = Files.readString(readme);
         String marker = "<!-- default-config -->\n```yaml\n";
         int start = text.indexOf(marker);
-        assertTrue(start >= 0, "README has the default-config block");
+        assertTrue(start >= 0, "docs/configuration.md has the default-config block");
         int from = start + marker.length();
         int end = text.indexOf("```\n", from);
         assertEquals(ConfigLoader.defaultsText(), text.substring(from, end));

@@ -78,6 +78,18 @@ class DebianPackageTest {
             // smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock): its socket there is postfix's.
             assertEquals("tlsrpt-sender postfix 2750\n", run(c,
                     "stat -c '%U %G %a' /var/spool/postfix/run/tlsrpt"));
+            // The DKIM key's directory; man pages, the changelog and the manual.
+            assertEquals("root tlsrpt-sender 750\n", run(c,
+                    "stat -c '%U %G %a' /etc/tlsrpt-sender"));
+            assertTrue(run(c, "zcat /usr/share/man/man8/tlspolicyd.8.gz").contains(
+                    "tlspolicyd \\- MTA-STS and DANE policy daemon for Postfix"));
+            assertTrue(run(c, "zcat /usr/share/man/man8/tlsrpt-sender.8.gz").contains(
+                    "tlsrpt-sender \\- RFC 8460 TLS reports"));
+            assertTrue(run(c, "zcat /usr/share/doc/tlspolicy/changelog.Debian.gz")
+                    .startsWith("tlspolicy (0.1.0~SNAPSHOT) unstable; urgency=medium\n"));
+            run(c, "test -s /usr/share/doc/tlspolicy/docs/operations.md");
+            assertEquals("Local package build <root@localhost>\n", run(c,
+                    "dpkg-query -W -f='${Maintainer}\\n' tlspolicy"));
             assertTrue(run(c, "tlspolicyd --version").startsWith("tlspolicyd"));
             assertTrue(run(c, "tlsrpt-sender --help").contains("collect"));
 
@@ -114,11 +126,22 @@ class DebianPackageTest {
             run(c, "test -f /var/lib/tlspolicyd/cache.db");
             run(c, "sha256sum -c /root/main.cf.sum");
 
-            // Purge: program, state and configuration go; the users stay (Debian's way).
+            // Purge: program, state and configuration go, and the units the operator enabled
+            // are disabled (the links systemctl enable makes); the users stay (Debian's way).
+            run(c, "mkdir -p /etc/systemd/system/multi-user.target.wants "
+                    + "/etc/systemd/system/timers.target.wants && "
+                    + "ln -sf /lib/systemd/system/tlspolicyd.service "
+                    + "/etc/systemd/system/multi-user.target.wants/ && "
+                    + "ln -sf /lib/systemd/system/tlsrpt-sender-send.timer "
+                    + "/etc/systemd/system/timers.target.wants/");
             run(c, "DEBIAN_FRONTEND=noninteractive apt-get purge -y tlspolicy");
+            run(c, "test ! -e /etc/systemd/system/multi-user.target.wants/tlspolicyd.service "
+                    + "&& test ! -L /etc/systemd/system/multi-user.target.wants/"
+                    + "tlspolicyd.service && test ! -L /etc/systemd/system/timers.target.wants/"
+                    + "tlsrpt-sender-send.timer");
             for (String path : new String[] {"/usr/share/tlspolicyd", "/usr/bin/tlspolicyd",
                 "/lib/systemd/system/tlspolicyd.service", "/etc/tlspolicyd",
-                "/etc/default/tlsrpt-sender", "/var/lib/tlspolicyd",
+                "/etc/default/tlsrpt-sender", "/var/lib/tlspolicyd", "/etc/tlsrpt-sender",
                 "/var/spool/postfix/run/tlsrpt"}) {
                 run(c, "test ! -e " + path);
             }

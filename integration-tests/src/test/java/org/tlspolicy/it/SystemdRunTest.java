@@ -47,6 +47,27 @@ class SystemdRunTest {
         return ContainerShell.run(c, script);
     }
 
+    /**
+     * The commands of the first sh block after {@code heading} in README.md, continuation
+     * lines joined, comments and blank lines left out.
+     */
+    static List<String> readmeBlock(String heading) throws Exception {
+        String readme = Files.readString(Path.of("../README.md"));
+        int at = readme.indexOf("\n" + heading + "\n");
+        assertTrue(at >= 0, heading);
+        int from = readme.indexOf("```sh\n", at) + 6;
+        String block = readme.substring(from, readme.indexOf("```", from))
+                .replace("\\\n", " ");
+        List<String> out = new java.util.ArrayList<>();
+        for (String line : block.split("\n")) {
+            String command = line.replaceAll("\\s+#.*", "").strip();
+            if (!command.isEmpty() && !command.startsWith("#")) {
+                out.add(command);
+            }
+        }
+        return out;
+    }
+
     /** Polls {@code systemctl is-active UNIT} until it says {@code state}. */
     private static void awaitState(GenericContainer<?> c, String unit, String state)
             throws Exception {
@@ -121,6 +142,21 @@ class SystemdRunTest {
                     statusText);
             run(c, "systemctl reload tlspolicyd");
             awaitState(c, "tlspolicyd", "active");
+            // README's "Point Postfix at it" (but its apt line: no network in here) and its
+            // "Check that it works", as an operator pastes them.
+            for (String command : readmeBlock("## Point Postfix at it")) {
+                if (!command.startsWith("apt install")) {
+                    run(c, command);
+                }
+            }
+            assertEquals("socketmap:inet:127.0.0.1:8461:postfix\n", run(c,
+                    "postconf -h smtp_tls_policy_maps"));
+            assertEquals("dane\n", run(c, "postconf -h smtp_tls_security_level"));
+            List<String> check = readmeBlock("## Check that it works");
+            String show = run(c, check.stream().filter(l -> l.startsWith("tlspolicyd cache "
+                    + "show")).findFirst().orElseThrow().replaceAll("\\s+#.*", ""));
+            // No network: DANE cannot be decided, so Postfix would be told to wait.
+            assertTrue(show.startsWith("gmail.com reply=\"TEMP "), show);
             // The control socket, through the sandbox (RuntimeDirectory=, PrivateUsers=).
             assertEquals("nothing cached\n", run(c, "tlspolicyd cache list"));
             assertEquals("srw-rw---- tlspolicyd tlspolicyd\n", run(c, "stat -c '%A %U %G' "
