@@ -32,6 +32,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -200,8 +201,9 @@ final class DoctorCommand implements Callable<Integer> {
         for (ListenAddress l : config.listen()) {
             String reply;
             try {
-                reply = SocketmapClient.ask(l, config.mapName(), "[127.0.0.1]",
-                        Duration.ofSeconds(5));
+                reply = SocketmapClient.askOnce(l instanceof ListenAddress.Tcp t ? t.address()
+                        : UnixDomainSocketAddress.of(((ListenAddress.Unix) l).path()),
+                        config.mapName(), "[127.0.0.1]", Duration.ofSeconds(5));
             } catch (IOException e) {
                 add(Status.FAIL, "listener", "nothing answers on " + l + " ("
                         + (e.getMessage() == null ? "no answer" : e.getMessage()) + "): start "

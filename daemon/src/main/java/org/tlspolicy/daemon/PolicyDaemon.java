@@ -12,7 +12,6 @@ import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.metrics.MetricsServer;
 import org.tlspolicy.policy.PolicyTable;
-import org.tlspolicy.tlsrpt.ReportPolicyResolver;
 import org.tlspolicy.socketmap.SocketmapServer;
 
 import java.io.IOException;

@@ -26,7 +26,6 @@ import org.tlspolicy.outbound.SocketBudget;
 import org.tlspolicy.policy.NoPolicyResolver;
 import org.tlspolicy.policy.OverrideResolver;
 import org.tlspolicy.policy.PolicyResolver;
-import org.tlspolicy.tlsrpt.ReportPolicyResolver;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;

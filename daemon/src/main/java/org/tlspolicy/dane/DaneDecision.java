@@ -4,7 +4,9 @@ import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.TlsPolicy;
 import org.tlspolicy.tlsrpt.TlsrptAttributes;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.StringJoiner;
 
 /**
@@ -58,10 +60,10 @@ public final class DaneDecision {
             TlsPolicy.Level level = applies.mandatory() ? TlsPolicy.Level.DANE_ONLY
                     : TlsPolicy.Level.DANE;
             TlsPolicy policy = new TlsPolicy(level, List.of(), reportTlsa
-                    ? TlsrptAttributes.tlsa(domain, applies.hosts(), true) : List.of());
+                    ? TlsrptAttributes.tlsa(domain, records(applies.hosts()), true) : List.of());
             if (policy.render().length() > TlsPolicy.MAX_RENDERED) {
                 policy = new TlsPolicy(level, List.of(),
-                        TlsrptAttributes.tlsa(domain, applies.hosts(), false));
+                        TlsrptAttributes.tlsa(domain, records(applies.hosts()), false));
             }
             return new PolicyOutcome.Apply(policy, SOURCE, "MX secure; " + hosts(applies.hosts()));
         }
@@ -93,8 +95,18 @@ public final class DaneDecision {
             return new PolicyOutcome.NoPolicy(reason);
         }
         return new PolicyOutcome.Apply(new TlsPolicy(TlsPolicy.Level.DANE, List.of(),
-                reportTlsa ? TlsrptAttributes.tlsaInvalid(domain, dane.hosts()) : List.of()),
+                reportTlsa ? TlsrptAttributes.tlsaInvalid(domain, records(dane.hosts()))
+                        : List.of()),
                 SOURCE, "TLSA records unusable, TLS still required: " + reason);
+    }
+
+    /** Each host's TLSA records as RFC 8460 policy strings ("3 1 1 HEX"), in MX order. */
+    private static Map<String, List<String>> records(List<HostTlsa> hosts) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (HostTlsa h : hosts) {
+            out.put(h.host(), h.records().stream().map(Tlsa::toString).toList());
+        }
+        return out;
     }
 
     /** {@code mx1.example usable TLSA (2), mx2.example: no TLSA at … (secure)}. */

@@ -41,7 +41,7 @@ public final class StsDecision {
                 TlsPolicy.Level level = tlsrpt.defaultLevel().get().equals("encrypt")
                         ? TlsPolicy.Level.ENCRYPT : TlsPolicy.Level.MAY;
                 return new PolicyOutcome.Apply(new TlsPolicy(level, List.of(),
-                        TlsrptAttributes.stsFailure(domain, none.failure())), SOURCE,
+                        TlsrptAttributes.stsFailure(domain, none.failure().type())), SOURCE,
                         none.failure().resultType() + ": " + none.reason());
             }
             return new PolicyOutcome.NoPolicy(none.reason());
@@ -74,8 +74,8 @@ public final class StsDecision {
             List<String> attributes = new ArrayList<>();
             attributes.add("servername=hostname"); // the MX name as SNI (Postfix 3.4+)
             attributes.addAll(switch (detail) {
-                case 2 -> TlsrptAttributes.sts(domain, policy, p.body());
-                case 1 -> TlsrptAttributes.stsWithoutStrings(domain, policy);
+                case 2 -> TlsrptAttributes.sts(domain, patterns(policy), p.body());
+                case 1 -> TlsrptAttributes.stsWithoutStrings(domain, patterns(policy));
                 case 0 -> TlsrptAttributes.stsDomainOnly(domain);
                 default -> List.<String>of();
             });
@@ -88,5 +88,10 @@ public final class StsDecision {
                 : "enforce";
         return new PolicyOutcome.Apply(tls, SOURCE,
                 "policy id=" + p.id() + " mode " + mode + cachedNote);
+    }
+
+    /** The policy's {@code mx} patterns as the policy writes them (RFC 8460 §4.4). */
+    private static List<String> patterns(StsPolicy policy) {
+        return policy.mx().stream().map(MxPattern::toString).toList();
     }
 }

@@ -1,5 +1,7 @@
 package org.tlspolicy.mtasts;
 
+import org.tlspolicy.tlsrpt.report.ResultType;
+
 /**
  * Why a domain that publishes MTA-STS has no usable live policy, named by the RFC 8460 §4.3.2
  * result type that reports it. Each has the same consequence (RFC 8461 §3.3): a valid cached
@@ -8,22 +10,27 @@ package org.tlspolicy.mtasts;
 public enum StsFailure {
 
     /** The policy host could not be reached, or did not answer 200 with a text/plain body. */
-    FETCH_ERROR("sts-policy-fetch-error"),
+    FETCH_ERROR(ResultType.STS_POLICY_FETCH_ERROR),
 
     /** The policy host's certificate failed PKIX validation or did not name the host. */
-    WEBPKI_INVALID("sts-webpki-invalid"),
+    WEBPKI_INVALID(ResultType.STS_WEBPKI_INVALID),
 
     /** The body was fetched but is not a valid policy (RFC 8461 §3.2). */
-    POLICY_INVALID("sts-policy-invalid");
+    POLICY_INVALID(ResultType.STS_POLICY_INVALID);
 
-    private final String resultType;
+    private final ResultType type;
 
-    StsFailure(String resultType) {
-        this.resultType = resultType;
+    StsFailure(ResultType type) {
+        this.type = type;
     }
 
-    /** The RFC 8460 result type, also Postfix's {@code policy_failure} value. */
+    /** The RFC 8460 result type. */
+    public ResultType type() {
+        return type;
+    }
+
+    /** Its name, also Postfix's {@code policy_failure} value. */
     public String resultType() {
-        return resultType;
+        return type.token();
     }
 }

@@ -1,14 +1,12 @@
 package org.tlspolicy.tlsrpt;
 
-import org.tlspolicy.dane.HostTlsa;
-import org.tlspolicy.dane.Tlsa;
-import org.tlspolicy.mtasts.MxPattern;
-import org.tlspolicy.mtasts.StsFailure;
-import org.tlspolicy.mtasts.StsPolicy;
+import org.tlspolicy.tlsrpt.report.PolicyType;
+import org.tlspolicy.tlsrpt.report.ResultType;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -23,7 +21,8 @@ import java.util.Set;
  * without {@code policy_type}, defers the mail as "client TLS configuration problem". Postfix
  * before 3.10 rejects every one of them as an unknown attribute, so they are only added when
  * {@link TlsrptMode} says so. {@code policy_ttl} is never emitted: Postfix deprecated it.
- * {@link #tlsa} and {@link #tlsaInvalid} are for the TLS-RPT sender's own map only.
+ * {@link #tlsa} and {@link #tlsaInvalid} are for the TLS-RPT sender's own map only. It knows
+ * the RFC's nouns only (domains, patterns, record text), not how the daemon found them.
  */
 public final class TlsrptAttributes {
 
@@ -36,11 +35,11 @@ public final class TlsrptAttributes {
      * would end Postfix's {@code { name = value }} syntax early, and only extension lines (which
      * no receiver reads back) can hold one.
      */
-    public static List<String> sts(String domain, StsPolicy policy, String body) {
+    public static List<String> sts(String domain, List<String> mxPatterns, String body) {
         List<String> a = new ArrayList<>();
-        a.add("policy_type=sts");
+        a.add("policy_type=" + PolicyType.STS.token());
         a.add("policy_domain=" + domain);
-        for (MxPattern p : policy.mx()) {
+        for (String p : mxPatterns) {
             a.add("mx_host_pattern=" + p);
         }
         for (String line : body.split("\n")) {
@@ -54,8 +53,8 @@ public final class TlsrptAttributes {
     }
 
     /** The same attributes without the policy strings, for replies that would be too long. */
-    public static List<String> stsWithoutStrings(String domain, StsPolicy policy) {
-        return sts(domain, policy, "");
+    public static List<String> stsWithoutStrings(String domain, List<String> mxPatterns) {
+        return sts(domain, mxPatterns, "");
     }
 
     /**
@@ -64,7 +63,7 @@ public final class TlsrptAttributes {
      * holds the same patterns) and its reports name the policy without its patterns.
      */
     public static List<String> stsDomainOnly(String domain) {
-        return List.of("policy_type=sts", "policy_domain=" + domain);
+        return List.of("policy_type=" + PolicyType.STS.token(), "policy_domain=" + domain);
     }
 
     /**
@@ -75,19 +74,20 @@ public final class TlsrptAttributes {
      * only: Postfix 3.10 defers mail on {@code policy_type=tlsa} and reports DANE from its own
      * TLSA lookup.
      */
-    public static List<String> tlsa(String domain, List<HostTlsa> hosts, boolean withStrings) {
+    public static List<String> tlsa(String domain, Map<String, List<String>> recordsByHost,
+                                    boolean withStrings) {
         List<String> a = new ArrayList<>();
-        a.add("policy_type=tlsa");
+        a.add("policy_type=" + PolicyType.TLSA.token());
         a.add("policy_domain=" + domain);
-        Set<Tlsa> records = new LinkedHashSet<>();
-        for (HostTlsa h : hosts) {
-            if (!h.records().isEmpty()) {
-                a.add("mx_host_pattern=" + h.host());
-                records.addAll(h.records());
+        Set<String> records = new LinkedHashSet<>();
+        recordsByHost.forEach((host, hostRecords) -> {
+            if (!hostRecords.isEmpty()) {
+                a.add("mx_host_pattern=" + host);
+                records.addAll(hostRecords);
             }
-        }
+        });
         if (withStrings) {
-            for (Tlsa t : records) {
+            for (String t : records) {
                 a.add("{ policy_string = " + t + " }");
             }
         }
@@ -99,18 +99,19 @@ public final class TlsrptAttributes {
      * records found, none of them usable). For the TLS-RPT sender's map only: not a value
      * Postfix accepts.
      */
-    public static List<String> tlsaInvalid(String domain, List<HostTlsa> hosts) {
-        List<String> a = new ArrayList<>(tlsa(domain, hosts, true));
-        a.add("policy_failure=tlsa-invalid");
+    public static List<String> tlsaInvalid(String domain,
+                                           Map<String, List<String>> recordsByHost) {
+        List<String> a = new ArrayList<>(tlsa(domain, recordsByHost, true));
+        a.add("policy_failure=" + ResultType.TLSA_INVALID.token());
         return a;
     }
 
     /**
      * {@code policy_type=sts policy_domain=D policy_failure=TYPE}: a policy that failed. Every
-     * {@link StsFailure} is one of the values Postfix 3.10 accepts.
+     * MTA-STS failure type (RFC 8460 §4.3.2.2) is one of the values Postfix 3.10 accepts.
      */
-    public static List<String> stsFailure(String domain, StsFailure failure) {
-        return List.of("policy_type=sts", "policy_domain=" + domain,
-                "policy_failure=" + failure.resultType());
+    public static List<String> stsFailure(String domain, ResultType failure) {
+        return List.of("policy_type=" + PolicyType.STS.token(), "policy_domain=" + domain,
+                "policy_failure=" + failure.token());
     }
 }

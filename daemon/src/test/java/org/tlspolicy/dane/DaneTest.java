@@ -132,7 +132,7 @@ class DaneTest {
     void reportPoliciesCarryTheAttributesPostfixRepliesLack(DaemonConfig.Dnssec mode)
             throws Exception {
         Caches c = caches(mode, resolverFor(mode), TlsrptMode.OFF);
-        PolicyResolver report = new org.tlspolicy.tlsrpt.ReportPolicyResolver(
+        PolicyResolver report = new org.tlspolicy.daemon.ReportPolicyResolver(
                 Optional.of(c.dane()), Optional.of(c.sts()));
         String both = policy(report.resolve((NextHop.Domain) NextHop.parse("both.test"))
                 .get(30, TimeUnit.SECONDS));
@@ -341,7 +341,7 @@ class DaneTest {
     void reportPoliciesNameTheTlsaRecords() throws Exception {
         Caches c = caches(DaemonConfig.Dnssec.VALIDATE, world.iteratingResolver(),
                 TlsrptMode.OFF);
-        PolicyResolver report = new org.tlspolicy.tlsrpt.ReportPolicyResolver(
+        PolicyResolver report = new org.tlspolicy.daemon.ReportPolicyResolver(
                 Optional.of(c.dane()), Optional.of(c.sts()));
         String dane = policy(report.resolve((NextHop.Domain) NextHop.parse("dane-only.test"))
                 .get(30, TimeUnit.SECONDS));

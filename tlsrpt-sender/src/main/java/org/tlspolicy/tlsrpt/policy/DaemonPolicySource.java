@@ -1,19 +1,12 @@
 package org.tlspolicy.tlsrpt.policy;
 
+import org.tlspolicy.socketmap.SocketmapClient;
 import org.tlspolicy.tlsrpt.report.AppliedPolicy;
 
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.net.StandardProtocolFamily;
+import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -31,12 +24,10 @@ import java.util.function.LongSupplier;
  */
 public final class DaemonPolicySource implements PolicySource, AutoCloseable {
 
-    /** The socketmap reply limit tlspolicyd keeps to (Postfix's). */
-    private static final int MAX_REPLY = 100_000;
     private static final int MAX_CACHED = 10_000;
 
     private final String endpoint;
-    private final int timeoutMillis;
+    private final SocketmapClient client;
     private final long ttlMillis;
     private final LongSupplier clock;
     private final Map<String, Cached> cache = new LinkedHashMap<>(16, 0.75f, true) {
@@ -45,12 +36,8 @@ public final class DaemonPolicySource implements PolicySource, AutoCloseable {
             return size() > MAX_CACHED;
         }
     };
-    private Connection connection;
 
     private record Cached(AppliedPolicy policy, long until) {
-    }
-
-    private record Connection(AutoCloseable closer, InputStream in, OutputStream out) {
     }
 
     /**
@@ -65,9 +52,25 @@ public final class DaemonPolicySource implements PolicySource, AutoCloseable {
                     + "': want inet:HOST:PORT or unix:PATH");
         }
         this.endpoint = endpoint;
-        this.timeoutMillis = (int) timeout.toMillis();
+        this.client = new SocketmapClient(address(endpoint), timeout);
         this.ttlMillis = ttl.toMillis();
         this.clock = clock;
+    }
+
+    /** {@code inet:HOST:PORT} ({@code [v6]} allowed) or {@code unix:PATH}, as main.cf writes it. */
+    static SocketAddress address(String endpoint) {
+        if (endpoint.startsWith("unix:")) {
+            return UnixDomainSocketAddress.of(endpoint.substring(5));
+        }
+        String hostPort = endpoint.substring(5);
+        int colon = hostPort.lastIndexOf(':');
+        try {
+            return new InetSocketAddress(hostPort.substring(0, colon).replace("[", "")
+                    .replace("]", ""), Integer.parseInt(hostPort.substring(colon + 1)));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("policy server '" + endpoint + "': want "
+                    + "inet:HOST:PORT or unix:PATH");
+        }
     }
 
     @Override
@@ -77,7 +80,12 @@ public final class DaemonPolicySource implements PolicySource, AutoCloseable {
         if (c != null && c.until() > now) {
             return c.policy();
         }
-        String reply = ask("tlsrpt " + domain);
+        String reply;
+        try {
+            reply = client.ask("tlsrpt", domain);
+        } catch (IOException e) {
+            throw new IOException("policy server " + endpoint + ": " + e.getMessage(), e);
+        }
         AppliedPolicy policy;
         if (reply.startsWith("OK ")) {
             policy = PolicyReply.parse(reply.substring(3)).orElse(AppliedPolicy.none(domain));
@@ -90,100 +98,8 @@ public final class DaemonPolicySource implements PolicySource, AutoCloseable {
         return policy;
     }
 
-    private String ask(String request) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                if (connection == null) {
-                    connection = connect();
-                }
-                byte[] r = request.getBytes(StandardCharsets.UTF_8);
-                OutputStream out = connection.out();
-                out.write((r.length + ":").getBytes(StandardCharsets.US_ASCII));
-                out.write(r);
-                out.write(',');
-                out.flush();
-                return readNetstring(connection.in());
-            } catch (IOException e) {
-                closeConnection();
-                // A kept connection the daemon closed (idle timeout, restart): one retry.
-                if (attempt > 0 || e instanceof SocketTimeoutException) {
-                    throw new IOException("policy server " + endpoint + ": " + e.getMessage(),
-                            e);
-                }
-            }
-        }
-    }
-
-    private Connection connect() throws IOException {
-        if (endpoint.startsWith("unix:")) {
-            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-            try {
-                ch.connect(UnixDomainSocketAddress.of(endpoint.substring(5)));
-            } catch (IOException e) {
-                ch.close();
-                throw e;
-            }
-            // Blocking channel streams have no read timeout; the daemon answers every request
-            // within its own lookup_timeout.
-            return new Connection(ch, Channels.newInputStream(ch), Channels.newOutputStream(ch));
-        }
-        String hostPort = endpoint.substring(5);
-        int colon = hostPort.lastIndexOf(':');
-        if (colon < 0) {
-            throw new IOException("no port in " + endpoint);
-        }
-        Socket s = new Socket();
-        try {
-            s.connect(new InetSocketAddress(hostPort.substring(0, colon).replace("[", "")
-                    .replace("]", ""), Integer.parseInt(hostPort.substring(colon + 1))),
-                    timeoutMillis);
-            s.setSoTimeout(timeoutMillis);
-        } catch (IOException | NumberFormatException e) {
-            s.close();
-            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
-        }
-        return new Connection(s, s.getInputStream(), s.getOutputStream());
-    }
-
-    static String readNetstring(InputStream in) throws IOException {
-        int length = 0;
-        int digits = 0;
-        while (true) {
-            int c = in.read();
-            if (c < 0) {
-                throw new EOFException("connection closed");
-            }
-            if (c == ':' && digits > 0) {
-                break;
-            }
-            if (c < '0' || c > '9' || ++digits > 6) {
-                throw new IOException("malformed netstring length");
-            }
-            length = length * 10 + (c - '0');
-        }
-        if (length > MAX_REPLY) {
-            throw new IOException("reply of " + length + " bytes");
-        }
-        byte[] payload = in.readNBytes(length);
-        if (payload.length < length || in.read() != ',') {
-            throw new IOException("malformed netstring");
-        }
-        return new String(payload, StandardCharsets.UTF_8);
-    }
-
-    private void closeConnection() {
-        if (connection != null) {
-            try {
-                connection.closer().close();
-            } catch (Exception ignored) {
-                // gone already
-            }
-            connection = null;
-        }
-    }
-
     @Override
     public synchronized void close() {
-        closeConnection();
+        client.close();
     }
 }

@@ -1,4 +1,4 @@
-package org.tlspolicy.tlsrpt;
+package org.tlspolicy.daemon;
 
 import org.tlspolicy.dane.DaneCache;
 import org.tlspolicy.dane.DaneDecision;
@@ -8,6 +8,7 @@ import org.tlspolicy.mtasts.StsDecision;
 import org.tlspolicy.nexthop.NextHop;
 import org.tlspolicy.policy.PolicyOutcome;
 import org.tlspolicy.policy.PolicyResolver;
+import org.tlspolicy.tlsrpt.TlsrptMode;
 
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
