@@ -201,12 +201,45 @@ class ControlTest {
                     reason: "gone"
                     expires: %s
                 """.formatted(today, today.minusDays(1));
-        Path file = Files.writeString(dir.resolve("overrides.yml"), config(socket, overrides));
+        Path file = Files.writeString(dir.resolve("overrides.yml"), config(socket, overrides)
+                + "metrics: {listen: \"127.0.0.1:0\"}\n");
+        List<LogRecord> decisions = new CopyOnWriteArrayList<>();
+        Logger decisionLog = Logger.getLogger("org.tlspolicy.decision");
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                decisions.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        decisionLog.addHandler(capture);
         try (PolicyDaemon d = PolicyDaemon.start(ConfigLoader.load(file), Optional.of(file));
              TestClient c = new TestClient(d.boundAddresses().get(0))) {
             assertEquals("NOTFOUND ", c.lookup("postfix", "dane-only.test"));
             assertEquals("NOTFOUND ", c.lookup("postfix", "dane-only.test"), "from memory");
             assertEquals("OK encrypt", c.lookup("postfix", "mixed.test"));
+            // One decision line each, saying where the answer came from and why.
+            assertTrue(decisions.stream().anyMatch(r -> r.getMessage().startsWith(
+                    "decision key=dane-only.test domain=dane-only.test reply=NOTFOUND "
+                            + "reason=\"override: TLSA records stale, ticket 17 (until ")),
+                    decisions.toString());
+            assertTrue(decisions.stream().anyMatch(r -> r.getMessage().startsWith(
+                    "decision key=mixed.test domain=mixed.test reply=OK source=override "
+                            + "policy=\"encrypt\" reason=\"override: testing\"")),
+                    decisions.toString());
+            java.net.InetSocketAddress m = d.metricsAddress().orElseThrow();
+            String metrics = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                            + m.getPort() + "/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("\ntlspolicyd_override_answers_total 3\n"), metrics);
             // Expired yesterday: DANE decides again.
             assertTrue(c.lookup("postfix", "insecure.test").startsWith("NOTFOUND"));
             List<String> list = lines(socket, "list");
@@ -220,6 +253,8 @@ class ControlTest {
             d.reload();
             assertEquals("OK dane-only", c.lookup("postfix", "dane-only.test"));
             assertTrue(c.lookup("postfix", "mixed.test").startsWith("OK dane"));
+        } finally {
+            decisionLog.removeHandler(capture);
         }
     }
 }
