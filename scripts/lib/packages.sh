@@ -42,15 +42,16 @@ ensure_packages() {
 # disable_services_of PKG...: the packages just installed for building and testing must not
 # leave a service enabled at boot (postfix-mta-sts-resolver would take 127.0.0.1:8461, unbound
 # port 53): the tests start their own. Services of packages installed before are left alone.
+# SYSTEMD_ROOT (default /) is the tree whose unit links are changed (the tests use another).
 disable_services_of() {
-    local pkg unit
+    local pkg unit root="${SYSTEMD_ROOT:-/}"
     command -v systemctl >/dev/null || return 0
     for pkg in "$@"; do
         for unit in $(dpkg -L "$pkg" 2>/dev/null |
                 grep -E '^/(usr/)?lib/systemd/system/[^/]+\.(service|socket|timer)$' |
                 xargs -r -n1 basename); do
-            if systemctl --root=/ is-enabled "$unit" >/dev/null 2>&1; then
-                systemctl --root=/ disable "$unit" >/dev/null 2>&1 &&
+            if systemctl --root="$root" is-enabled "$unit" >/dev/null 2>&1; then
+                systemctl --root="$root" disable "$unit" >/dev/null 2>&1 &&
                     echo "disabled at boot: $unit (installed for the tests)"
             fi
         done

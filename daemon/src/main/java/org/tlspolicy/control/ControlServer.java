@@ -120,6 +120,9 @@ public final class ControlServer implements AutoCloseable {
                 return; // one request per connection
             }
             answered = true;
+            // The request is in: the reply may take as long as a resolution (refresh), which
+            // is bounded below, not by the read timeout meant for slow senders.
+            ctx.pipeline().remove(ReadTimeoutHandler.class);
             int uid;
             try {
                 uid = ((EpollDomainSocketChannel) ctx.channel()).peerCredentials().uid();

@@ -5,8 +5,8 @@ import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.ConfigLoader;
-import org.tlspolicy.control.ControlServer;
 import org.tlspolicy.config.DaemonConfig;
+import org.tlspolicy.control.ControlServer;
 import org.tlspolicy.log.JournalLog;
 import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
@@ -32,11 +32,12 @@ import java.util.concurrent.TimeUnit;
  * <p>A reload re-reads the configuration file and applies, without dropping a connection,
  * everything but what is bound at start: the listeners ({@code socketmap.listen}, the
  * sockets Postfix holds open), {@code socketmap.threads} (the event loops those connections
- * live on), the {@code metrics} listener and {@code cache.path} (the open store, whose
- * writes must not be split between two files). Those are logged as needing a restart. DNS,
- * MTA-STS, DANE, cache, TLSRPT and Postfix settings build a new policy engine on the same
- * store, which answers from then on (lookups in flight finish on the old one); limits apply to
- * connections accepted from then on ({@code max_connections} at once); the log level at once.
+ * live on), the {@code metrics} listener, the control socket and {@code cache.path} (the open
+ * store, whose writes must not be split between two files). Those are logged as needing a
+ * restart. DNS, MTA-STS, DANE, cache, TLSRPT, Postfix and overrides settings build a new
+ * policy engine on the same store, which answers from then on (lookups in flight finish on
+ * the old one); limits apply to connections accepted from then on ({@code max_connections}
+ * at once); the log level at once.
  * An invalid file on reload is logged and the running configuration kept: a typo must not
  * take mail delivery down.
  */
@@ -97,8 +98,8 @@ public final class PolicyDaemon implements AutoCloseable {
             if (config.metrics().isPresent()) {
                 StatusView view = new StatusView(() -> engine, () -> this.config, metrics,
                         this::health, control(), () -> "map " + this.config.mapName() + " on "
-                        + this.bound.stream().map(a -> a.toString().replace("/", ""))
-                        .toList());
+                        + this.bound.stream().map(a -> a instanceof InetSocketAddress i
+                        ? hostPort(i) : "unix:" + a).toList());
                 m = MetricsServer.start(config.metrics().get(), metrics, this::health,
                         view::page);
                 log.info("metrics listening on http://{}/metrics", hostPort(m.address()));
@@ -135,7 +136,7 @@ public final class PolicyDaemon implements AutoCloseable {
      * What /health says: the engine's state (DNSSEC validation, the store), and whether the
      * daemon is stopping.
      */
-    public Health health() {
+    private Health health() {
         Health h = engine.health();
         if (!stopping) {
             return h;

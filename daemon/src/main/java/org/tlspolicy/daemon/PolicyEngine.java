@@ -120,9 +120,9 @@ public final class PolicyEngine implements AutoCloseable {
         boolean dane = config.dane().enabled();
         if (!sts && !dane) {
             return new PolicyEngine(withOverrides(config, new NoPolicyResolver(), metrics),
-                    Optional.empty(), Optional.empty(),
-                    Optional.empty(), Optional.empty(), Optional.empty(), false, null, null,
-                    ResolutionRate.unlimited(), Optional.empty());
+                    Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                    Optional.empty(), false, null, null, ResolutionRate.unlimited(),
+                    Optional.empty());
         }
         // Everything that can fail on a bad configuration comes before any thread is started.
         boolean validate = config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE;
