@@ -53,7 +53,9 @@ class SystemdUnitTest {
     void theUnitsVerifyClean() throws Exception {
         for (String unit : List.of("tlspolicyd.service", "tlsrpt-sender-collect.service",
                 "tlsrpt-sender-send.service", "tlsrpt-sender-send.timer")) {
-            Run r = systemdAnalyze("verify", UNITS.resolve(unit).toString());
+            // --man=no: the man pages of Documentation= come with the package (checked by
+            // DebianPackageTest), not with the build host.
+            Run r = systemdAnalyze("verify", "--man=no", UNITS.resolve(unit).toString());
             assertEquals(new Run(0, ""), r, unit);
         }
     }
