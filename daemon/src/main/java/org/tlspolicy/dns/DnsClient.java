@@ -351,7 +351,9 @@ public final class DnsClient {
             return new DnsResult.Failure("no DNS server listening (ICMP port unreachable)");
         }
         if (cause instanceof IOException) {
-            return new DnsResult.Failure("transport: " + cause);
+            // The operator's words: "Network is unreachable", not the exception's class.
+            return new DnsResult.Failure("transport: " + (cause.getMessage() == null
+                    ? "I/O error" : cause.getMessage()));
         }
         return new DnsResult.Failure("unexpected: " + cause);
     }
