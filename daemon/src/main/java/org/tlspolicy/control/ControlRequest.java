@@ -41,15 +41,15 @@ public sealed interface ControlRequest {
             return words.length == 1 ? new ListAll() : new Invalid("list takes no arguments");
         }
         if (!verb.equals("show") && !verb.equals("purge") && !verb.equals("refresh")) {
-            return new Invalid("unknown request '" + (verb.length() > 40
-                    ? verb.substring(0, 40) + "…" : verb) + "': list, show, purge, refresh");
+            return new Invalid("unknown request '" + shortened(verb)
+                    + "': list, show, purge, refresh");
         }
         if (words.length < 2) {
             return new Invalid(verb + " needs a domain");
         }
         if (!(NextHop.parse(words[1]) instanceof NextHop.Domain d)) {
-            return new Invalid("'" + words[1] + "' is not a domain (relays and address "
-                    + "literals are never cached)");
+            return new Invalid("'" + shortened(words[1]) + "' is not a domain (relays and "
+                    + "address literals are never cached)");
         }
         String reason = words.length == 3 ? words[2].strip() : "";
         return switch (verb) {
@@ -59,5 +59,10 @@ public sealed interface ControlRequest {
                     : verb.equals("purge") ? new Purge(d.name(), reason)
                     : new Refresh(d.name(), reason);
         };
+    }
+
+    /** What a client sent, as far as an error message repeats it: 40 characters. */
+    private static String shortened(String word) {
+        return word.length() > 40 ? word.substring(0, 40) + "…" : word;
     }
 }
