@@ -144,7 +144,8 @@ public final class ConfigLoader {
         }
         return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
                 mtaSts(t), dane(t), cache(t), tlsrpt(t), postfix(t), metrics(t),
-                optionalPath(t, "metrics.tlsrpt_store"), control.isEmpty() ? Optional.empty() : Optional.of(Path.of(control)),
+                optionalPath(t, "metrics.tlsrpt_store"),
+                control.isEmpty() ? Optional.empty() : Optional.of(Path.of(control)),
                 overrides(t));
     }
 

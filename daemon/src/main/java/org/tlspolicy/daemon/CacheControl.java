@@ -27,7 +27,8 @@ import java.util.function.Supplier;
  * What {@code tlspolicyd cache list|show|purge|refresh} does to the running daemon, through
  * the control socket: lists what memory and the store hold, shows the answer Postfix would
  * get now, forgets a domain, or resolves it again. Each action that changes an answer is
- * logged with who asked (uid) and why: {@code INFO control action=purge domain=… uid=… reason=…}.
+ * logged with who asked (uid) and why:
+ * {@code INFO control action=purge domain=… uid=… reason=…}.
  */
 final class CacheControl implements ControlServer.Actions {
 

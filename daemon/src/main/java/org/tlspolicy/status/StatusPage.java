@@ -66,9 +66,11 @@ public final class StatusPage {
                 <meta name="viewport" content="width=device-width, initial-scale=1">
                 <title>tlspolicyd status</title>
                 <style>
-                body{font-family:sans-serif;color:#1a1a1a;background:#ffffff;margin:1.5em;max-width:70em}
+                body{font-family:sans-serif;color:#1a1a1a;background:#ffffff;margin:1.5em;
+                  max-width:70em}
                 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}
-                table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #cccccc}
+                table{border-collapse:collapse}
+                td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #cccccc}
                 .problem{color:#a61c00;font-weight:bold}.ok{color:#38761d;font-weight:bold}
                 code,pre{font-family:monospace}pre{white-space:pre-wrap}
                 .legend span{display:inline-block;margin-right:1em}
