@@ -75,7 +75,7 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
             reply = ControlClient.ask(socket, request, Duration.ofSeconds(90));
         } catch (IOException e) {
             err.println("tlspolicyd: cannot reach the daemon at " + socket + ": "
-                    + Main.why(e) + " (is it running? systemctl status tlspolicyd; the "
+                    + ErrorWords.of(e) + " (is it running? systemctl status tlspolicyd; the "
                     + "socket is for root and the daemon's group)");
             return Main.EXIT_CONFIG;
         }
@@ -89,9 +89,8 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         return Main.EXIT_OK;
     }
 
-    @Command(name = "list", description = "Every domain cached in memory or stored, what "
-            + "for, and until when.")
-    static final class ListCommand implements java.util.concurrent.Callable<Integer> {
+    /** What every cache subcommand has: help, where the socket is, the request it sends. */
+    abstract static class Subcommand implements java.util.concurrent.Callable<Integer> {
         @CommandLine.Mixin
         HelpOption help;
         @CommandLine.Mixin
@@ -99,39 +98,39 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        /** The request line, e.g. {@code show example.com}. */
+        abstract String request();
+
         @Override
         public Integer call() {
-            return ask(spec, where, "list");
+            return ask(spec, where, request());
+        }
+    }
+
+    @Command(name = "list", description = "Every domain cached in memory or stored, what "
+            + "for, and until when.")
+    static final class ListCommand extends Subcommand {
+        @Override
+        String request() {
+            return "list";
         }
     }
 
     @Command(name = "show", description = "The answer Postfix gets for DOMAIN now, and what "
             + "is cached for it.")
-    static final class ShowCommand implements java.util.concurrent.Callable<Integer> {
-        @CommandLine.Mixin
-        HelpOption help;
-        @CommandLine.Mixin
-        Where where;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+    static final class ShowCommand extends Subcommand {
         @Parameters(paramLabel = "DOMAIN")
         String domain;
 
         @Override
-        public Integer call() {
-            return ask(spec, where, "show " + domain);
+        String request() {
+            return "show " + domain;
         }
     }
 
     @Command(name = "purge", description = "Forget what is cached for DOMAIN (e.g. after its "
             + "operator fixed its policy): the next lookup resolves afresh.")
-    static final class PurgeCommand implements java.util.concurrent.Callable<Integer> {
-        @CommandLine.Mixin
-        HelpOption help;
-        @CommandLine.Mixin
-        Where where;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+    static final class PurgeCommand extends Subcommand {
         @Parameters(paramLabel = "DOMAIN")
         String domain;
         @Option(names = "--reason", required = true, paramLabel = "TEXT",
@@ -139,20 +138,14 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         String reason;
 
         @Override
-        public Integer call() {
-            return ask(spec, where, "purge " + domain + " " + reason);
+        String request() {
+            return "purge " + domain + " " + reason;
         }
     }
 
     @Command(name = "refresh", description = "Resolve DOMAIN again now; a cached MTA-STS "
             + "policy is replaced only by a new valid one (RFC 8461 §3.3).")
-    static final class RefreshCommand implements java.util.concurrent.Callable<Integer> {
-        @CommandLine.Mixin
-        HelpOption help;
-        @CommandLine.Mixin
-        Where where;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+    static final class RefreshCommand extends Subcommand {
         @Parameters(paramLabel = "DOMAIN")
         String domain;
         @Option(names = "--reason", required = true, paramLabel = "TEXT",
@@ -160,8 +153,8 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         String reason;
 
         @Override
-        public Integer call() {
-            return ask(spec, where, "refresh " + domain + " " + reason);
+        String request() {
+            return "refresh " + domain + " " + reason;
         }
     }
 }

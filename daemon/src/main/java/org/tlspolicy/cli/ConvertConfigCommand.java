@@ -42,7 +42,7 @@ final class ConvertConfigCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return Main.EXIT_OK;
         } catch (IOException e) {
-            spec.commandLine().getErr().println("tlspolicyd: cannot read " + Main.why(e));
+            spec.commandLine().getErr().println("tlspolicyd: cannot read " + ErrorWords.of(e));
         } catch (ConfigException e) {
             spec.commandLine().getErr().println("tlspolicyd: " + e.getMessage());
         }

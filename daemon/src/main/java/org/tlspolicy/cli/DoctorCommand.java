@@ -252,7 +252,7 @@ final class DoctorCommand implements Callable<Integer> {
                     }
                 } catch (Exception e) {
                     add(Status.WARN, what, "could not check whether it hides DANE: "
-                            + Main.why(e));
+                            + ErrorWords.of(e));
                     continue;
                 }
             }
@@ -532,7 +532,7 @@ final class DoctorCommand implements Callable<Integer> {
             r = dns.lookup(probe, Type.SOA).get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             add(Status.FAIL, "dane.dnssec", mode + ": " + (e instanceof TimeoutException
-                    ? "no answer within 30 s" : "lookup failed: " + Main.why(e)));
+                    ? "no answer within 30 s" : "lookup failed: " + ErrorWords.of(e)));
             return;
         }
         Dnssec d = Dnssec.of(r);

@@ -7,9 +7,6 @@ import org.tlspolicy.log.JournalLog;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -82,26 +79,9 @@ public final class Main {
         CommandLine cli = new CommandLine(new Main());
         cli.setExitCodeExceptionMapper(Main::exitCode);
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
-            line.getErr().println("tlspolicyd: " + why(e));
+            line.getErr().println("tlspolicyd: " + ErrorWords.of(e));
             return EXIT_CONFIG;
         });
         return cli;
-    }
-
-    /** What went wrong, in words, not Java's: a file error's message is only its path. */
-    static String why(Throwable e) {
-        if (e instanceof NoSuchFileException f) {
-            return f.getFile() + ": no such file or directory";
-        }
-        if (e instanceof AccessDeniedException f) {
-            return f.getFile() + ": permission denied";
-        }
-        if (e instanceof FileSystemException f) {
-            return f.getFile() + ": " + (f.getReason() == null ? "cannot be used" : f.getReason());
-        }
-        if (e.getMessage() == null || e.getMessage().isBlank()) {
-            return e.getCause() != null ? why(e.getCause()) : "failed (no reason given)";
-        }
-        return e.getMessage();
     }
 }

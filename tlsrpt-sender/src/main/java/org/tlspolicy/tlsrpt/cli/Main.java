@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.cli;
 
+import org.tlspolicy.cli.ErrorWords;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -8,9 +9,6 @@ import picocli.CommandLine.ScopeType;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -51,27 +49,10 @@ public final class Main implements Callable<Integer> {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            line.getErr().println("tlsrpt-sender: " + why(e));
+            line.getErr().println("tlsrpt-sender: " + ErrorWords.of(e));
             return EXIT_FAILED;
         });
         return cl.execute(args);
-    }
-
-    /** What went wrong, in words: a file error's message is only its path. */
-    static String why(Throwable e) {
-        if (e instanceof NoSuchFileException f) {
-            return f.getFile() + ": no such file or directory";
-        }
-        if (e instanceof AccessDeniedException f) {
-            return f.getFile() + ": permission denied";
-        }
-        if (e instanceof FileSystemException f) {
-            return f.getFile() + ": " + (f.getReason() == null ? "cannot be used" : f.getReason());
-        }
-        if (e.getMessage() == null || e.getMessage().isBlank()) {
-            return e.getCause() != null ? why(e.getCause()) : "failed (no reason given)";
-        }
-        return e.getMessage();
     }
 
     /** Without a command: the usage, and exit code 2. */
