@@ -76,23 +76,8 @@ ensure_postfix_image() {
 ensure_suite_images() {
     local suite=$1 suffix=""
     [ "$suite" = bookworm ] || suffix="_$(echo "$suite" | tr a-z A-Z)"
-    # Bump the base's tag when the way it is made changes: images are found by name.
-    local base="tlspolicy-test/debian-$suite:debootstrap-2"
-    if ! docker image inspect "$base" >/dev/null 2>&1; then
-        local rootfs
-        rootfs=$(mktemp -d /var/tmp/tlspolicy-rootfs.XXXXXX)
-        echo "building $base with debootstrap (once; about a minute)"
-        debootstrap --variant=minbase "$suite" "$rootfs" \
-            "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$rootfs.log" 2>&1 || {
-            tail -20 "$rootfs.log" >&2
-            rm -rf "$rootfs" "$rootfs.log"
-            return 1
-        }
-        rm -f "$rootfs"/var/cache/apt/archives/*.deb
-        chmod 755 "$rootfs" # mktemp made it 0700: the image's / would shut out non-root users
-        tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
-        rm -rf "$rootfs" "$rootfs.log"
-    fi
+    local base
+    base=$(ensure_debian_base "$suite") || return 1
     local postfix package systemd
     postfix=$(ensure_image "tlspolicy-test/postfix-$suite" \
         integration-tests/docker/postfix "$base") || return 1
@@ -105,6 +90,30 @@ ensure_suite_images() {
     export "TLSPOLICY_POSTFIX_IMAGE$suffix=$postfix"
     export "TLSPOLICY_PACKAGE_TEST_IMAGE$suffix=$package"
     export "TLSPOLICY_SYSTEMD_TEST_IMAGE$suffix=$systemd"
+}
+
+# ensure_debian_base SUITE: a minimal Debian SUITE image from a debootstrap rootfs (made once,
+# then found by name); prints its name.
+ensure_debian_base() {
+    local suite=$1
+    # Bump the base's tag when the way it is made changes: images are found by name.
+    local base="tlspolicy-test/debian-$suite:debootstrap-2"
+    if ! docker image inspect "$base" >/dev/null 2>&1; then
+        local rootfs
+        rootfs=$(mktemp -d /var/tmp/tlspolicy-rootfs.XXXXXX)
+        echo "building $base with debootstrap (once; about a minute)" >&2
+        debootstrap --variant=minbase "$suite" "$rootfs" \
+            "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$rootfs.log" 2>&1 || {
+            tail -20 "$rootfs.log" >&2
+            rm -rf "$rootfs" "$rootfs.log"
+            return 1
+        }
+        rm -f "$rootfs"/var/cache/apt/archives/*.deb
+        chmod 755 "$rootfs" # mktemp made it 0700: the image's / would shut out non-root users
+        tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
+        rm -rf "$rootfs" "$rootfs.log"
+    fi
+    echo "$base"
 }
 
 # ensure_image NAME CONTEXT BASE: builds CONTEXT's Dockerfile FROM BASE as NAME:DIGEST unless
