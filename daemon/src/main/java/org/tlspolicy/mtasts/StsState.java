@@ -55,7 +55,15 @@ public sealed interface StsState {
     /**
      * No policy applies, until {@code validUntil}. {@code failure} is set when the domain
      * announces MTA-STS but no valid policy could be had (for TLSRPT's {@code policy_failure}).
+     * From {@code refreshAt} on, a use starts a resolution in the background, so that a domain
+     * in use has its answer replaced before it expires.
      */
-    record NoPolicy(String reason, StsFailure failure, long validUntil) implements StsState {
+    record NoPolicy(String reason, StsFailure failure, long validUntil, long refreshAt)
+            implements StsState {
+
+        /** Resolved again only once expired. */
+        public NoPolicy(String reason, StsFailure failure, long validUntil) {
+            this(reason, failure, validUntil, validUntil);
+        }
     }
 }

@@ -402,6 +402,33 @@ class StsCacheTest {
     }
 
     @Test
+    void aDomainWithoutMtaStsInUseIsResolvedAgainBeforeItsAnswerExpires() throws Exception {
+        StsCache c = cache(1);
+        StsState.NoPolicy none = assertInstanceOf(StsState.NoPolicy.class, get(c, "inuse.test"));
+        long lifetime = none.validUntil() - clock.get();
+        assertEquals(lifetime * 3 / 4, none.refreshAt() - clock.get(), "from 75% of its time");
+        clock.set(none.refreshAt() - 1);
+        assertSame(none, get(c, "inuse.test"));
+        Thread.sleep(200);
+        assertSame(none, c.peek("inuse.test").orElseThrow(), "not before refreshAt");
+        clock.set(none.refreshAt());
+        assertSame(none, get(c, "inuse.test"), "still valid: answered at once");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        StsState again = none;
+        while (again == none && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            again = c.peek("inuse.test").orElseThrow();
+        }
+        StsState.NoPolicy fresh = assertInstanceOf(StsState.NoPolicy.class, again);
+        assertTrue(fresh != none, "replaced in the background");
+        assertTrue(fresh.validUntil() > none.validUntil(), "and valid for longer");
+        // Unused: nothing replaces it before it expires.
+        clock.set(fresh.refreshAt());
+        Thread.sleep(200);
+        assertSame(fresh, c.peek("inuse.test").orElseThrow());
+    }
+
+    @Test
     void domainWithoutMtaStsIsRememberedForTheNegativeTtl() throws Exception {
         StsCache c = cache(1);
         StsState.NoPolicy none = assertInstanceOf(StsState.NoPolicy.class, get(c, "absent.test"));
