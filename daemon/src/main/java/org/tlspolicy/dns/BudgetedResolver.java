@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * A resolver whose queries each hold a permit of a {@link SocketBudget} while they are on the
@@ -18,6 +20,19 @@ import java.util.concurrent.Executor;
  * so the budget bounds DNS sockets, the validator's own queries (DNSKEY, DS) included.
  */
 final class BudgetedResolver implements Resolver {
+
+    /**
+     * Where dnsjava completes the futures of queries sent without an executor. Its default is
+     * the common ForkJoinPool; on a machine with two cores that pool has a parallelism of 1,
+     * and CompletableFuture then starts a new thread for every completion run "in" it (a JFR
+     * profile of bench/run-cached showed a thread created per DNS answer). One thread of
+     * our own: what runs here is parsing and deciding, never a wait.
+     */
+    static final ExecutorService COMPLETIONS = Executors.newSingleThreadExecutor(task -> {
+        Thread t = new Thread(task, "dns-completion");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final Resolver delegate;
     private final SocketBudget budget;
@@ -29,15 +44,7 @@ final class BudgetedResolver implements Resolver {
 
     @Override
     public CompletionStage<Message> sendAsync(Message query) {
-        return budget.acquire().thenCompose(permit -> {
-            CompletableFuture<Message> sent;
-            try {
-                sent = delegate.sendAsync(query).toCompletableFuture();
-            } catch (RuntimeException e) {
-                sent = CompletableFuture.failedFuture(e);
-            }
-            return sent.whenComplete((m, e) -> permit.release());
-        });
+        return sendAsync(query, COMPLETIONS);
     }
 
     @Override

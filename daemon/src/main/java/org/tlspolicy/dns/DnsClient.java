@@ -172,7 +172,7 @@ public final class DnsClient {
     private CompletableFuture<DnsResult> lookup(Name name, int type, Set<Name> seen, int hops) {
         Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
         query.getHeader().setFlag(Flags.AD); // RFC 6840 §5.7: ask for the AD bit
-        return resolver.sendAsync(query).toCompletableFuture()
+        return resolver.sendAsync(query, BudgetedResolver.COMPLETIONS).toCompletableFuture()
                 .thenCompose(response -> interpret(name, type, response, seen, hops))
                 .exceptionally(DnsClient::transportFailure);
     }
@@ -268,7 +268,7 @@ public final class DnsClient {
                                                          DnsResult.Bogus bogus) {
         Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
         query.getHeader().setFlag(Flags.CD);
-        return upstream.sendAsync(query).toCompletableFuture()
+        return upstream.sendAsync(query, BudgetedResolver.COMPLETIONS).toCompletableFuture()
                 .thenApply(response -> {
                     int rcode = response.getRcode();
                     return rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN ? (DnsResult) bogus

@@ -10,6 +10,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
+import java.lang.management.ManagementFactory;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,6 +18,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -92,6 +95,24 @@ class DnsClientTest {
         DnsResult r = txt("_mta-sts.sts.test.");
         assertEquals(List.of("v=STSv1; id=abc;"), strings(r));
         assertFalse(((DnsResult.Answer) r).authenticated(), "knot does not vouch for us");
+    }
+
+    @Test
+    void answersCompleteOnOneThreadOfTheClientsNotOnANewThreadEach() throws Exception {
+        // On two cores the common ForkJoinPool, dnsjava's default, would make CompletableFuture
+        // start a thread per answer; on more, answers would land in that shared pool.
+        DnsClient client = client();
+        client.lookup(Name.fromString("_mta-sts.sts.test."), Type.TXT).get(); // its thread
+        long started = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount();
+        Set<String> threads = new HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            threads.add(client.lookup(Name.fromString("_mta-sts.sts.test."), Type.TXT)
+                    .thenApply(r -> Thread.currentThread().getName()).get());
+        }
+        long more = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount() - started;
+        assertTrue(more < 5, more + " threads started for 50 lookups");
+        threads.remove("main"); // thenApply on an answer that came first runs here
+        assertEquals(Set.of("dns-completion"), threads);
     }
 
     @Test
