@@ -113,8 +113,10 @@ public final class SocketmapHandler extends ChannelInboundHandlerAdapter {
             }
             if (pending.isEmpty() && reply.isDone()) {
                 // The common case: answered without waiting. Flushed in channelReadComplete
-                // (or by drain), so pipelined requests of one read leave in one write.
-                ctx.write(reply.join());
+                // (or by drain), so pipelined requests of one read leave in one write. No
+                // promise per reply (nothing listens to it): a write that fails reaches
+                // exceptionCaught, which closes the connection.
+                ctx.write(reply.join(), ctx.voidPromise());
                 if (closeAfterDrain) {
                     flushAndClose(ctx);
                 }
@@ -155,7 +157,7 @@ public final class SocketmapHandler extends ChannelInboundHandlerAdapter {
         }
         boolean wrote = false;
         while (!pending.isEmpty() && pending.peek().isDone()) {
-            ctx.write(pending.poll().join());
+            ctx.write(pending.poll().join(), ctx.voidPromise());
             inFlight.decrementAndGet();
             wrote = true;
         }
