@@ -3,6 +3,7 @@ package org.tlspolicy.config;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.tlspolicy.fleet.FleetKey;
 import org.tlspolicy.policy.DomainOverride;
 import org.tlspolicy.policy.TlsPolicy;
 import org.tlspolicy.socketmap.ListenAddress;
@@ -12,8 +13,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -69,7 +73,7 @@ public final class ConfigLoader {
             // The operator's words, not Java's: a file exception's message is only the path.
             throw new ConfigException("cannot read config file " + file + ": "
                     + (e instanceof java.nio.file.NoSuchFileException ? "no such file"
-                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e instanceof AccessDeniedException ? "permission denied"
                     : e.getMessage()));
         }
         return parse(text);
@@ -324,7 +328,64 @@ public final class ConfigLoader {
                 t.duration("cache.failure_ttl", Duration.ZERO, Duration.ofHours(1)),
                 t.duration("cache.check_interval", Duration.ofMinutes(1), Duration.ofDays(7)),
                 t.integer("cache.refresh_rate", 1, 1000),
-                t.integer("cache.resolution_rate", 1, 1_000_000));
+                t.integer("cache.resolution_rate", 1, 1_000_000),
+                shared(t));
+    }
+
+    /** cache.shared: fleet mode, or empty. Everything it names is checked here, not later. */
+    private static Optional<DaemonConfig.Shared> shared(ConfigTree t) throws ConfigException {
+        String type = t.string("cache.shared.type");
+        if (type.equals("none")) {
+            return Optional.empty();
+        }
+        if (!type.equals("valkey") && !type.equals("redis")) {
+            throw ConfigException.badValue("cache.shared.type", type,
+                    "must be none, valkey or redis");
+        }
+        String uri = t.string("cache.shared.uri");
+        URI parsed;
+        try {
+            parsed = new URI(uri);
+        } catch (URISyntaxException e) {
+            parsed = null;
+        }
+        if (parsed == null || parsed.getHost() == null
+                || !Set.of("redis", "rediss").contains(String.valueOf(parsed.getScheme()))
+                || parsed.getUserInfo() != null) {
+            throw ConfigException.badValue("cache.shared.uri", uri, "must be redis://HOST:PORT "
+                    + "or rediss://HOST:PORT (TLS), optionally /DB; the user and password go "
+                    + "in cache.shared.username and password_file, not here");
+        }
+        Path keyFile = existingFile(t, "cache.shared.key_file").orElseThrow(() ->
+                ConfigException.badValue("cache.shared.key_file", "", "must name the fleet "
+                        + "key file every relay shares (head -c 32 /dev/urandom | base64)"));
+        try {
+            FleetKey.read(keyFile);
+        } catch (IOException e) {
+            throw ConfigException.badValue("cache.shared.key_file", keyFile,
+                    e instanceof AccessDeniedException ? "cannot be read"
+                            : e.getMessage());
+        }
+        String user = t.string("cache.shared.username");
+        return Optional.of(new DaemonConfig.Shared(uri,
+                user.isEmpty() ? Optional.empty() : Optional.of(user),
+                existingFile(t, "cache.shared.password_file"),
+                existingFile(t, "cache.shared.ca_file"), keyFile,
+                t.duration("cache.shared.timeout", Duration.ofMillis(10), Duration.ofSeconds(5))));
+    }
+
+    /** An absolute path to a readable file, or empty when the key is empty. */
+    private static Optional<Path> existingFile(ConfigTree t, String key) throws ConfigException {
+        String v = t.string(key);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        Path p = Path.of(v);
+        if (!p.isAbsolute() || !Files.isReadable(p)) {
+            throw ConfigException.badValue(key, v, "must be the absolute path of a readable "
+                    + "file");
+        }
+        return Optional.of(p);
     }
 
     /** Loopback only: the endpoint has no authentication and shows what mail goes where. */

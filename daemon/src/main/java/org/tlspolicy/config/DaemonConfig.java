@@ -80,9 +80,24 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
     /**
      * @param path           empty: memory only
      * @param resolutionRate resolutions started per second, at most
+     * @param shared         fleet mode's shared cache; empty: a single relay
      */
     public record Cache(Optional<Path> path, int maxEntries, Duration negativeTtl,
                         Duration failureTtl, Duration checkInterval, int refreshRate,
-                        int resolutionRate) {
+                        int resolutionRate, Optional<Shared> shared) {
+    }
+
+    /**
+     * Fleet mode's shared cache on a Valkey or Redis server ({@code cache.shared}).
+     *
+     * @param uri          redis://HOST:PORT[/DB] or rediss://… (TLS)
+     * @param username     the ACL user; empty: the server's default user
+     * @param passwordFile the AUTH password's file; empty: none
+     * @param caFile       PEM CA certificates for rediss; empty: the system's
+     * @param keyFile      the fleet key (HMAC) every relay of the fleet shares
+     * @param timeout      per command
+     */
+    public record Shared(String uri, Optional<String> username, Optional<Path> passwordFile,
+                         Optional<Path> caFile, Path keyFile, Duration timeout) {
     }
 }

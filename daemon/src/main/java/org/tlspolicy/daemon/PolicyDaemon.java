@@ -253,7 +253,8 @@ public final class PolicyDaemon implements AutoCloseable {
                 next.mtaSts(), next.dane(), new DaemonConfig.Cache(current.cache().path(),
                 next.cache().maxEntries(), next.cache().negativeTtl(),
                 next.cache().failureTtl(), next.cache().checkInterval(),
-                next.cache().refreshRate(), next.cache().resolutionRate()),
+                next.cache().refreshRate(), next.cache().resolutionRate(),
+                next.cache().shared()),
                 next.tlsrpt(), next.postfix(), current.metrics(), next.tlsrptStore(),
                 current.controlSocket(), next.overrides());
         List<String> applied = new ArrayList<>();

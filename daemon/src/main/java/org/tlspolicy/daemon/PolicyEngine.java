@@ -5,6 +5,7 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
+import org.tlspolicy.cache.SharedTier;
 import org.tlspolicy.config.ConfigException;
 import org.tlspolicy.config.DaemonConfig;
 import org.tlspolicy.dane.DaneCache;
@@ -13,6 +14,8 @@ import org.tlspolicy.dane.DanePrecedence;
 import org.tlspolicy.dane.DaneResolver;
 import org.tlspolicy.dns.DnsClient;
 import org.tlspolicy.dns.ValidationCheck;
+import org.tlspolicy.fleet.FleetKey;
+import org.tlspolicy.fleet.SharedCache;
 import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.mtasts.PolicyFetcher;
@@ -35,12 +38,14 @@ import javax.net.ssl.SSLContext;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -73,12 +78,15 @@ public final class PolicyEngine implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ResolutionRate rate;
     private final Optional<ValidationCheck> validation;
+    private final Optional<SharedCache> shared;
 
     private PolicyEngine(PolicyResolver resolver, Optional<StsCache> stsCache,
                          Optional<StsResolver> stsResolver, Optional<DaneCache> daneCache,
                          Optional<DaneResolver> daneResolver, Optional<PolicyStore> store,
                          boolean ownsStore, EventLoopGroup http, ScheduledExecutorService timer,
-                         ResolutionRate rate, Optional<ValidationCheck> validation) {
+                         ResolutionRate rate, Optional<ValidationCheck> validation,
+                         Optional<SharedCache> shared) {
+        this.shared = shared;
         this.rate = rate;
         this.validation = validation;
         this.resolver = resolver;
@@ -122,7 +130,7 @@ public final class PolicyEngine implements AutoCloseable {
             return new PolicyEngine(withOverrides(config, new NoPolicyResolver(), metrics),
                     Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                     Optional.empty(), false, null, null, ResolutionRate.unlimited(),
-                    Optional.empty());
+                    Optional.empty(), Optional.empty());
         }
         // Everything that can fail on a bad configuration comes before any thread is started.
         boolean validate = config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE;
@@ -150,13 +158,17 @@ public final class PolicyEngine implements AutoCloseable {
         metrics.counter("tlspolicyd_store_corrupt_files_total", "Cache files found corrupt "
                 + "and moved aside (alert on any).", store::corruptFiles);
         DaemonConfig.Cache c = config.cache();
+        // The query command resolves on its own: it neither reads nor writes the fleet's.
+        Optional<SharedCache> shared = background
+                ? c.shared().map(s -> sharedCache(config, s, metrics)) : Optional.empty();
+        SharedTier tier = shared.<SharedTier>map(x -> x).orElse(SharedTier.NONE);
         TlsrptMode tlsrpt = TlsrptMode.of(config.tlsrpt(), config.postfix());
         PolicyResolver resolver = new NoPolicyResolver();
         Optional<StsCache> stsCache = Optional.empty();
         Optional<StsResolver> stsResolver = Optional.empty();
         if (sts) {
             StsResolver r = stsResolver(config, tls, http, sockets[0], sockets[1], rate);
-            StsCache cache = new StsCache(r, store, new StsCache.Settings(c.maxEntries(),
+            StsCache cache = new StsCache(r, store, tier, new StsCache.Settings(c.maxEntries(),
                     c.negativeTtl(), c.failureTtl(), c.checkInterval(), c.refreshRate()),
                     System::currentTimeMillis);
             if (background) {
@@ -179,7 +191,7 @@ public final class PolicyEngine implements AutoCloseable {
                 () -> validation.map(v -> v.problem().isPresent() ? 1L : 0L).orElse(0L));
         if (dane) {
             DaneDecision decision = DaneDecision.forPostfix();
-            DaneCache cache = new DaneCache(daneResolver.get(), decision, store,
+            DaneCache cache = new DaneCache(daneResolver.get(), decision, store, tier,
                     new DaneCache.Settings(c.maxEntries(), config.dane().minTtl(),
                             config.dane().maxTtl(), c.failureTtl()),
                     System::currentTimeMillis);
@@ -198,14 +210,51 @@ public final class PolicyEngine implements AutoCloseable {
             daneCache = Optional.of(cache);
         }
         if (background) {
-            log.info("policies mta_sts={} dane={} dnssec={} store={} strict_testing={} {}",
-                    sts ? "on" : "off", dane ? "on" : "off",
+            log.info("policies mta_sts={} dane={} dnssec={} store={} shared={} "
+                    + "strict_testing={} {}", sts ? "on" : "off", dane ? "on" : "off",
                     config.dane().dnssec().name().toLowerCase(Locale.ROOT), store.where(),
+                    shared.map(SharedCache::server).orElse("none"),
                     config.mtaSts().strictTesting(), tlsrpt.why());
         }
         return new PolicyEngine(withOverrides(config, resolver, metrics), stsCache, stsResolver,
                 daneCache, daneResolver, Optional.of(store), ownsStore, http, timer, rate,
-                validation);
+                validation, shared);
+    }
+
+    /**
+     * Fleet mode's shared cache, connecting in the background. Its lease lasts as long as a
+     * resolution may: the DNS queries before the fetch, the connection and the fetch.
+     */
+    private static SharedCache sharedCache(DaemonConfig config, DaemonConfig.Shared s,
+                                           Metrics metrics) {
+        Duration lease = config.dns().timeout().multipliedBy(2L * config.dns().attempts())
+                .plus(config.mtaSts().connectTimeout()).plus(config.mtaSts().fetchTimeout());
+        SharedCache cache;
+        try {
+            cache = SharedCache.start(new SharedCache.Settings(s.uri(), s.username(),
+                    s.passwordFile(), s.caFile(), FleetKey.read(s.keyFile()), s.timeout(),
+                    lease), System::currentTimeMillis);
+        } catch (IOException e) {
+            // The loader checked these files; one changed since.
+            throw new UncheckedIOException("cache.shared: " + e.getMessage(), e);
+        }
+        metrics.gauge("tlspolicyd_shared_cache_up", "1 while the fleet's shared cache server "
+                + "answers; 0: this relay answers from its own tiers (alert if it lasts).",
+                cache::upGauge);
+        metrics.counter("tlspolicyd_shared_cache_hits_total", "Entries found in the shared "
+                + "cache (work another relay did).", cache::hits);
+        metrics.counter("tlspolicyd_shared_cache_misses_total", "Entries looked for in the "
+                + "shared cache and not found there.", cache::misses);
+        metrics.counter("tlspolicyd_shared_cache_rejected_total", "Shared cache entries "
+                + "ignored because their MAC did not match (tampering, or another fleet key; "
+                + "alert on any).", cache::rejected);
+        metrics.counter("tlspolicyd_shared_cache_errors_total", "Shared cache commands that "
+                + "failed or timed out.", cache::errors);
+        metrics.counter("tlspolicyd_shared_cache_writes_total", "Entries this relay wrote to "
+                + "the shared cache.", cache::writes);
+        metrics.counter("tlspolicyd_shared_cache_lease_waits_total", "Fetches left to another "
+                + "relay holding the domain's lease.", cache::leasesWaited);
+        return cache;
     }
 
     /** The operator's overrides in front of {@code resolver}, counted in {@code metrics}. */
@@ -462,6 +511,7 @@ public final class PolicyEngine implements AutoCloseable {
         rate.close();
         stsCache.ifPresent(StsCache::close);
         daneCache.ifPresent(DaneCache::close);
+        shared.ifPresent(SharedCache::close);
         if (timer != null) {
             timer.shutdownNow();
         }

@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.SharedLoads;
+import org.tlspolicy.cache.SharedTier;
 import org.tlspolicy.cache.StoredDane;
 import org.tlspolicy.metrics.Metrics;
 
@@ -51,6 +52,9 @@ import java.util.function.LongSupplier;
  *       background refresh of a used result starts at 70–80% of its lifetime, so results
  *       resolved together (a restart, a burst of new domains) neither expire nor refresh
  *       together.</li>
+ *   <li>In fleet mode the {@link SharedTier} is asked between the store and DNS, and each
+ *       result resolved here is published to it (after the local commit). A result read from
+ *       it is committed to the store before it answers, as one resolved here.</li>
  * </ul>
  * Nothing here completes exceptionally.
  */
@@ -83,6 +87,7 @@ public final class DaneCache implements AutoCloseable {
     private final DaneResolver resolver;
     private final DaneDecision decision;
     private final PolicyStore store;
+    private final SharedTier shared;
     private final Settings settings;
     private final LongSupplier clock;
     private final Cache<String, DaneState> memory;
@@ -93,9 +98,16 @@ public final class DaneCache implements AutoCloseable {
 
     public DaneCache(DaneResolver resolver, DaneDecision decision, PolicyStore store,
                      Settings settings, LongSupplier clock) {
+        this(resolver, decision, store, SharedTier.NONE, settings, clock);
+    }
+
+    /** @param shared the fleet's shared tier; {@link SharedTier#NONE} for a single relay */
+    public DaneCache(DaneResolver resolver, DaneDecision decision, PolicyStore store,
+                     SharedTier shared, Settings settings, LongSupplier clock) {
         this.resolver = resolver;
         this.decision = decision;
         this.store = store;
+        this.shared = shared;
         this.settings = settings;
         this.clock = clock;
         // Size-bounded only, as StsCache: validity is checked on every read.
@@ -120,10 +132,13 @@ public final class DaneCache implements AutoCloseable {
         return Map.copyOf(memory.asMap());
     }
 
-    /** Forgets {@code domain} in memory and in the store; true if a result was stored. */
+    /**
+     * Forgets {@code domain} in memory, in the store and (fleet mode) in the shared tier; true
+     * if a result was stored.
+     */
     public CompletableFuture<Boolean> purge(String domain) {
         memory.invalidate(domain);
-        return store.deleteDane(domain);
+        return shared.forget(domain).thenCompose(forgotten -> store.deleteDane(domain));
     }
 
     /**
@@ -205,22 +220,36 @@ public final class DaneCache implements AutoCloseable {
         return store.getDane(domain).thenCompose(stored -> {
             long now = clock.getAsLong();
             if (stored.isPresent() && stored.get().validUntil() > now) {
-                Optional<DaneLookup> parsed = DaneLookupCodec.parse(stored.get().result());
-                if (parsed.isPresent()) {
-                    long validUntil = stored.get().validUntil();
-                    // A restored result is refreshed when used in the last quarter of the time
-                    // it has left, as if it had just been resolved.
-                    long left = validUntil - now;
-                    return CompletableFuture.completedFuture(new DaneState(parsed.get(),
-                            decision.decide(domain, parsed.get()), validUntil,
-                            now + left * 3 / 4, validUntil + stale(parsed.get(), left)));
+                Optional<DaneState> restored = restore(domain, stored.get(), now);
+                if (restored.isPresent()) {
+                    return CompletableFuture.completedFuture(restored.get());
                 }
                 log.warn("dane domain={} stored result unreadable, resolving again", domain);
             }
-            return resolver.resolve(domain).thenCompose(l -> {
-                count(l, false);
-                return afterResolution(domain, l);
+            return shared.dane(domain).thenCompose(fleet -> {
+                long at = clock.getAsLong();
+                Optional<DaneState> s = fleet.filter(d -> d.validUntil() > at)
+                        .flatMap(d -> restore(domain, d, at));
+                if (s.isPresent()) {
+                    return store.putDane(fleet.get()).thenApply(committed -> s.get());
+                }
+                return resolver.resolve(domain).thenCompose(l -> {
+                    count(l, false);
+                    return afterResolution(domain, l);
+                });
             });
+        });
+    }
+
+    /**
+     * A result kept elsewhere (the store, the shared tier) as a state: refreshed when used in
+     * the last quarter of the time it has left, as if it had just been resolved.
+     */
+    private Optional<DaneState> restore(String domain, StoredDane d, long now) {
+        return DaneLookupCodec.parse(d.result()).map(lookup -> {
+            long left = d.validUntil() - now;
+            return new DaneState(lookup, decision.decide(domain, lookup), d.validUntil(),
+                    now + left * 3 / 4, d.validUntil() + stale(lookup, left));
         });
     }
 
@@ -269,8 +298,12 @@ public final class DaneCache implements AutoCloseable {
                 now + lifetime * random.nextInt(70, 81) / 100,
                 now + lifetime + stale(lookup, lifetime));
         return DaneLookupCodec.format(lookup)
-                .map(text -> store.putDane(new StoredDane(domain, text, s.validUntil()))
-                        .thenApply(committed -> s))
+                .map(text -> {
+                    StoredDane d = new StoredDane(domain, text, s.validUntil());
+                    return store.putDane(d)
+                            .thenCompose(committed -> shared.putDane(d))
+                            .thenApply(published -> s);
+                })
                 .orElseGet(() -> CompletableFuture.completedFuture(s));
     }
 

@@ -19,8 +19,9 @@ import java.util.logging.StreamHandler;
  */
 public final class JournalLog {
 
-    /** Held so that its level is not lost with a collected logger. */
+    /** Held so that their levels are not lost with a collected logger. */
     private static Logger netty;
+    private static Logger lettuce;
 
     private JournalLog() {
     }
@@ -69,6 +70,10 @@ public final class JournalLog {
         // Netty's own messages are for its developers: warnings and worse only.
         netty = Logger.getLogger("io.netty");
         netty.setLevel(Level.WARNING);
+        // Lettuce (fleet mode) logs each reconnection attempt; SharedCache logs the server's
+        // state changes once each instead.
+        lettuce = Logger.getLogger("io.lettuce");
+        lettuce.setLevel(Level.SEVERE);
         level(level);
     }
 

@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.SharedLoads;
+import org.tlspolicy.cache.SharedTier;
 import org.tlspolicy.cache.StoredPolicy;
 import org.tlspolicy.metrics.Metrics;
 
@@ -22,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The MTA-STS policy cache and its RFC 8461 rules: Caffeine in front, the {@link PolicyStore}
@@ -49,6 +51,13 @@ import java.util.function.LongSupplier;
  *       (the lookup that fetched it, lookups sharing that fetch, later ones from memory): a
  *       reply Postfix acted on survives a kill -9 and a restart with the network gone.</li>
  *   <li>Lookups of one domain that arrive together share one resolution, as do refreshes.</li>
+ *   <li>In fleet mode a {@link SharedTier} stands between the store and the network: what
+ *       another relay fetched is read from it (and committed to the store before it answers),
+ *       what this relay resolves is published to it, and a policy about to be fetched (first
+ *       time or refresh) is fetched by the one relay holding its lease while the others wait
+ *       for its entry. The shared tier only ever saves work: a policy is replaced from it
+ *       only by one fetched later, and whatever it does (down, slow, empty, tampered with),
+ *       the relay resolves for itself.</li>
  * </ul>
  *
  * Nothing here ever completes exceptionally: failures are states.
@@ -92,6 +101,7 @@ public final class StsCache implements AutoCloseable {
 
     private final StsResolver resolver;
     private final PolicyStore store;
+    private final SharedTier shared;
     private final Settings settings;
     private final LongSupplier clock;
     private final Cache<String, StsState> memory;
@@ -109,8 +119,18 @@ public final class StsCache implements AutoCloseable {
      */
     public StsCache(StsResolver resolver, PolicyStore store, Settings settings,
                     LongSupplier clock) {
+        this(resolver, store, SharedTier.NONE, settings, clock);
+    }
+
+    /**
+     * @param shared the fleet's shared tier; {@link SharedTier#NONE} for a single relay
+     * @param clock  epoch milliseconds; tests pass a clock they move
+     */
+    public StsCache(StsResolver resolver, PolicyStore store, SharedTier shared,
+                    Settings settings, LongSupplier clock) {
         this.resolver = resolver;
         this.store = store;
+        this.shared = shared;
         this.settings = settings;
         this.clock = clock;
         // Size-bounded only. Validity is checked on every read (known()) and expired entries
@@ -207,30 +227,34 @@ public final class StsCache implements AutoCloseable {
     }
 
     /**
-     * Forgets {@code domain} in memory and in the store, as an operator asks after the
-     * receiver fixed its policy: the next lookup resolves afresh. True if a policy was stored.
+     * Forgets {@code domain} in memory, in the store and (fleet mode) in the shared tier, as
+     * an operator asks after the receiver fixed its policy: the next lookup resolves afresh.
+     * True if a policy was stored.
      */
     public CompletableFuture<Boolean> purge(String domain) {
         memory.invalidate(domain);
-        return store.delete(domain);
+        return shared.forget(domain).thenCompose(forgotten -> store.delete(domain));
     }
 
     /**
      * Resolves {@code domain} again now, as an operator asks: a cached policy is fetched
      * again and replaced only by a new valid one (RFC 8461 §3.3: a failed refresh keeps it);
-     * anything else is resolved afresh.
+     * anything else is resolved afresh. In fleet mode the shared entry is dropped first, so
+     * that this relay fetches and the fleet gets what it fetched.
      */
     public CompletableFuture<StsState> refreshNow(String domain) {
-        StsState s = memory.getIfPresent(domain);
-        if (s instanceof StsState.Policy p) {
-            return revalidate(domain, p, true);
-        }
-        long start = clock.getAsLong();
-        memory.invalidate(domain);
-        return shared(domain, false).thenCompose(loaded ->
-                loaded instanceof StsState.Policy p && p.fetchedAt() < start
-                        ? revalidate(domain, p, true) // it came from the store: fetch it
-                        : CompletableFuture.completedFuture(loaded));
+        return shared.forget(domain).thenCompose(forgotten -> {
+            StsState s = memory.getIfPresent(domain);
+            if (s instanceof StsState.Policy p) {
+                return revalidate(domain, p, true);
+            }
+            long start = clock.getAsLong();
+            memory.invalidate(domain);
+            return shared(domain, false).thenCompose(loaded ->
+                    loaded instanceof StsState.Policy p && p.fetchedAt() < start
+                            ? revalidate(domain, p, true) // it came from the store: fetch it
+                            : CompletableFuture.completedFuture(loaded));
+        });
     }
 
     private CompletableFuture<StsState> load(String domain, boolean background) {
@@ -244,8 +268,83 @@ public final class StsCache implements AutoCloseable {
                 }
                 store.delete(domain);
             }
-            return resolver.resolve(domain, background)
-                    .thenCompose(l -> afterResolution(domain, l, null));
+            return fromShared(domain, 0, null).thenCompose(fleet -> fleet.isPresent()
+                    ? CompletableFuture.completedFuture(fleet.get())
+                    : onceForFleet(domain, 0, null, fleetDeadline(),
+                            () -> resolver.resolve(domain, background)
+                                    .thenCompose(l -> afterResolution(domain, l, null))));
+        });
+    }
+
+    /**
+     * What the shared tier holds for {@code domain}, made this relay's own: a policy fetched
+     * after {@code newerThan} (under TXT id {@code wantedId}, if given), committed to the store
+     * before it may answer (see the class comment); a "no MTA-STS" only when {@code newerThan}
+     * is 0, a first resolution (a cached policy is never given up for it: RFC 8461 §3.3).
+     */
+    private CompletableFuture<Optional<StsState>> fromShared(String domain, long newerThan,
+                                                             String wantedId) {
+        return shared.sts(domain).thenCompose(entry -> {
+            long now = clock.getAsLong();
+            if (entry.isEmpty() || entry.get().validUntil() <= now) {
+                return CompletableFuture.completedFuture(Optional.empty());
+            }
+            if (entry.get() instanceof SharedTier.NoPolicyEntry none) {
+                if (newerThan > 0) {
+                    return CompletableFuture.completedFuture(Optional.empty());
+                }
+                long left = none.validUntil() - now;
+                return CompletableFuture.completedFuture(Optional.of(new StsState.NoPolicy(
+                        none.reason(), null, none.validUntil(), now + left * 3 / 4)));
+            }
+            StoredPolicy p = ((SharedTier.PolicyEntry) entry.get()).policy();
+            if (p.fetchedAt() <= newerThan || (wantedId != null && !wantedId.equals(p.id()))
+                    || !(StsPolicy.parse(p.body()) instanceof StsPolicy.Parse.Valid v)) {
+                return CompletableFuture.completedFuture(Optional.empty());
+            }
+            long refreshAt = refreshAt(Math.max(p.fetchedAt(), now - 1000), v.policy());
+            StsState.Policy policy = new StsState.Policy(p.id(), p.body(), p.fetchedAt(),
+                    p.expiresAt(), p.fetchedAt(), refreshAt, now, "");
+            log.debug("mta-sts domain={} policy id={} from shared cache", domain, p.id());
+            return store.put(new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(),
+                    p.expiresAt(), refreshAt, now))
+                    .thenApply(committed -> Optional.<StsState>of(policy));
+        });
+    }
+
+    /** Until when (System.nanoTime) a relay waits for another's fetch before fetching itself. */
+    private long fleetDeadline() {
+        return System.nanoTime() + shared.leaseTime().toNanos();
+    }
+
+    /**
+     * Runs {@code fetch} once for the fleet: at once without a shared tier; holding the lease
+     * when it is free; else waits for the lease holder's entry (one fetched after {@code
+     * newerThan}), taking over if the lease lapses without one or {@code deadline} passes.
+     */
+    private CompletableFuture<StsState> onceForFleet(String domain, long newerThan,
+                                                     String wantedId, long deadline,
+                                                     Supplier<CompletableFuture<StsState>> fetch) {
+        return shared.lease(domain).thenCompose(lease -> {
+            if (lease == SharedTier.Lease.UNAVAILABLE) {
+                return fetch.get();
+            }
+            if (lease == SharedTier.Lease.ACQUIRED) {
+                // Looked for once more: the last holder may have published and released
+                // between this relay's first look and its lease. Released once the result is
+                // published (afterResolution waits for that).
+                return fromShared(domain, newerThan, wantedId).thenCompose(found ->
+                        found.isPresent() ? CompletableFuture.completedFuture(found.get())
+                                : fetch.get()).whenComplete((state, error) ->
+                        shared.release(domain));
+            }
+            return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(
+                            shared.pollInterval().toMillis(), TimeUnit.MILLISECONDS, Runnable::run))
+                    .thenCompose(waited -> fromShared(domain, newerThan, wantedId))
+                    .thenCompose(found -> found.isPresent()
+                            ? CompletableFuture.completedFuture(found.get())
+                            : System.nanoTime() - deadline >= 0 ? fetch.get()
+                            : onceForFleet(domain, newerThan, wantedId, deadline, fetch));
         });
     }
 
@@ -283,10 +382,21 @@ public final class StsCache implements AutoCloseable {
                         p.id(), found.policy().mode().name().toLowerCase(Locale.ROOT),
                         found.policy().maxAgeSeconds(), found.policy().mx());
             }
-            return store.put(new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(),
-                    p.expiresAt(), p.refreshAt(), p.lastUsed())).thenApply(committed -> p);
+            StoredPolicy stored = new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(),
+                    p.expiresAt(), p.refreshAt(), p.lastUsed());
+            // Published after the local commit, and before the fetch lease is released.
+            return store.put(stored)
+                    .thenCompose(committed -> shared.putSts(domain,
+                            new SharedTier.PolicyEntry(stored)))
+                    .thenApply(published -> p);
         }
-        return CompletableFuture.completedFuture(keptOrNone(domain, lookup, previous, now));
+        StsState s = keptOrNone(domain, lookup, previous, now);
+        if (previous == null && lookup instanceof StsLookup.Absent
+                && s instanceof StsState.NoPolicy none) {
+            return shared.putSts(domain, new SharedTier.NoPolicyEntry(none.reason(),
+                    none.validUntil())).thenApply(published -> s);
+        }
+        return CompletableFuture.completedFuture(s);
     }
 
     /**
@@ -371,8 +481,13 @@ public final class StsCache implements AutoCloseable {
         }
         resolver.discover(domain).thenCompose(d -> {
             if (d.record() != null && (refetch || !d.record().id().equals(current.id()))) {
-                return resolver.fetch(domain, d.record(), d.elapsed())
-                        .thenCompose(l -> afterResolution(domain, l, current));
+                // Another relay may have fetched it already (fleet mode), or be fetching it.
+                String wanted = refetch ? null : d.record().id();
+                return fromShared(domain, current.fetchedAt(), wanted).thenCompose(fleet ->
+                        fleet.isPresent() ? CompletableFuture.completedFuture(fleet.get())
+                        : onceForFleet(domain, current.fetchedAt(), wanted, fleetDeadline(),
+                                () -> resolver.fetch(domain, d.record(), d.elapsed())
+                                        .thenCompose(l -> afterResolution(domain, l, current))));
             }
             StsLookup l = d.record() != null
                     ? new StsLookup.Absent("", StsLookup.Timings.NONE) // same id: nothing new

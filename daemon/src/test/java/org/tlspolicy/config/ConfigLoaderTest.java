@@ -198,4 +198,39 @@ class ConfigLoaderTest {
         assertEquals("config key postfix.config_directory: \"etc\" must be an absolute path, "
                 + "or empty", error("postfix: {config_directory: etc}"));
     }
+
+    @Test
+    void fleetModeNeedsAServerUriAndAFleetKeyOnlyItsRelaysCanRead(@TempDir Path dir)
+            throws Exception {
+        assertEquals(Optional.empty(), ConfigLoader.defaults().cache().shared());
+        Path key = dir.resolve("fleet.key");
+        Files.writeString(key, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYK\n");
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r-----"));
+        DaemonConfig c = ConfigLoader.parse("cache: {shared: {type: valkey, uri: "
+                + "\"rediss://valkey.example:6380/2\", username: relay1, key_file: " + key
+                + ", timeout: 100ms}}\n");
+        assertEquals(Optional.of(new DaemonConfig.Shared("rediss://valkey.example:6380/2",
+                Optional.of("relay1"), Optional.empty(), Optional.empty(), key,
+                Duration.ofMillis(100))), c.cache().shared());
+
+        String base = "cache: {shared: {type: redis, key_file: " + key + ", uri: ";
+        assertEquals("config key cache.shared.uri: \"redis://u:p@h:6379\" must be "
+                + "redis://HOST:PORT or rediss://HOST:PORT (TLS), optionally /DB; the user and "
+                + "password go in cache.shared.username and password_file, not here",
+                error(base + "\"redis://u:p@h:6379\"}}\n"));
+        assertEquals(true, error(base + "\"http://h:6379\"}}\n")
+                .startsWith("config key cache.shared.uri: "));
+        assertEquals(true, error("cache: {shared: {type: valkey, uri: \"redis://h:6379\"}}\n")
+                .startsWith("config key cache.shared.key_file: "));
+        assertEquals(true, error("cache: {shared: {type: memcached}}\n")
+                .endsWith("must be none, valkey or redis"));
+
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
+        assertEquals(true, error(base + "\"redis://h:6379\"}}\n")
+                .contains("is readable by others"));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(key, "  short key\n");
+        assertEquals(true, error(base + "\"redis://h:6379\"}}\n")
+                .contains("holds 9 bytes; a fleet key needs at least 32"));
+    }
 }
