@@ -12,13 +12,15 @@
 # start_knot ZONE ADDRESS PORT: knotd, authoritative for ZONE (no DNSSEC: a validating
 #   resolver would call it insecure, and its answers carry no AD bit).
 # start_policy_host ADDRESS PORT: the HTTPS policy host (python3 ssl, TLS 1.3): every
-#   mta-sts.D answers "mode: enforce, mx: mx.D, max_age 86400".
+#   mta-sts.D answers "mode: enforce, mx: mx.D, max_age 86400", and adds a line D to
+#   $work/policy-fetches.log.
 # start_tlspolicyd NAME PORT DANE [JAR]: tlspolicyd on its default configuration but for the
 #   listener, a cache file in $work, the world's CA as extra_ca_file and DNS at
 #   $BENCH_DNS; DANE "on" trusts the resolver's AD bit (dnssec: resolver), so with this
 #   unsigned world every domain is "no DANE" and DANE's cached answer is read before every
 #   MTA-STS answer; "off" disables DANE. JVM options: $TLSPOLICYD_JAVA_OPTS, by default the
-#   unit's (read from postfix-conf/systemd/tlspolicyd.service).
+#   unit's (read from postfix-conf/systemd/tlspolicyd.service). $TLSPOLICYD_SHARED, if set,
+#   is the value of cache.shared (fleet mode).
 # start_resolver_112 NAME PORT / start_resolver_150 NAME PORT: postfix-mta-sts-resolver's
 #   mta-sts-daemon on its default configuration but for the listener: Debian 12's 1.1.2 from
 #   the host's package, in a private mount namespace whose /etc/resolv.conf names $BENCH_DNS
@@ -27,6 +29,7 @@
 #   The resolver needs its DNS server on port 53: BENCH_DNS is 127.0.0.54 (port 53).
 # wait_ports PORT...: waits until each 127.0.0.1:PORT accepts connections.
 # rss_kib NAME: the resident set of server NAME's process, in KiB.
+# loadgen, wait_jobs, summarize: running load generators and summing up their lines (below).
 
 BENCH_DNS_ADDRESS=127.0.0.54
 bench_jar=bench/target/tlspolicy-bench.jar
@@ -106,6 +109,8 @@ class Policy(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     def do_GET(self):
         domain = self.headers.get("Host", "").split(":")[0].removeprefix("mta-sts.")
+        with open(f"{work}/policy-fetches.log", "a") as fetches:  # one line per fetch
+            fetches.write(domain + "\n")
         body = f"version: STSv1\nmode: enforce\nmx: mx.{domain}\nmax_age: 86400\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -151,6 +156,7 @@ mta_sts:
 dane: $dane
 cache:
   path: $work/$name-cache.db
+${TLSPOLICYD_SHARED:+  shared: $TLSPOLICYD_SHARED}
 control:
   socket: $work/$name-control.sock
 YAML
@@ -222,4 +228,30 @@ describe_versions() {
         postfix-mta-sts-resolver)${resolver_150_image:+; in $resolver_150_image: $(docker run \
         --rm --entrypoint dpkg-query "$resolver_150_image" -W -f '${Version}' \
         postfix-mta-sts-resolver)}"
+}
+
+# summarize [-v NAME=VALUE]... PROGRAM FILE...: awk PROGRAM with bench/lib.awk's functions
+#   (field, median, num, ms), on FILE...
+summarize() {
+    local opts=()
+    while [ "${1:-}" = -v ]; do opts+=(-v "$2"); shift 2; done
+    awk "${opts[@]}" "$(cat bench/lib.awk)
+$1" "${@:2}"
+}
+
+# loadgen LABEL PORT CONNECTIONS KEYS [WARMUP] [DURATION] [--option value]...: one run of
+#   bench's LoadGenerator on $work/KEYS (WARMUP 2 s, DURATION $seconds by default); prints its
+#   line of key=value figures.
+loadgen() {
+    java -cp "$bench_jar" org.tlspolicy.bench.LoadGenerator --label "$1" --port "$2" \
+        --connections "$3" --keys "$work/$4" --warmup "${5:-2}" --duration "${6:-$seconds}" \
+        "${@:7}"
+}
+
+# wait_jobs: waits for this shell's background jobs that are not servers (load generators).
+wait_jobs() {
+    local job
+    for job in $(jobs -p); do
+        [[ " ${pids[*]} " == *" $job "* ]] || wait "$job"
+    done
 }

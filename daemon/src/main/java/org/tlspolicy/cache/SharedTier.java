@@ -64,7 +64,7 @@ public interface SharedTier {
      */
     CompletableFuture<Void> forget(String domain);
 
-    /** Asks for the right to fetch {@code domain}'s policy for the fleet, for {@link #leaseTime}. */
+    /** Asks for the right to fetch {@code domain}'s policy for the fleet for {@link #leaseTime}. */
     CompletableFuture<Lease> lease(String domain);
 
     /** Gives up a lease this relay holds (one that lapsed and was taken over is left alone). */

@@ -268,29 +268,38 @@ public final class StsCache implements AutoCloseable {
                 }
                 store.delete(domain);
             }
-            return fromShared(domain, 0, null).thenCompose(fleet -> fleet.isPresent()
+            Supplier<CompletableFuture<StsState>> resolve = () -> resolver.resolve(domain,
+                    background).thenCompose(l -> afterResolution(domain, l, null));
+            if (background) {
+                // It replaces a "no MTA-STS" due for refresh: the shared tier's would be the
+                // same answer or an older one, read again and again as its refresh time (75%
+                // of what is left) comes nearer. DNS is asked instead (what it finds is
+                // published); a domain that has just published MTA-STS is then fetched by
+                // each relay that had it as "no MTA-STS", once.
+                return resolve.get();
+            }
+            return fromShared(domain, 0, null, true).thenCompose(fleet -> fleet.isPresent()
                     ? CompletableFuture.completedFuture(fleet.get())
-                    : onceForFleet(domain, 0, null, fleetDeadline(),
-                            () -> resolver.resolve(domain, background)
-                                    .thenCompose(l -> afterResolution(domain, l, null))));
+                    : onceForFleet(domain, 0, null, true, fleetDeadline(), resolve));
         });
     }
 
     /**
      * What the shared tier holds for {@code domain}, made this relay's own: a policy fetched
      * after {@code newerThan} (under TXT id {@code wantedId}, if given), committed to the store
-     * before it may answer (see the class comment); a "no MTA-STS" only when {@code newerThan}
-     * is 0, a first resolution (a cached policy is never given up for it: RFC 8461 §3.3).
+     * before it may answer (see the class comment); a "no MTA-STS" only if {@code acceptNone}
+     * (never in place of a cached policy: RFC 8461 §3.3).
      */
     private CompletableFuture<Optional<StsState>> fromShared(String domain, long newerThan,
-                                                             String wantedId) {
+                                                             String wantedId,
+                                                             boolean acceptNone) {
         return shared.sts(domain).thenCompose(entry -> {
             long now = clock.getAsLong();
             if (entry.isEmpty() || entry.get().validUntil() <= now) {
                 return CompletableFuture.completedFuture(Optional.empty());
             }
             if (entry.get() instanceof SharedTier.NoPolicyEntry none) {
-                if (newerThan > 0) {
+                if (!acceptNone) {
                     return CompletableFuture.completedFuture(Optional.empty());
                 }
                 long left = none.validUntil() - now;
@@ -323,7 +332,8 @@ public final class StsCache implements AutoCloseable {
      * newerThan}), taking over if the lease lapses without one or {@code deadline} passes.
      */
     private CompletableFuture<StsState> onceForFleet(String domain, long newerThan,
-                                                     String wantedId, long deadline,
+                                                     String wantedId, boolean acceptNone,
+                                                     long deadline,
                                                      Supplier<CompletableFuture<StsState>> fetch) {
         return shared.lease(domain).thenCompose(lease -> {
             if (lease == SharedTier.Lease.UNAVAILABLE) {
@@ -333,18 +343,19 @@ public final class StsCache implements AutoCloseable {
                 // Looked for once more: the last holder may have published and released
                 // between this relay's first look and its lease. Released once the result is
                 // published (afterResolution waits for that).
-                return fromShared(domain, newerThan, wantedId).thenCompose(found ->
+                return fromShared(domain, newerThan, wantedId, acceptNone).thenCompose(found ->
                         found.isPresent() ? CompletableFuture.completedFuture(found.get())
                                 : fetch.get()).whenComplete((state, error) ->
                         shared.release(domain));
             }
             return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(
                             shared.pollInterval().toMillis(), TimeUnit.MILLISECONDS, Runnable::run))
-                    .thenCompose(waited -> fromShared(domain, newerThan, wantedId))
+                    .thenCompose(waited -> fromShared(domain, newerThan, wantedId, acceptNone))
                     .thenCompose(found -> found.isPresent()
                             ? CompletableFuture.completedFuture(found.get())
                             : System.nanoTime() - deadline >= 0 ? fetch.get()
-                            : onceForFleet(domain, newerThan, wantedId, deadline, fetch));
+                            : onceForFleet(domain, newerThan, wantedId, acceptNone, deadline,
+                                    fetch));
         });
     }
 
@@ -483,9 +494,10 @@ public final class StsCache implements AutoCloseable {
             if (d.record() != null && (refetch || !d.record().id().equals(current.id()))) {
                 // Another relay may have fetched it already (fleet mode), or be fetching it.
                 String wanted = refetch ? null : d.record().id();
-                return fromShared(domain, current.fetchedAt(), wanted).thenCompose(fleet ->
+                return fromShared(domain, current.fetchedAt(), wanted, false).thenCompose(fleet ->
                         fleet.isPresent() ? CompletableFuture.completedFuture(fleet.get())
-                        : onceForFleet(domain, current.fetchedAt(), wanted, fleetDeadline(),
+                        : onceForFleet(domain, current.fetchedAt(), wanted, false,
+                                fleetDeadline(),
                                 () -> resolver.fetch(domain, d.record(), d.elapsed())
                                         .thenCompose(l -> afterResolution(domain, l, current))));
             }

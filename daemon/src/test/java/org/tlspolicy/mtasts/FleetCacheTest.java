@@ -362,4 +362,19 @@ class FleetCacheTest {
         assertEquals(StsPolicy.Mode.TESTING, p.policy().mode(), "fetched anew, not the old");
         assertEquals(2, host.requests());
     }
+
+    @Test
+    void aNoMtaStsInUseIsRefreshedFromDnsNotFromTheFleet() throws Exception {
+        Relay a = relay();
+        Relay b = relay();
+        assertInstanceOf(StsState.NoPolicy.class, get(a, "nothing.test"));
+        StsState.NoPolicy shared = assertInstanceOf(StsState.NoPolicy.class,
+                get(b, "nothing.test"));
+        assertEquals(1, b.shared().hits(), "b's first answer is a's");
+        clock.set(shared.refreshAt()); // due for its background refresh on b
+        assertInstanceOf(StsState.NoPolicy.class, b.cache().known("nothing.test"));
+        await(() -> b.cache().peek("nothing.test").orElseThrow().validUntil()
+                > shared.validUntil(), "b's own resolution");
+        assertEquals(1, b.shared().hits(), "the refresh asked DNS, not the shared entry again");
+    }
 }
