@@ -49,7 +49,7 @@ import java.util.function.LongSupplier;
  * its holder only (compare and delete, in one script).
  *
  * <p>The server is never waited for long and never needed for a right answer. Each command
- * has {@code timeout} (default 250 ms, far under Postfix's socketmap timeout of 100 s). A
+ * has {@code timeout} (default 1 s, far under Postfix's socketmap timeout of 100 s). A
  * timeout or a lost connection marks the server down: for {@value #RETRY_MS} ms nothing is
  * asked of it and every call answers at once as if it had nothing (the local tiers answer),
  * then one call tries again. A server that answers with an error (out of memory under {@code

@@ -7,6 +7,7 @@ import org.tlspolicy.tlsrpt.collect.JournalCollector;
 import org.tlspolicy.tlsrpt.datagram.DatagramCollector;
 import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;
 import org.tlspolicy.tlsrpt.postfixlog.NextHops;
+import org.tlspolicy.tlsrpt.fleet.Forwarder;
 import org.tlspolicy.tlsrpt.store.SessionStore;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -116,8 +117,31 @@ final class CollectCommand implements Callable<Integer> {
         }, "stop"));
     }
 
+    /** The local store; in fleet mode queueing for the forwarder. */
+    private SessionStore openStore() throws Exception {
+        return main.fleet().isPresent() ? SessionStore.openForFleet(main.store)
+                : SessionStore.open(main.store);
+    }
+
+    /**
+     * In fleet mode, the forwarder of the local store's counts to the fleet's, running from
+     * now on; closing it forwards once more.
+     */
+    private AutoCloseable forwarder() {
+        if (main.fleet().isEmpty()) {
+            return () -> { };
+        }
+        Forwarder f = new Forwarder(main.store, main.fleet().get(), main.relayName(),
+                Clock.systemUTC());
+        f.start(FORWARD_SECONDS);
+        return f;
+    }
+
+    /** How often counts go to the fleet's store. */
+    private static final int FORWARD_SECONDS = 5;
+
     private int datagrams(Clock clock) throws Exception {
-        try (SessionStore s = SessionStore.open(main.store);
+        try (SessionStore s = openStore(); AutoCloseable forwarding = forwarder();
              DatagramCollector c = DatagramCollector.listen(s, clock::instant,
                      source.datagramSocket)) {
             log.info(
@@ -147,7 +171,7 @@ final class CollectCommand implements Callable<Integer> {
         Set<String> own = new HashSet<>();
         ownSenders.forEach(s -> own.add(s.toLowerCase(Locale.ROOT)));
         Clock clock = Clock.systemUTC();
-        try (SessionStore s = SessionStore.open(main.store);
+        try (SessionStore s = openStore(); AutoCloseable forwarding = forwarder();
              DaemonPolicySource policies = new DaemonPolicySource(policyServer,
                      Duration.ofSeconds(30), Duration.ofMinutes(5), clock::millis)) {
             long pollMillis = Main.parseDuration(poll).toMillis();

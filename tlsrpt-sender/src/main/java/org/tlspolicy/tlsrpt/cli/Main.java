@@ -1,6 +1,7 @@
 package org.tlspolicy.tlsrpt.cli;
 
 import org.tlspolicy.cli.ErrorWords;
+import org.tlspolicy.tlsrpt.fleet.FleetStore;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -9,8 +10,10 @@ import picocli.CommandLine.ScopeType;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
@@ -35,8 +38,45 @@ public final class Main implements Callable<Integer> {
                     + "${DEFAULT-VALUE})", defaultValue = "/var/lib/tlsrpt-sender/tlsrpt.db")
     Path store;
 
+    @Option(names = "--fleet", scope = ScopeType.INHERIT, paramLabel = "URI",
+            description = "Fleet mode: the fleet's PostgreSQL store, "
+                    + "postgresql://HOST[:PORT]/DATABASE. collect forwards its counts there; "
+                    + "send reports from there, the fleet's sessions summed")
+    String fleet;
+
+    @Option(names = "--fleet-user", scope = ScopeType.INHERIT, defaultValue = "tlsrpt_sender",
+            description = "The PostgreSQL user (default: ${DEFAULT-VALUE})")
+    String fleetUser;
+
+    @Option(names = "--fleet-password-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "A file holding that user's password")
+    Path fleetPasswordFile;
+
+    @Option(names = "--relay", scope = ScopeType.INHERIT, paramLabel = "NAME",
+            description = "This relay's name in the fleet (default: the host name); unique "
+                    + "in the fleet")
+    String relay;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** The fleet's store settings, when --fleet is given. */
+    Optional<FleetStore.Settings> fleet() {
+        return fleet == null ? Optional.empty() : Optional.of(new FleetStore.Settings(fleet,
+                fleetUser, Optional.ofNullable(fleetPasswordFile)));
+    }
+
+    /** This relay's name: --relay, else the host name the kernel has. */
+    String relayName() {
+        if (relay != null) {
+            return relay;
+        }
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (java.io.IOException e) {
+            return "relay";
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true, StandardCharsets.UTF_8),

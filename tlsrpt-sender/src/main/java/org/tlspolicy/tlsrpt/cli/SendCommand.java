@@ -9,6 +9,8 @@ import org.tlspolicy.tlsrpt.deliver.ReportSender;
 import org.tlspolicy.tlsrpt.deliver.RuaLookup;
 import org.tlspolicy.tlsrpt.deliver.SendmailSubmission;
 import org.tlspolicy.tlsrpt.deliver.SmtpSubmission;
+import org.tlspolicy.tlsrpt.fleet.FleetStore;
+import org.tlspolicy.tlsrpt.store.ReportStore;
 import org.tlspolicy.tlsrpt.store.SessionStore;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -112,7 +114,8 @@ final class SendCommand implements Callable<Integer> {
         resolver.setTimeout(Duration.ofSeconds(10));
         HttpsPost https = new HttpsPost(Trust.context(caFile), Duration.ofSeconds(30),
                 Duration.ofSeconds(60));
-        try (SessionStore s = SessionStore.open(main.store)) {
+        try (ReportStore s = main.fleet().isPresent() ? FleetStore.open(main.fleet().get())
+                : SessionStore.open(main.store)) {
             ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver),
                     who.submitter(),
                     new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,

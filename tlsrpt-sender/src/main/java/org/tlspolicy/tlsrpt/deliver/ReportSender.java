@@ -5,7 +5,7 @@ import org.slf4j.LoggerFactory;
 import org.tlspolicy.tlsrpt.report.TlsReport;
 import org.tlspolicy.tlsrpt.store.Delivery;
 import org.tlspolicy.tlsrpt.store.SessionCount;
-import org.tlspolicy.tlsrpt.store.SessionStore;
+import org.tlspolicy.tlsrpt.store.ReportStore;
 
 import java.io.IOException;
 import java.net.URI;
@@ -28,6 +28,11 @@ import java.util.function.Supplier;
  * it is not a new one. A row marked {@code sent} is never sent again. Rows of days more than
  * {@code giveUpDays} ago that were never sent are marked {@code expired}; counts and states
  * older than {@code retentionDays} are deleted.
+ *
+ * <p>In fleet mode several senders share one {@link ReportStore}: each attempt is made under
+ * the store's {@linkplain ReportStore#claim claim} of that delivery, so at most one sender
+ * sends a given report at a time, and one that finds it settled by another skips it; a day is
+ * planned only once every relay's counts of it are in ({@link ReportStore#incomplete}).
  */
 public final class ReportSender {
 
@@ -37,7 +42,7 @@ public final class ReportSender {
     public record Mail(String from, MailSubmission mta, Optional<DkimSigner> dkim) {
     }
 
-    private final SessionStore store;
+    private final ReportStore store;
     private final RuaLookup rua;
     private final TlsReport.Submitter submitter;
     private final Mail mail;
@@ -47,7 +52,7 @@ public final class ReportSender {
     private final int retentionDays;
     private final long pauseAfterDeliveryMillis;
 
-    public ReportSender(SessionStore store, RuaLookup rua, TlsReport.Submitter submitter,
+    public ReportSender(ReportStore store, RuaLookup rua, TlsReport.Submitter submitter,
                         Mail mail, HttpsPost https, Supplier<Instant> clock, int giveUpDays,
                         int retentionDays) {
         if (retentionDays <= giveUpDays) {
@@ -128,6 +133,11 @@ public final class ReportSender {
         List<Delivery> known = store.deliveries();
         for (LocalDate day = today.minusDays(giveUpDays); day.isBefore(today);
              day = day.plusDays(1)) {
+            Optional<String> waiting = store.incomplete(day, now);
+            if (waiting.isPresent()) {
+                log.info("plan day={} waiting=\"{}\"", day, waiting.get());
+                continue;
+            }
             plan(day, known, tally);
         }
         int older = 0;
@@ -154,10 +164,19 @@ public final class ReportSender {
             if (d.nextAttempt() > clock.get().toEpochMilli()) {
                 continue;
             }
-            switch (attempt(d)) {
-                case "sent" -> sent++;
-                case "failed" -> failed++;
-                default -> retry++;
+            Optional<ReportStore.Claim> claim = store.claim(d);
+            if (claim.isEmpty()) {
+                continue; // another sender of the fleet has it, or has settled it
+            }
+            try (ReportStore.Claim c = claim.get()) {
+                if (c.delivery().nextAttempt() > clock.get().toEpochMilli()) {
+                    continue; // another sender tried it meanwhile
+                }
+                switch (attempt(c.delivery())) {
+                    case "sent" -> sent++;
+                    case "failed" -> failed++;
+                    default -> retry++;
+                }
             }
         }
         return new Summary(planned, sent, retry, failed, expired, tally[1], tally[2], tally[3],

@@ -13,6 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,16 +29,26 @@ import java.util.Optional;
  * matches the counts (a line is never counted twice, nor lost). Unlike tlspolicyd's cache, a
  * file that cannot be opened is an error, never replaced: it holds reports not yet sent.
  *
+ * <p>In fleet mode ({@link #openForFleet}) every count added is also queued in the {@code
+ * outbox} table, in the same transaction, with a sequence number: the fleet's forwarder
+ * moves them to PostgreSQL exactly once (see {@code org.tlspolicy.tlsrpt.fleet.Forwarder}),
+ * and while PostgreSQL is away they wait here.
+ *
  * <p>Not thread-safe; one collector or one report run owns a store at a time (SQLite's own
- * locking keeps a second process from corrupting it; it waits up to 10 s, then fails).
+ * locking keeps a second process, or the forwarder's own connection, from corrupting it; it
+ * waits up to 10 s, then fails).
  */
-public final class SessionStore implements AutoCloseable {
+public final class SessionStore implements ReportStore {
 
     /**
      * 1: session_count and source_position; 2: delivery; 3: session_count by report domain,
-     * with sending IP, EHLO name, reason code and additional information.
+     * with sending IP, EHLO name, reason code and additional information; 4: outbox.
      */
-    static final int SCHEMA_VERSION = 3;
+    static final int SCHEMA_VERSION = 4;
+
+    /** A count queued for the fleet's store, with its place in the queue. */
+    public record Outboxed(long seq, SessionCount count) {
+    }
 
     private static final String COUNT_TABLE = """
             CREATE TABLE %s (
@@ -51,13 +62,24 @@ public final class SessionStore implements AutoCloseable {
                            mx_host, mx_helo, mx_ip))""";
 
     private final Connection db;
+    private final boolean outbox;
 
-    private SessionStore(Connection db) {
+    private SessionStore(Connection db, boolean outbox) {
         this.db = db;
+        this.outbox = outbox;
     }
 
     /** Opens {@code file}, creating it (and its directory) or upgrading its schema. */
     public static SessionStore open(Path file) throws SQLException {
+        return open(file, false);
+    }
+
+    /** As {@link #open(Path)}, queueing every count added for the fleet's store too. */
+    public static SessionStore openForFleet(Path file) throws SQLException {
+        return open(file, true);
+    }
+
+    private static SessionStore open(Path file, boolean outbox) throws SQLException {
         try {
             Path dir = file.toAbsolutePath().getParent();
             if (dir != null) {
@@ -78,7 +100,7 @@ public final class SessionStore implements AutoCloseable {
             }
             migrate(db);
             db.setAutoCommit(false);
-            return new SessionStore(db);
+            return new SessionStore(db, outbox);
         } catch (SQLException e) {
             db.close();
             throw e;
@@ -145,6 +167,23 @@ public final class SessionStore implements AutoCloseable {
                 db.setAutoCommit(true);
             }
         }
+        if (version < 4) {
+            try (Statement s = db.createStatement()) {
+                // AUTOINCREMENT: a sequence number is never used twice, even after the rows
+                // below it were forwarded and deleted (the fleet's store skips what it has).
+                s.execute("""
+                        CREATE TABLE outbox (
+                          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                          day TEXT NOT NULL, report_domain TEXT NOT NULL,
+                          policy_domain TEXT NOT NULL, policy_type TEXT NOT NULL,
+                          policy_strings TEXT NOT NULL, mx_patterns TEXT NOT NULL,
+                          result TEXT NOT NULL, reason_code TEXT NOT NULL,
+                          additional_info TEXT NOT NULL, sending_ip TEXT NOT NULL,
+                          mx_host TEXT NOT NULL, mx_helo TEXT NOT NULL, mx_ip TEXT NOT NULL,
+                          count INTEGER NOT NULL)""");
+                s.execute("PRAGMA user_version = 4");
+            }
+        }
     }
 
     /**
@@ -156,34 +195,26 @@ public final class SessionStore implements AutoCloseable {
         try (PreparedStatement up = db.prepareStatement("""
                 INSERT INTO session_count VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET count = count + excluded.count""");
+             PreparedStatement queue = db.prepareStatement("""
+                INSERT INTO outbox (day, report_domain, policy_domain, policy_type,
+                  policy_strings, mx_patterns, result, reason_code, additional_info,
+                  sending_ip, mx_host, mx_helo, mx_ip, count)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
              PreparedStatement pos = db.prepareStatement("""
                 INSERT INTO source_position VALUES (?, ?)
                 ON CONFLICT DO UPDATE SET position = excluded.position""")) {
             for (SessionCount c : counts) {
-                AppliedPolicy p = c.policy();
-                up.setString(1, c.day().toString());
-                up.setString(2, c.reportDomain());
-                up.setString(3, p.domain());
-                up.setString(4, p.type().token());
-                up.setString(5, String.join("\n", p.strings()));
-                up.setString(6, String.join("\n", p.mxHosts()));
-                if (c.result() instanceof SessionResult.Failure f) {
-                    up.setString(7, f.type().token());
-                    up.setString(8, f.reasonCode());
-                    up.setString(9, f.additionalInformation());
-                } else {
-                    up.setString(7, "success");
-                    up.setString(8, "");
-                    up.setString(9, "");
-                }
-                up.setString(10, c.sendingIp());
-                up.setString(11, c.mxHost());
-                up.setString(12, c.mxHelo());
-                up.setString(13, c.mxIp());
-                up.setLong(14, c.count());
+                bind(up, c);
                 up.addBatch();
+                if (outbox) {
+                    bind(queue, c);
+                    queue.addBatch();
+                }
             }
             up.executeBatch();
+            if (outbox) {
+                queue.executeBatch();
+            }
             pos.setString(1, source);
             pos.setString(2, position);
             pos.executeUpdate();
@@ -192,6 +223,102 @@ public final class SessionStore implements AutoCloseable {
             db.rollback();
             throw e;
         }
+    }
+
+    /** The 14 columns of a count row, in the table's order, into {@code st}'s parameters. */
+    private static void bind(PreparedStatement st, SessionCount c) throws SQLException {
+        AppliedPolicy p = c.policy();
+        st.setString(1, c.day().toString());
+        st.setString(2, c.reportDomain());
+        st.setString(3, p.domain());
+        st.setString(4, p.type().token());
+        st.setString(5, String.join("\n", p.strings()));
+        st.setString(6, String.join("\n", p.mxHosts()));
+        if (c.result() instanceof SessionResult.Failure f) {
+            st.setString(7, f.type().token());
+            st.setString(8, f.reasonCode());
+            st.setString(9, f.additionalInformation());
+        } else {
+            st.setString(7, "success");
+            st.setString(8, "");
+            st.setString(9, "");
+        }
+        st.setString(10, c.sendingIp());
+        st.setString(11, c.mxHost());
+        st.setString(12, c.mxHelo());
+        st.setString(13, c.mxIp());
+        st.setLong(14, c.count());
+    }
+
+    /**
+     * This store's id in the fleet, made at random the first time it is asked for: with the
+     * relay's name, it tells the fleet's store whose outbox a count came from, so that a
+     * relay installed again (a new store, its sequence starting again) is a new source.
+     */
+    public String fleetId() throws SQLException {
+        Optional<String> id = position(FLEET_ID);
+        if (id.isPresent()) {
+            return id.get();
+        }
+        byte[] random = new byte[8];
+        new java.security.SecureRandom().nextBytes(random);
+        try (PreparedStatement i = db.prepareStatement(
+                "INSERT INTO source_position VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+            i.setString(1, FLEET_ID);
+            i.setString(2, java.util.HexFormat.of().formatHex(random));
+            i.executeUpdate();
+            db.commit();
+        }
+        return position(FLEET_ID).orElseThrow();
+    }
+
+    /** The source_position row that holds {@link #fleetId()}: no log source has this name. */
+    private static final String FLEET_ID = "fleet:store-id";
+
+    /** The oldest {@code limit} counts queued for the fleet's store. */
+    public List<Outboxed> outbox(int limit) throws SQLException {
+        List<Outboxed> out = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement("""
+                SELECT seq, day, report_domain, policy_domain, policy_type, policy_strings,
+                       mx_patterns, result, reason_code, additional_info, sending_ip, mx_host,
+                       mx_helo, mx_ip, count
+                FROM outbox ORDER BY seq LIMIT ?""")) {
+            q.setInt(1, limit);
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    out.add(new Outboxed(r.getLong(1), count(LocalDate.parse(r.getString(2)),
+                            r, 3)));
+                }
+            }
+            db.commit();
+        }
+        return out;
+    }
+
+    /** Removes the queued counts up to {@code seq}, which the fleet's store has. */
+    public void dropOutbox(long seq) throws SQLException {
+        try (PreparedStatement d = db.prepareStatement("DELETE FROM outbox WHERE seq <= ?")) {
+            d.setLong(1, seq);
+            d.executeUpdate();
+            db.commit();
+        }
+    }
+
+    /**
+     * The count of the row at {@code r}, whose report domain is column {@code from} and the
+     * rest follow in the table's order.
+     */
+    private static SessionCount count(LocalDate day, ResultSet r, int from) throws SQLException {
+        AppliedPolicy policy = new AppliedPolicy(PolicyType.fromToken(r.getString(from + 2)),
+                r.getString(from + 1), lines(r.getString(from + 3)),
+                lines(r.getString(from + 4)));
+        String result = r.getString(from + 5);
+        SessionResult sr = result.equals("success") ? new SessionResult.Success()
+                : new SessionResult.Failure(ResultType.fromToken(result), r.getString(from + 6),
+                        r.getString(from + 7));
+        return new SessionCount(day, r.getString(from), policy, sr, r.getString(from + 8),
+                r.getString(from + 9), r.getString(from + 10), r.getString(from + 11),
+                r.getLong(from + 12));
     }
 
     /** Where reading {@code source} stopped, if it was ever read. */
@@ -208,6 +335,7 @@ public final class SessionStore implements AutoCloseable {
     }
 
     /** Every count of {@code day}, for one report domain or (null) all. */
+    @Override
     public List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
         List<SessionCount> out = new ArrayList<>();
         // Two statements, so that the one for a domain uses the primary key's (day, domain)
@@ -228,15 +356,7 @@ public final class SessionStore implements AutoCloseable {
             }
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
-                    AppliedPolicy policy = new AppliedPolicy(
-                            PolicyType.fromToken(r.getString(3)), r.getString(2),
-                            lines(r.getString(4)), lines(r.getString(5)));
-                    String result = r.getString(6);
-                    SessionResult sr = result.equals("success") ? new SessionResult.Success()
-                            : new SessionResult.Failure(ResultType.fromToken(result),
-                                    r.getString(7), r.getString(8));
-                    out.add(new SessionCount(day, r.getString(1), policy, sr, r.getString(9),
-                            r.getString(10), r.getString(11), r.getString(12), r.getLong(13)));
+                    out.add(count(day, r, 1));
                 }
             }
             db.commit();
@@ -245,6 +365,7 @@ public final class SessionStore implements AutoCloseable {
     }
 
     /** The report domains with sessions on {@code day}. */
+    @Override
     public List<String> domains(LocalDate day) throws SQLException {
         List<String> out = new ArrayList<>();
         try (PreparedStatement q = db.prepareStatement(
@@ -264,6 +385,7 @@ public final class SessionStore implements AutoCloseable {
      * Deletes counts and delivery states of days before {@code first} (bounded retention);
      * returns how many count rows went.
      */
+    @Override
     public int forgetBefore(LocalDate first) throws SQLException {
         try (PreparedStatement d = db.prepareStatement(
                 "DELETE FROM session_count WHERE day < ?");
@@ -278,6 +400,7 @@ public final class SessionStore implements AutoCloseable {
     }
 
     /** Records that {@code d}'s report is due to {@code destination}, unless already known. */
+    @Override
     public void plan(LocalDate day, String domain, String destination, String reportId)
             throws SQLException {
         try (PreparedStatement i = db.prepareStatement("""
@@ -293,6 +416,7 @@ public final class SessionStore implements AutoCloseable {
     }
 
     /** Sets a delivery's state, committed before this returns. */
+    @Override
     public void update(Delivery d) throws SQLException {
         try (PreparedStatement u = db.prepareStatement("""
                 UPDATE delivery SET state = ?, attempts = ?, next_attempt = ?, last_error = ?
@@ -313,6 +437,7 @@ public final class SessionStore implements AutoCloseable {
     }
 
     /** Deliveries in {@code states} (all if none given), oldest day first. */
+    @Override
     public List<Delivery> deliveries(String... states) throws SQLException {
         List<Delivery> out = new ArrayList<>();
         List<String> wanted = Arrays.asList(states);
@@ -331,6 +456,27 @@ public final class SessionStore implements AutoCloseable {
         }
         db.commit();
         return out;
+    }
+
+    /** One relay's sender is alone: every delivery is its to attempt, as it is now. */
+    @Override
+    public Optional<Claim> claim(Delivery d) {
+        return Optional.of(new Claim() {
+            @Override
+            public Delivery delivery() {
+                return d;
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+    }
+
+    /** Every session of a single relay is counted here as it happens. */
+    @Override
+    public Optional<String> incomplete(LocalDate day, Instant now) {
+        return Optional.empty();
     }
 
     private static List<String> lines(String s) {

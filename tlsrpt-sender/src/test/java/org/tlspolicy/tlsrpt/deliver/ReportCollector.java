@@ -31,6 +31,7 @@ final class ReportCollector implements AutoCloseable {
     private final HttpsServer server;
     private final List<String> reportIds = new CopyOnWriteArrayList<>();
     private final List<String> contentTypes = new CopyOnWriteArrayList<>();
+    private final List<String> reports = new CopyOnWriteArrayList<>();
     private volatile int status = 200;
     private volatile CountDownLatch hold;
     private final CountDownLatch received = new CountDownLatch(1);
@@ -54,6 +55,7 @@ final class ReportCollector implements AutoCloseable {
             } catch (IOException e) {
                 json = "";
             }
+            reports.add(json);
             Matcher m = REPORT_ID.matcher(json);
             reportIds.add(m.find() ? m.group(1) : "(no report-id)");
             received.countDown();
@@ -84,6 +86,11 @@ final class ReportCollector implements AutoCloseable {
         hold = new CountDownLatch(1);
     }
 
+    /** New requests are answered at once again; those held stay held (until close). */
+    void answerNewRequests() {
+        hold = null;
+    }
+
     void release() {
         CountDownLatch h = hold;
         hold = null;
@@ -98,6 +105,11 @@ final class ReportCollector implements AutoCloseable {
 
     List<String> reportIds() {
         return List.copyOf(reportIds);
+    }
+
+    /** Every report received, as JSON, in order. */
+    List<String> reports() {
+        return List.copyOf(reports);
     }
 
     List<String> contentTypes() {

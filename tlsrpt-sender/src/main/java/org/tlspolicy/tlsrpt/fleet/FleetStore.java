@@ -1,0 +1,456 @@
+package org.tlspolicy.tlsrpt.fleet;
+
+import org.tlspolicy.tlsrpt.report.AppliedPolicy;
+import org.tlspolicy.tlsrpt.report.PolicyType;
+import org.tlspolicy.tlsrpt.report.ResultType;
+import org.tlspolicy.tlsrpt.report.SessionResult;
+import org.tlspolicy.tlsrpt.store.Delivery;
+import org.tlspolicy.tlsrpt.store.ReportStore;
+import org.tlspolicy.tlsrpt.store.SessionCount;
+import org.tlspolicy.tlsrpt.store.SessionStore;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * The fleet's TLS-RPT store in PostgreSQL: every relay's session counts, summed, and the
+ * state of every report's delivery, for the senders of the fleet.
+ *
+ * <ul>
+ *   <li>Counts arrive from each relay's outbox ({@link #forward}), exactly once: in one
+ *       transaction the rows above the relay's {@code last_seq} are added and {@code last_seq}
+ *       moves past them, so a batch sent again (the relay died, or lost the connection, after
+ *       the commit and before it dropped the batch) adds nothing.</li>
+ *   <li>A relay is known by its name and its local store's id, so a reinstalled relay, whose
+ *       sequence starts again, is a new one.</li>
+ *   <li>A day's reports wait until every relay seen in the last week has forwarded everything
+ *       it counted up to {@value #LAG_MINUTES} minutes past the day's end ({@link
+ *       #incomplete}), for at most {@value #WAIT_HOURS} hours: a relay that is down does not
+ *       hold the fleet's reports back for longer.</li>
+ *   <li>A sender attempts a delivery under a session-level advisory lock of it ({@link
+ *       #claim}): a second sender skips it, and takes it over if the first dies (its
+ *       connection, and so its lock, goes with it).</li>
+ * </ul>
+ *
+ * One connection, one thread: the collector's forwarder and a report run each open their own.
+ */
+public final class FleetStore implements ReportStore {
+
+    /** Counts collected this long after a day's end still belong in its report. */
+    static final int LAG_MINUTES = 5;
+
+    /** A day's reports wait this long past its end, at most, for relays to forward. */
+    static final int WAIT_HOURS = 12;
+
+    /**
+     * Where the store is: {@code postgresql://HOST[:PORT]/DATABASE}, the user and a file
+     * holding the password (empty: none, e.g. peer or certificate authentication).
+     */
+    public record Settings(String uri, String user, Optional<Path> passwordFile) {
+
+        /** The JDBC URL of {@code uri}; an exception names what is wrong with it. */
+        String jdbcUrl() throws SQLException {
+            URI u;
+            try {
+                u = new URI(uri);
+            } catch (URISyntaxException e) {
+                u = null;
+            }
+            if (u == null || !"postgresql".equals(u.getScheme()) || u.getHost() == null
+                    || u.getPath() == null || u.getPath().length() < 2
+                    || u.getUserInfo() != null) {
+                throw new SQLException("--fleet must be postgresql://HOST[:PORT]/DATABASE (the "
+                        + "user and password go in --fleet-user and --fleet-password-file), "
+                        + "not " + uri);
+            }
+            return "jdbc:postgresql://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort()
+                    : "") + u.getPath() + (u.getQuery() == null ? "" : "?" + u.getQuery());
+        }
+    }
+
+    private final Connection db;
+
+    private FleetStore(Connection db) {
+        this.db = db;
+    }
+
+    /** Connects and brings the schema up to date; fails within about 10 s if it cannot. */
+    public static FleetStore open(Settings s) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", s.user());
+        if (s.passwordFile().isPresent()) {
+            try {
+                p.setProperty("password", Files.readString(s.passwordFile().get()).strip());
+            } catch (IOException e) {
+                throw new SQLException("cannot read --fleet-password-file "
+                        + s.passwordFile().get() + ": " + e.getMessage(), e);
+            }
+        }
+        p.setProperty("connectTimeout", "10");
+        p.setProperty("socketTimeout", "120"); // no statement here takes longer
+        p.setProperty("tcpKeepAlive", "true");
+        p.setProperty("ApplicationName", "tlsrpt-sender");
+        Connection db = DriverManager.getConnection(s.jdbcUrl(), p);
+        try {
+            db.setAutoCommit(false);
+            Schema.migrate(db);
+            return new FleetStore(db);
+        } catch (SQLException e) {
+            db.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Adds {@code rows} of {@code relay}'s outbox that this store does not have yet, and
+     * records that everything {@code relay} counted before {@code drainedAt} is here (when
+     * given: the outbox was read empty behind these rows). Returns the relay's highest
+     * sequence number here: the outbox may drop every row up to it.
+     */
+    public long forward(String relay, List<SessionStore.Outboxed> rows, Instant now,
+                        Optional<Instant> drainedAt) throws SQLException {
+        try {
+            try (PreparedStatement p = db.prepareStatement("""
+                    INSERT INTO relay_progress VALUES (?, 0, ?, NULL)
+                    ON CONFLICT DO NOTHING""")) {
+                p.setString(1, relay);
+                p.setTimestamp(2, Timestamp.from(now));
+                p.executeUpdate();
+            }
+            long last;
+            try (PreparedStatement q = db.prepareStatement(
+                    "SELECT last_seq FROM relay_progress WHERE relay = ? FOR UPDATE")) {
+                q.setString(1, relay);
+                try (ResultSet r = q.executeQuery()) {
+                    r.next();
+                    last = r.getLong(1);
+                }
+            }
+            long highest = last;
+            try (PreparedStatement up = db.prepareStatement("""
+                    INSERT INTO session_count VALUES
+                      (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (day, report_domain, key_hash)
+                    DO UPDATE SET count = session_count.count + excluded.count""")) {
+                for (SessionStore.Outboxed o : rows) {
+                    if (o.seq() <= last) {
+                        continue; // forwarded before: exactly once
+                    }
+                    bind(up, o.count());
+                    up.addBatch();
+                    highest = Math.max(highest, o.seq());
+                }
+                up.executeBatch();
+            }
+            try (PreparedStatement u = db.prepareStatement("""
+                    UPDATE relay_progress SET last_seq = ?, forwarded_at = ?,
+                      drained_at = coalesce(?, drained_at)
+                    WHERE relay = ?""")) {
+                u.setLong(1, highest);
+                u.setTimestamp(2, Timestamp.from(now));
+                u.setTimestamp(3, drainedAt.map(Timestamp::from).orElse(null));
+                u.setString(4, relay);
+                u.executeUpdate();
+            }
+            db.commit();
+            return highest;
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw e;
+        }
+    }
+
+    private static void bind(PreparedStatement st, SessionCount c) throws SQLException {
+        AppliedPolicy p = c.policy();
+        String strings = String.join("\n", p.strings());
+        String mx = String.join("\n", p.mxHosts());
+        String result = "success";
+        String reason = "";
+        String info = "";
+        if (c.result() instanceof SessionResult.Failure f) {
+            result = f.type().token();
+            reason = f.reasonCode();
+            info = f.additionalInformation();
+        }
+        String[] key = {p.domain(), p.type().token(), strings, mx, result, reason, info,
+            c.sendingIp(), c.mxHost(), c.mxHelo(), c.mxIp()};
+        st.setObject(1, c.day());
+        st.setString(2, c.reportDomain());
+        st.setBytes(3, keyHash(key));
+        for (int i = 0; i < key.length; i++) {
+            st.setString(4 + i, key[i]);
+        }
+        st.setLong(15, c.count());
+    }
+
+    /** SHA-256 of the fields, each preceded by its length: no two keys share a hash input. */
+    private static byte[] keyHash(String[] fields) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            for (String f : fields) {
+                byte[] b = f.getBytes(StandardCharsets.UTF_8);
+                d.update(ByteBuffer.allocate(4).putInt(b.length).array());
+                d.update(b);
+            }
+            return d.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    @Override
+    public List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
+        List<SessionCount> out = new ArrayList<>();
+        String select = """
+                SELECT report_domain, policy_domain, policy_type, policy_strings, mx_patterns,
+                       result, reason_code, additional_info, sending_ip, mx_host, mx_helo,
+                       mx_ip, count
+                FROM session_count WHERE day = ?""";
+        String order = """
+                 ORDER BY report_domain, policy_domain, policy_type, policy_strings, result,
+                          mx_host, mx_ip, sending_ip, mx_helo, reason_code, additional_info""";
+        try (PreparedStatement q = db.prepareStatement(select
+                + (domain == null ? "" : " AND report_domain = ?") + " " + order)) {
+            q.setObject(1, day);
+            if (domain != null) {
+                q.setString(2, domain);
+            }
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    AppliedPolicy policy = new AppliedPolicy(
+                            PolicyType.fromToken(r.getString(3)), r.getString(2),
+                            lines(r.getString(4)), lines(r.getString(5)));
+                    String result = r.getString(6);
+                    SessionResult sr = result.equals("success") ? new SessionResult.Success()
+                            : new SessionResult.Failure(ResultType.fromToken(result),
+                                    r.getString(7), r.getString(8));
+                    out.add(new SessionCount(day, r.getString(1), policy, sr, r.getString(9),
+                            r.getString(10), r.getString(11), r.getString(12), r.getLong(13)));
+                }
+            }
+            db.commit();
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> domains(LocalDate day) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT DISTINCT report_domain FROM session_count WHERE day = ? ORDER BY 1")) {
+            q.setObject(1, day);
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    out.add(r.getString(1));
+                }
+            }
+            db.commit();
+        }
+        return out;
+    }
+
+    @Override
+    public int forgetBefore(LocalDate first) throws SQLException {
+        try (PreparedStatement d = db.prepareStatement(
+                "DELETE FROM session_count WHERE day < ?");
+             PreparedStatement del = db.prepareStatement("DELETE FROM delivery WHERE day < ?")) {
+            d.setObject(1, first);
+            int n = d.executeUpdate();
+            del.setObject(1, first);
+            del.executeUpdate();
+            db.commit();
+            return n;
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw e;
+        }
+    }
+
+    @Override
+    public void plan(LocalDate day, String domain, String destination, String reportId)
+            throws SQLException {
+        try (PreparedStatement i = db.prepareStatement("""
+                INSERT INTO delivery VALUES (?, ?, ?, ?, 'pending', 0, 0, '')
+                ON CONFLICT DO NOTHING""")) {
+            i.setObject(1, day);
+            i.setString(2, domain);
+            i.setString(3, destination);
+            i.setString(4, reportId);
+            i.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw e;
+        }
+    }
+
+    @Override
+    public void update(Delivery d) throws SQLException {
+        try (PreparedStatement u = db.prepareStatement("""
+                UPDATE delivery SET state = ?, attempts = ?, next_attempt = ?, last_error = ?
+                WHERE day = ? AND domain = ? AND destination = ?""")) {
+            u.setString(1, d.state());
+            u.setInt(2, d.attempts());
+            u.setLong(3, d.nextAttempt());
+            u.setString(4, d.lastError());
+            u.setObject(5, d.day());
+            u.setString(6, d.domain());
+            u.setString(7, d.destination());
+            if (u.executeUpdate() != 1) {
+                db.rollback();
+                throw new SQLException("no delivery " + d);
+            }
+            db.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw e;
+        }
+    }
+
+    @Override
+    public List<Delivery> deliveries(String... states) throws SQLException {
+        List<Delivery> out = new ArrayList<>();
+        List<String> wanted = Arrays.asList(states);
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT day, domain, destination, report_id, state, attempts, next_attempt, "
+                        + "last_error FROM delivery ORDER BY day, domain, destination");
+             ResultSet r = q.executeQuery()) {
+            while (r.next()) {
+                Delivery d = delivery(r);
+                if (wanted.isEmpty() || wanted.contains(d.state())) {
+                    out.add(d);
+                }
+            }
+        }
+        db.commit();
+        return out;
+    }
+
+    private static Delivery delivery(ResultSet r) throws SQLException {
+        return new Delivery(r.getObject(1, LocalDate.class), r.getString(2), r.getString(3),
+                r.getString(4), r.getString(5), r.getInt(6), r.getLong(7), r.getString(8));
+    }
+
+    @Override
+    public Optional<Claim> claim(Delivery d) throws SQLException {
+        long key = lockKey(d);
+        try (PreparedStatement l = db.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
+            l.setLong(1, key);
+            try (ResultSet r = l.executeQuery()) {
+                r.next();
+                if (!r.getBoolean(1)) {
+                    db.commit();
+                    return Optional.empty();
+                }
+            }
+        }
+        Delivery now;
+        try (PreparedStatement q = db.prepareStatement("""
+                SELECT day, domain, destination, report_id, state, attempts, next_attempt,
+                       last_error
+                FROM delivery WHERE day = ? AND domain = ? AND destination = ?""")) {
+            q.setObject(1, d.day());
+            q.setString(2, d.domain());
+            q.setString(3, d.destination());
+            try (ResultSet r = q.executeQuery()) {
+                now = r.next() ? delivery(r) : null;
+            }
+            db.commit();
+        }
+        Claim c = new Claim() {
+            @Override
+            public Delivery delivery() {
+                return now;
+            }
+
+            @Override
+            public void close() throws SQLException {
+                try (PreparedStatement u = db.prepareStatement(
+                        "SELECT pg_advisory_unlock(?)")) {
+                    u.setLong(1, key);
+                    u.execute();
+                    db.commit();
+                }
+            }
+        };
+        if (now == null || !(now.state().equals("pending") || now.state().equals("sending"))) {
+            c.close(); // settled by another sender meanwhile
+            return Optional.empty();
+        }
+        return Optional.of(c);
+    }
+
+    /** The advisory lock of a delivery: 64 bits of SHA-256 of its key. */
+    private static long lockKey(Delivery d) {
+        byte[] h = keyHash(new String[] {"delivery", d.day().toString(), d.domain(),
+            d.destination()});
+        return ByteBuffer.wrap(h).getLong();
+    }
+
+    @Override
+    public Optional<String> incomplete(LocalDate day, Instant now) throws SQLException {
+        Instant end = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+        if (now.isAfter(end.plus(Duration.ofHours(WAIT_HOURS)))) {
+            return Optional.empty();
+        }
+        List<String> behind = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement("""
+                SELECT relay FROM relay_progress
+                WHERE forwarded_at > ? AND (drained_at IS NULL OR drained_at < ?)
+                ORDER BY relay""")) {
+            q.setTimestamp(1, Timestamp.from(now.minus(Duration.ofDays(7))));
+            q.setTimestamp(2, Timestamp.from(end.plus(Duration.ofMinutes(LAG_MINUTES))));
+            try (ResultSet r = q.executeQuery()) {
+                while (r.next()) {
+                    behind.add(r.getString(1));
+                }
+            }
+            db.commit();
+        }
+        if (behind.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of("relays " + String.join(", ", behind) + " have not forwarded their "
+                + "counts up to " + LAG_MINUTES + " min past the day's end; its reports wait "
+                + "for them until " + end.plus(Duration.ofHours(WAIT_HOURS)));
+    }
+
+    private void rollbackQuietly() {
+        try {
+            db.rollback();
+        } catch (SQLException ignored) {
+            // the connection is gone: nothing was committed
+        }
+    }
+
+    private static List<String> lines(String s) {
+        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n", -1));
+    }
+
+    @Override
+    public void close() throws SQLException {
+        db.close();
+    }
+}
