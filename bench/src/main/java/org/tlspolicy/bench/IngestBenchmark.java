@@ -1,6 +1,9 @@
 package org.tlspolicy.bench;
 
+import org.tlspolicy.testworld.PostgresServer;
 import org.tlspolicy.tlsrpt.collect.Collector;
+import org.tlspolicy.tlsrpt.fleet.FleetStore;
+import org.tlspolicy.tlsrpt.fleet.Forwarder;
 import org.tlspolicy.tlsrpt.policy.PolicySource;
 import org.tlspolicy.tlsrpt.report.AppliedPolicy;
 import org.tlspolicy.tlsrpt.report.PolicyType;
@@ -12,6 +15,7 @@ import java.io.BufferedWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -21,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -38,8 +43,15 @@ import java.util.Set;
  * the ceiling for anything that looks at every line. Each figure is the median of 3 rounds,
  * each ingest into a new store.
  *
+ * <p>With {@code fleet} as fourth argument, fleet mode: a PostgreSQL server (Debian's, a
+ * cluster made for the run as the tests make it) receives the counts, the collector queueing
+ * them in its outbox as it counts and a forwarder moving them every second, as {@code collect
+ * --fleet} does. Two figures per round then: the ingest rate (the collector's, with the
+ * forwarder running beside it) and the rate to PostgreSQL (lines / the time until the last
+ * count is there).
+ *
  * <p>Usage: {@code java -cp bench/target/tlspolicy-bench.jar org.tlspolicy.bench.IngestBenchmark
- * [LINES] [DOMAINS] [DIR]} (defaults 10000000, 10000, a temporary directory).
+ * [LINES] [DOMAINS] [DIR] [fleet]} (defaults 10000000, 10000, a temporary directory).
  */
 public final class IngestBenchmark {
 
@@ -52,8 +64,12 @@ public final class IngestBenchmark {
     public static void main(String[] args) throws Exception {
         long lines = args.length > 0 ? Long.parseLong(args[0]) : 10_000_000L;
         int domains = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
-        Path dir = args.length > 2 ? Files.createDirectories(Path.of(args[2]))
+        Path dir = args.length > 2 && !args[2].isEmpty()
+                ? Files.createDirectories(Path.of(args[2]))
                 : Files.createTempDirectory("tlsrpt-bench");
+        boolean fleet = args.length > 3 && args[3].equals("fleet");
+        PostgresServer postgres = fleet ? PostgresServer.start() : null;
+        double[] toFleet = new double[3];
         Path log = dir.resolve("mail.log");
         LocalDate day = LocalDate.parse("2026-11-22");
         long written = generate(log, lines, domains, day);
@@ -76,15 +92,36 @@ public final class IngestBenchmark {
             reference[round] = n / ((System.nanoTime() - t0) / 1e9);
             lastStore = dir.resolve("tlsrpt-" + round + ".db");
             Files.deleteIfExists(lastStore);
-            try (SessionStore store = SessionStore.open(lastStore)) {
+            try (SessionStore store = fleet ? SessionStore.openForFleet(lastStore)
+                    : SessionStore.open(lastStore)) {
                 Collector c = new Collector(store, policies, Set.of(), ZoneOffset.UTC,
                         () -> Instant.parse("2026-11-23T12:00:00Z"));
+                Forwarder forwarder = null;
+                if (fleet) {
+                    forwarder = new Forwarder(lastStore, new FleetStore.Settings(postgres.uri(),
+                            "postgres", Optional.empty()), "bench-" + round,
+                            Clock.systemUTC());
+                    forwarder.start(1);
+                }
                 long t1 = System.nanoTime();
                 long read = c.readToEnd(log);
                 ingest[round] = read / ((System.nanoTime() - t1) / 1e9);
+                if (forwarder != null) {
+                    forwarder.close(); // forwards what is left
+                    toFleet[round] = read / ((System.nanoTime() - t1) / 1e9);
+                    if (!store.outbox(1).isEmpty()) {
+                        throw new IllegalStateException("the outbox was not drained");
+                    }
+                }
             }
-            System.out.printf("round %d: reference %,.0f lines/s, ingest %,.0f lines/s%n",
-                    round + 1, reference[round], ingest[round]);
+            System.out.printf("round %d: reference %,.0f lines/s, ingest %,.0f lines/s%s%n",
+                    round + 1, reference[round], ingest[round], fleet ? String.format(
+                            ", in PostgreSQL at %,.0f lines/s", toFleet[round]) : "");
+        }
+        if (fleet) {
+            System.out.printf("fleet: ingest %,.0f lines/s, to PostgreSQL %,.0f lines/s "
+                    + "(medians); target 300,000 lines/s%n", median(ingest), median(toFleet));
+            postgres.close();
         }
         double ref = median(reference);
         double got = median(ingest);

@@ -30,7 +30,9 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -112,6 +114,9 @@ public final class FleetStore implements ReportStore {
         p.setProperty("socketTimeout", "120"); // no statement here takes longer
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "tlsrpt-sender");
+        // A batch of upserts as multi-row statements, not one round trip each (bench
+        // IngestBenchmark fleet: to PostgreSQL at 222,000 lines/s without it).
+        p.setProperty("reWriteBatchedInserts", "true");
         Connection db = DriverManager.getConnection(s.jdbcUrl(), p);
         try {
             db.setAutoCommit(false);
@@ -149,18 +154,29 @@ public final class FleetStore implements ReportStore {
                 }
             }
             long highest = last;
+            // Rows of one key (the same sessions' outcome, counted in successive local
+            // commits) are summed first: one upsert each.
+            Map<SessionCount, Long> sums = new LinkedHashMap<>();
+            for (SessionStore.Outboxed o : rows) {
+                if (o.seq() <= last) {
+                    continue; // forwarded before: exactly once
+                }
+                SessionCount c = o.count();
+                sums.merge(new SessionCount(c.day(), c.reportDomain(), c.policy(), c.result(),
+                        c.sendingIp(), c.mxHost(), c.mxHelo(), c.mxIp(), 0), c.count(),
+                        Long::sum);
+                highest = Math.max(highest, o.seq());
+            }
             try (PreparedStatement up = db.prepareStatement("""
                     INSERT INTO session_count VALUES
                       (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (day, report_domain, key_hash)
                     DO UPDATE SET count = session_count.count + excluded.count""")) {
-                for (SessionStore.Outboxed o : rows) {
-                    if (o.seq() <= last) {
-                        continue; // forwarded before: exactly once
-                    }
-                    bind(up, o.count());
+                for (Map.Entry<SessionCount, Long> e : sums.entrySet()) {
+                    SessionCount k = e.getKey();
+                    bind(up, new SessionCount(k.day(), k.reportDomain(), k.policy(), k.result(),
+                            k.sendingIp(), k.mxHost(), k.mxHelo(), k.mxIp(), e.getValue()));
                     up.addBatch();
-                    highest = Math.max(highest, o.seq());
                 }
                 up.executeBatch();
             }

@@ -30,7 +30,7 @@ public final class Forwarder implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Forwarder.class);
 
     /** Rows per transaction at most. */
-    static final int BATCH = 5000;
+    static final int BATCH = 20_000;
 
     private final Path file;
     private final FleetStore.Settings settings;
