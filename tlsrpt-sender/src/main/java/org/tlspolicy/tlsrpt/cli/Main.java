@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -73,7 +74,7 @@ public final class Main implements Callable<Integer> {
         }
         try {
             return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "relay";
         }
     }

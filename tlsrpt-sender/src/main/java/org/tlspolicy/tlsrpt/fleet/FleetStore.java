@@ -1,11 +1,10 @@
 package org.tlspolicy.tlsrpt.fleet;
 
 import org.tlspolicy.tlsrpt.report.AppliedPolicy;
-import org.tlspolicy.tlsrpt.report.PolicyType;
-import org.tlspolicy.tlsrpt.report.ResultType;
 import org.tlspolicy.tlsrpt.report.SessionResult;
 import org.tlspolicy.tlsrpt.store.Delivery;
 import org.tlspolicy.tlsrpt.store.ReportStore;
+import org.tlspolicy.tlsrpt.store.ReportTables;
 import org.tlspolicy.tlsrpt.store.SessionCount;
 import org.tlspolicy.tlsrpt.store.SessionStore;
 
@@ -29,7 +28,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,9 +91,11 @@ public final class FleetStore implements ReportStore {
     }
 
     private final Connection db;
+    private final ReportTables tables;
 
     private FleetStore(Connection db) {
         this.db = db;
+        this.tables = new ReportTables(db);
     }
 
     /** Connects and brings the schema up to date; fails within about 10 s if it cannot. */
@@ -117,6 +117,8 @@ public final class FleetStore implements ReportStore {
         // A batch of upserts as multi-row statements, not one round trip each (bench
         // IngestBenchmark fleet: to PostgreSQL at 222,000 lines/s without it).
         p.setProperty("reWriteBatchedInserts", "true");
+        // Days are bound as ISO text, as SQLite takes them (ReportTables): cast by the server.
+        p.setProperty("stringtype", "unspecified");
         Connection db = DriverManager.getConnection(s.jdbcUrl(), p);
         try {
             db.setAutoCommit(false);
@@ -212,7 +214,7 @@ public final class FleetStore implements ReportStore {
         }
         String[] key = {p.domain(), p.type().token(), strings, mx, result, reason, info,
             c.sendingIp(), c.mxHost(), c.mxHelo(), c.mxIp()};
-        st.setObject(1, c.day());
+        st.setString(1, c.day().toString());
         st.setString(2, c.reportDomain());
         st.setBytes(3, keyHash(key));
         for (int i = 0; i < key.length; i++) {
@@ -237,136 +239,8 @@ public final class FleetStore implements ReportStore {
     }
 
     @Override
-    public List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
-        List<SessionCount> out = new ArrayList<>();
-        String select = """
-                SELECT report_domain, policy_domain, policy_type, policy_strings, mx_patterns,
-                       result, reason_code, additional_info, sending_ip, mx_host, mx_helo,
-                       mx_ip, count
-                FROM session_count WHERE day = ?""";
-        String order = """
-                 ORDER BY report_domain, policy_domain, policy_type, policy_strings, result,
-                          mx_host, mx_ip, sending_ip, mx_helo, reason_code, additional_info""";
-        try (PreparedStatement q = db.prepareStatement(select
-                + (domain == null ? "" : " AND report_domain = ?") + " " + order)) {
-            q.setObject(1, day);
-            if (domain != null) {
-                q.setString(2, domain);
-            }
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
-                    AppliedPolicy policy = new AppliedPolicy(
-                            PolicyType.fromToken(r.getString(3)), r.getString(2),
-                            lines(r.getString(4)), lines(r.getString(5)));
-                    String result = r.getString(6);
-                    SessionResult sr = result.equals("success") ? new SessionResult.Success()
-                            : new SessionResult.Failure(ResultType.fromToken(result),
-                                    r.getString(7), r.getString(8));
-                    out.add(new SessionCount(day, r.getString(1), policy, sr, r.getString(9),
-                            r.getString(10), r.getString(11), r.getString(12), r.getLong(13)));
-                }
-            }
-            db.commit();
-        }
-        return out;
-    }
-
-    @Override
-    public List<String> domains(LocalDate day) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement q = db.prepareStatement(
-                "SELECT DISTINCT report_domain FROM session_count WHERE day = ? ORDER BY 1")) {
-            q.setObject(1, day);
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
-                    out.add(r.getString(1));
-                }
-            }
-            db.commit();
-        }
-        return out;
-    }
-
-    @Override
-    public int forgetBefore(LocalDate first) throws SQLException {
-        try (PreparedStatement d = db.prepareStatement(
-                "DELETE FROM session_count WHERE day < ?");
-             PreparedStatement del = db.prepareStatement("DELETE FROM delivery WHERE day < ?")) {
-            d.setObject(1, first);
-            int n = d.executeUpdate();
-            del.setObject(1, first);
-            del.executeUpdate();
-            db.commit();
-            return n;
-        } catch (SQLException e) {
-            rollbackQuietly();
-            throw e;
-        }
-    }
-
-    @Override
-    public void plan(LocalDate day, String domain, String destination, String reportId)
-            throws SQLException {
-        try (PreparedStatement i = db.prepareStatement("""
-                INSERT INTO delivery VALUES (?, ?, ?, ?, 'pending', 0, 0, '')
-                ON CONFLICT DO NOTHING""")) {
-            i.setObject(1, day);
-            i.setString(2, domain);
-            i.setString(3, destination);
-            i.setString(4, reportId);
-            i.executeUpdate();
-            db.commit();
-        } catch (SQLException e) {
-            rollbackQuietly();
-            throw e;
-        }
-    }
-
-    @Override
-    public void update(Delivery d) throws SQLException {
-        try (PreparedStatement u = db.prepareStatement("""
-                UPDATE delivery SET state = ?, attempts = ?, next_attempt = ?, last_error = ?
-                WHERE day = ? AND domain = ? AND destination = ?""")) {
-            u.setString(1, d.state());
-            u.setInt(2, d.attempts());
-            u.setLong(3, d.nextAttempt());
-            u.setString(4, d.lastError());
-            u.setObject(5, d.day());
-            u.setString(6, d.domain());
-            u.setString(7, d.destination());
-            if (u.executeUpdate() != 1) {
-                db.rollback();
-                throw new SQLException("no delivery " + d);
-            }
-            db.commit();
-        } catch (SQLException e) {
-            rollbackQuietly();
-            throw e;
-        }
-    }
-
-    @Override
-    public List<Delivery> deliveries(String... states) throws SQLException {
-        List<Delivery> out = new ArrayList<>();
-        List<String> wanted = Arrays.asList(states);
-        try (PreparedStatement q = db.prepareStatement(
-                "SELECT day, domain, destination, report_id, state, attempts, next_attempt, "
-                        + "last_error FROM delivery ORDER BY day, domain, destination");
-             ResultSet r = q.executeQuery()) {
-            while (r.next()) {
-                Delivery d = delivery(r);
-                if (wanted.isEmpty() || wanted.contains(d.state())) {
-                    out.add(d);
-                }
-            }
-        }
-        db.commit();
-        return out;
-    }
-
-    private static Delivery delivery(ResultSet r) throws SQLException {
-        return new Delivery(r.getObject(1, LocalDate.class), r.getString(2), r.getString(3),
-                r.getString(4), r.getString(5), r.getInt(6), r.getLong(7), r.getString(8));
+    public ReportTables tables() {
+        return tables;
     }
 
     @Override
@@ -387,11 +261,11 @@ public final class FleetStore implements ReportStore {
                 SELECT day, domain, destination, report_id, state, attempts, next_attempt,
                        last_error
                 FROM delivery WHERE day = ? AND domain = ? AND destination = ?""")) {
-            q.setObject(1, d.day());
+            q.setString(1, d.day().toString());
             q.setString(2, d.domain());
             q.setString(3, d.destination());
             try (ResultSet r = q.executeQuery()) {
-                now = r.next() ? delivery(r) : null;
+                now = r.next() ? ReportTables.delivery(r) : null;
             }
             db.commit();
         }
@@ -459,10 +333,6 @@ public final class FleetStore implements ReportStore {
         } catch (SQLException ignored) {
             // the connection is gone: nothing was committed
         }
-    }
-
-    private static List<String> lines(String s) {
-        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n", -1));
     }
 
     @Override

@@ -14,24 +14,39 @@ import java.util.Optional;
  */
 public interface ReportStore extends AutoCloseable {
 
+    /** The report tables this store keeps (session counts, deliveries). */
+    ReportTables tables();
+
     /** Every count of {@code day}, for one report domain or (null) all. */
-    List<SessionCount> counts(LocalDate day, String domain) throws SQLException;
+    default List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
+        return tables().counts(day, domain);
+    }
 
     /** The report domains with sessions on {@code day}. */
-    List<String> domains(LocalDate day) throws SQLException;
+    default List<String> domains(LocalDate day) throws SQLException {
+        return tables().domains(day);
+    }
 
     /** Deletes counts and delivery states of days before {@code first}; count rows deleted. */
-    int forgetBefore(LocalDate first) throws SQLException;
+    default int forgetBefore(LocalDate first) throws SQLException {
+        return tables().forgetBefore(first);
+    }
 
     /** Records that a report is due to {@code destination}, unless already known. */
-    void plan(LocalDate day, String domain, String destination, String reportId)
-            throws SQLException;
+    default void plan(LocalDate day, String domain, String destination, String reportId)
+            throws SQLException {
+        tables().plan(day, domain, destination, reportId);
+    }
 
     /** Sets a delivery's state, committed before this returns. */
-    void update(Delivery d) throws SQLException;
+    default void update(Delivery d) throws SQLException {
+        tables().update(d);
+    }
 
     /** Deliveries in {@code states} (all if none given), oldest day first. */
-    List<Delivery> deliveries(String... states) throws SQLException;
+    default List<Delivery> deliveries(String... states) throws SQLException {
+        return tables().deliveries(states);
+    }
 
     /**
      * The right to attempt {@code d} now, with its state as it is now; empty when another

@@ -1,12 +1,11 @@
 package org.tlspolicy.tlsrpt.store;
 
 import org.tlspolicy.tlsrpt.report.AppliedPolicy;
-import org.tlspolicy.tlsrpt.report.PolicyType;
-import org.tlspolicy.tlsrpt.report.ResultType;
 import org.tlspolicy.tlsrpt.report.SessionResult;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -16,7 +15,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -62,10 +61,12 @@ public final class SessionStore implements ReportStore {
                            mx_host, mx_helo, mx_ip))""";
 
     private final Connection db;
+    private final ReportTables tables;
     private final boolean outbox;
 
     private SessionStore(Connection db, boolean outbox) {
         this.db = db;
+        this.tables = new ReportTables(db);
         this.outbox = outbox;
     }
 
@@ -261,11 +262,11 @@ public final class SessionStore implements ReportStore {
             return id.get();
         }
         byte[] random = new byte[8];
-        new java.security.SecureRandom().nextBytes(random);
+        new SecureRandom().nextBytes(random);
         try (PreparedStatement i = db.prepareStatement(
                 "INSERT INTO source_position VALUES (?, ?) ON CONFLICT DO NOTHING")) {
             i.setString(1, FLEET_ID);
-            i.setString(2, java.util.HexFormat.of().formatHex(random));
+            i.setString(2, HexFormat.of().formatHex(random));
             i.executeUpdate();
             db.commit();
         }
@@ -286,8 +287,7 @@ public final class SessionStore implements ReportStore {
             q.setInt(1, limit);
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
-                    out.add(new Outboxed(r.getLong(1), count(LocalDate.parse(r.getString(2)),
-                            r, 3)));
+                    out.add(new Outboxed(r.getLong(1), ReportTables.count(r, 2)));
                 }
             }
             db.commit();
@@ -304,23 +304,6 @@ public final class SessionStore implements ReportStore {
         }
     }
 
-    /**
-     * The count of the row at {@code r}, whose report domain is column {@code from} and the
-     * rest follow in the table's order.
-     */
-    private static SessionCount count(LocalDate day, ResultSet r, int from) throws SQLException {
-        AppliedPolicy policy = new AppliedPolicy(PolicyType.fromToken(r.getString(from + 2)),
-                r.getString(from + 1), lines(r.getString(from + 3)),
-                lines(r.getString(from + 4)));
-        String result = r.getString(from + 5);
-        SessionResult sr = result.equals("success") ? new SessionResult.Success()
-                : new SessionResult.Failure(ResultType.fromToken(result), r.getString(from + 6),
-                        r.getString(from + 7));
-        return new SessionCount(day, r.getString(from), policy, sr, r.getString(from + 8),
-                r.getString(from + 9), r.getString(from + 10), r.getString(from + 11),
-                r.getLong(from + 12));
-    }
-
     /** Where reading {@code source} stopped, if it was ever read. */
     public Optional<String> position(String source) throws SQLException {
         try (PreparedStatement q = db.prepareStatement(
@@ -334,128 +317,9 @@ public final class SessionStore implements ReportStore {
         }
     }
 
-    /** Every count of {@code day}, for one report domain or (null) all. */
     @Override
-    public List<SessionCount> counts(LocalDate day, String domain) throws SQLException {
-        List<SessionCount> out = new ArrayList<>();
-        // Two statements, so that the one for a domain uses the primary key's (day, domain)
-        // prefix instead of scanning the day (10,000 reports would scan it 10,000 times).
-        String select = """
-                SELECT report_domain, policy_domain, policy_type, policy_strings, mx_patterns,
-                       result, reason_code, additional_info, sending_ip, mx_host, mx_helo,
-                       mx_ip, count
-                FROM session_count WHERE day = ?""";
-        String order = """
-                 ORDER BY report_domain, policy_domain, policy_type, policy_strings, result,
-                          mx_host, mx_ip, sending_ip, mx_helo, reason_code, additional_info""";
-        try (PreparedStatement q = db.prepareStatement(select
-                + (domain == null ? "" : " AND report_domain = ?") + order)) {
-            q.setString(1, day.toString());
-            if (domain != null) {
-                q.setString(2, domain);
-            }
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
-                    out.add(count(day, r, 1));
-                }
-            }
-            db.commit();
-        }
-        return out;
-    }
-
-    /** The report domains with sessions on {@code day}. */
-    @Override
-    public List<String> domains(LocalDate day) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement q = db.prepareStatement(
-                "SELECT DISTINCT report_domain FROM session_count WHERE day = ? ORDER BY 1")) {
-            q.setString(1, day.toString());
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
-                    out.add(r.getString(1));
-                }
-            }
-            db.commit();
-        }
-        return out;
-    }
-
-    /**
-     * Deletes counts and delivery states of days before {@code first} (bounded retention);
-     * returns how many count rows went.
-     */
-    @Override
-    public int forgetBefore(LocalDate first) throws SQLException {
-        try (PreparedStatement d = db.prepareStatement(
-                "DELETE FROM session_count WHERE day < ?");
-             PreparedStatement del = db.prepareStatement("DELETE FROM delivery WHERE day < ?")) {
-            d.setString(1, first.toString());
-            int n = d.executeUpdate();
-            del.setString(1, first.toString());
-            del.executeUpdate();
-            db.commit();
-            return n;
-        }
-    }
-
-    /** Records that {@code d}'s report is due to {@code destination}, unless already known. */
-    @Override
-    public void plan(LocalDate day, String domain, String destination, String reportId)
-            throws SQLException {
-        try (PreparedStatement i = db.prepareStatement("""
-                INSERT INTO delivery VALUES (?, ?, ?, ?, 'pending', 0, 0, '')
-                ON CONFLICT DO NOTHING""")) {
-            i.setString(1, day.toString());
-            i.setString(2, domain);
-            i.setString(3, destination);
-            i.setString(4, reportId);
-            i.executeUpdate();
-            db.commit();
-        }
-    }
-
-    /** Sets a delivery's state, committed before this returns. */
-    @Override
-    public void update(Delivery d) throws SQLException {
-        try (PreparedStatement u = db.prepareStatement("""
-                UPDATE delivery SET state = ?, attempts = ?, next_attempt = ?, last_error = ?
-                WHERE day = ? AND domain = ? AND destination = ?""")) {
-            u.setString(1, d.state());
-            u.setInt(2, d.attempts());
-            u.setLong(3, d.nextAttempt());
-            u.setString(4, d.lastError());
-            u.setString(5, d.day().toString());
-            u.setString(6, d.domain());
-            u.setString(7, d.destination());
-            if (u.executeUpdate() != 1) {
-                db.rollback();
-                throw new SQLException("no delivery " + d);
-            }
-            db.commit();
-        }
-    }
-
-    /** Deliveries in {@code states} (all if none given), oldest day first. */
-    @Override
-    public List<Delivery> deliveries(String... states) throws SQLException {
-        List<Delivery> out = new ArrayList<>();
-        List<String> wanted = Arrays.asList(states);
-        try (PreparedStatement q = db.prepareStatement(
-                "SELECT day, domain, destination, report_id, state, attempts, next_attempt, "
-                        + "last_error FROM delivery ORDER BY day, domain, destination");
-             ResultSet r = q.executeQuery()) {
-            while (r.next()) {
-                Delivery d = new Delivery(LocalDate.parse(r.getString(1)), r.getString(2),
-                        r.getString(3), r.getString(4), r.getString(5), r.getInt(6),
-                        r.getLong(7), r.getString(8));
-                if (wanted.isEmpty() || wanted.contains(d.state())) {
-                    out.add(d);
-                }
-            }
-        }
-        db.commit();
-        return out;
+    public ReportTables tables() {
+        return tables;
     }
 
     /** One relay's sender is alone: every delivery is its to attempt, as it is now. */
@@ -477,10 +341,6 @@ public final class SessionStore implements ReportStore {
     @Override
     public Optional<String> incomplete(LocalDate day, Instant now) {
         return Optional.empty();
-    }
-
-    private static List<String> lines(String s) {
-        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n", -1));
     }
 
     @Override
