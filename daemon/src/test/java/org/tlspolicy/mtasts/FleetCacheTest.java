@@ -377,4 +377,34 @@ class FleetCacheTest {
                 > shared.validUntil(), "b's own resolution");
         assertEquals(1, b.shared().hits(), "the refresh asked DNS, not the shared entry again");
     }
+
+    @Test
+    void aFullServerEvictingEntriesLosesNothing() throws Exception {
+        List<Relay> relays = List.of(relay(), relay()); // connected: their buffers count
+        // The server nearly full of other data, maxmemory just above it: each entry the
+        // relays write makes it evict (allkeys-lru), theirs among others.
+        String filler = "x".repeat(1000);
+        for (int i = 0; i < 300; i++) {
+            redis.command("SET", "filler:" + i, filler);
+        }
+        java.util.regex.Matcher used = java.util.regex.Pattern.compile("used_memory:(\\d+)")
+                .matcher(redis.command("INFO", "memory"));
+        assertTrue(used.find());
+        redis.command("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+        redis.command("CONFIG", "SET", "maxmemory",
+                Long.toString(Long.parseLong(used.group(1)) + 2000));
+        for (int i = 20; i < 30; i++) {
+            for (Relay r : relays) {
+                assertEnforced(get(r, "d" + i + ".test"), "d" + i + ".test");
+            }
+        }
+        java.util.regex.Matcher evicted = java.util.regex.Pattern.compile(
+                "evicted_keys:(\\d+)").matcher(redis.command("INFO", "stats"));
+        assertTrue(evicted.find() && Long.parseLong(evicted.group(1)) > 0,
+                "the server evicted entries");
+        for (Relay r : relays) {
+            assertEquals(1, r.shared().upGauge(), "an evicting server is not a down one");
+        }
+        assertTrue(host.requests() >= 10 && host.requests() <= 20, "" + host.requests());
+    }
 }
