@@ -172,6 +172,12 @@ public final class SharedCache implements SharedTier, AutoCloseable {
             connecting.set(false);
             if (error != null) {
                 down(error);
+                // Tried again in the background too, not only when a lookup needs the server:
+                // a relay whose domains are all in memory must still come back up (and say so).
+                if (!closed) {
+                    resources.eventExecutorGroup().schedule(this::connect, RETRY_MS,
+                            TimeUnit.MILLISECONDS);
+                }
             } else if (closed) {
                 c.closeAsync();
             } else {
