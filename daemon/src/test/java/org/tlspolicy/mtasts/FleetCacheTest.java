@@ -29,12 +29,12 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.tlspolicy.mtasts.StsCacheTest.await;
 
 /**
  * Fleet mode's MTA-STS side: three relays (each its own StsCache, store and shared-cache
@@ -146,16 +146,6 @@ class FleetCacheTest {
         Relay r = relay(redis.uri(), keyFile);
         await(() -> r.shared().upGauge() == 1, "the relay to reach the server");
         return r;
-    }
-
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
     }
 
     /** The enforce policy every domain publishes: anything else is a wrong answer. */
