@@ -3,6 +3,7 @@ package org.tlspolicy.fleet;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisCredentialsProvider;
 import io.lettuce.core.RedisURI;
@@ -14,8 +15,11 @@ import io.lettuce.core.SslVerifyMode;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.SharedTier;
@@ -134,9 +138,23 @@ public final class SharedCache implements SharedTier, AutoCloseable {
         this.relayId = ProcessHandle.current().pid() + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         // One I/O thread is plenty for a few commands per new domain, and a small footprint.
+        // A lost connection is tried again every RETRY_MS, as one never made is (Lettuce's
+        // default backs off to 30 s).
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(1)
-                .computationThreadPoolSize(1).build();
+                .computationThreadPoolSize(1)
+                .reconnectDelay(Delay.constant(Duration.ofMillis(RETRY_MS))).build();
         this.client = RedisClient.create(resources, redisUri);
+        // Lettuce reconnects a connection it had by itself; its activation (after AUTH) is the
+        // server back, whether or not a lookup asks it something meanwhile: a relay whose
+        // domains are all in memory must say so too (the gauge, the log line).
+        resources.eventBus().get().subscribe(event -> {
+            if (event instanceof ConnectionActivatedEvent) {
+                quietUntil = System.nanoTime();
+                up();
+            } else if (event instanceof ConnectionDeactivatedEvent && !closed) {
+                down(new RedisConnectionException("connection lost"));
+            }
+        });
         SslOptions.Builder tls = SslOptions.builder().jdkSslProvider();
         settings.caFile().ifPresent(ca -> tls.trustManager(ca.toFile()));
         client.setOptions(ClientOptions.builder()

@@ -257,6 +257,20 @@ class FleetCacheTest {
         assertEquals(4, host.requests());
     }
 
+    /**
+     * A relay with nothing to ask (every domain in memory) still notices the server go and
+     * come back: the gauge and the log follow the connection, not only failed commands.
+     */
+    @Test
+    void aServerLostAndBackIsNoticedWithoutLookups() throws Exception {
+        Relay r = relay();
+        await(() -> r.shared().upGauge() == 1, "the first connection");
+        redis.kill();
+        await(() -> r.shared().upGauge() == 0, "the loss noticed without a lookup");
+        redis.restart();
+        await(() -> r.shared().upGauge() == 1, "the reconnection noticed without a lookup");
+    }
+
     @Test
     void noWrongAnswerWhileTheServerIsKilledAndRestartedEmpty() throws Exception {
         List<Relay> relays = List.of(relay(), relay(), relay());
