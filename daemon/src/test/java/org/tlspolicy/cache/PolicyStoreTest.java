@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The SQLite store: persistence across opens, refresh selection, and surviving bad files. */
@@ -71,6 +72,33 @@ class PolicyStoreTest {
             s.put(policy("x.example", 1000, 5000, 1000));
             assertTrue(s.delete("x.example").get(), "a delete after a put sees the put");
             assertEquals(Optional.empty(), s.get("x.example").get());
+        }
+    }
+
+    /**
+     * A commit is in the WAL when its future completes, and in the database file proper (a
+     * checkpoint, which fsyncs both) soon after ({@link PolicyStore#SYNC_MILLIS}; the test
+     * allows 10 s for a loaded machine), with no further write to push it: the power-loss
+     * window is bounded.
+     */
+    @Test
+    void aCommitIsCheckpointedIntoTheDatabaseFileSoonAfter(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("cache.db");
+        try (PolicyStore s = PolicyStore.open(Optional.of(file))) {
+            String probe = "checkpoint-probe.example";
+            long committed = System.nanoTime();
+            assertTrue(s.put(policy(probe, 1000, 5000, 1000)).get());
+            assertTrue(Files.readString(Path.of(file + "-wal"),
+                    java.nio.charset.StandardCharsets.ISO_8859_1).contains(probe));
+            assertFalse(Files.readString(file, java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .contains(probe), "not checkpointed at once: that is the fsync left out of "
+                    + "the reply's path");
+            long deadline = committed + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (!Files.readString(file, java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .contains(probe)) {
+                assertTrue(System.nanoTime() < deadline, "no checkpoint within 10 s");
+                Thread.sleep(20);
+            }
         }
     }
 
