@@ -36,7 +36,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import javax.net.ssl.SSLContext;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -272,7 +272,7 @@ final class QueryCommand implements Callable<Integer> {
             throws ConfigException {
         EventLoopGroup http = PolicyEngine.fetchLoop();
         try {
-            SSLContext tls = PolicyEngine.policyHostTls(config);
+            SslContext tls = PolicyEngine.policyHostTls(config);
             StsResolver resolver = PolicyEngine.stsResolver(config, tls, http);
             CompletableFuture<StsResolver.PolicyHost> host = resolver.policyHost(domain);
             StsResolver.Discovery d = resolver.discover(domain).join();

@@ -11,6 +11,7 @@ import org.tlspolicy.log.JournalLog;
 import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.metrics.MetricsServer;
+import org.tlspolicy.mtasts.PolicyHostTrust;
 import org.tlspolicy.policy.PolicyTable;
 import org.tlspolicy.socketmap.SocketmapServer;
 
@@ -194,7 +195,8 @@ public final class PolicyDaemon implements AutoCloseable {
     /** Announces that the daemon serves: the "started" log line and systemd's READY=1. */
     public void ready() {
         DaemonConfig c = config;
-        log.info("started map={} listeners={}", c.mapName(), c.listen());
+        log.info("started map={} listeners={} policy_fetch_tls=\"{}\"", c.mapName(), c.listen(),
+                PolicyHostTrust.describeProvider());
         announced = true;
         notifier.send("READY=1\nSTATUS=" + status());
     }

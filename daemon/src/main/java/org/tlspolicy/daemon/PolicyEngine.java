@@ -34,7 +34,7 @@ import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.ResolverConfig;
 
-import javax.net.ssl.SSLContext;
+import io.netty.handler.ssl.SslContext;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -143,7 +143,7 @@ public final class PolicyEngine implements AutoCloseable {
         DnsClient daneResolverDns = dane ? daneDnsClient(config, anchors, sockets[0]) : null;
         Optional<DaneResolver> daneResolver = dane
                 ? Optional.of(new DaneResolver(daneResolverDns, rate)) : Optional.empty();
-        SSLContext tls = sts ? policyHostTls(config) : null;
+        SslContext tls = sts ? policyHostTls(config) : null;
         EventLoopGroup http = sts ? fetchLoop() : null;
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 named("policy-timer"));
@@ -397,7 +397,7 @@ public final class PolicyEngine implements AutoCloseable {
     }
 
     /** The TLS context for policy hosts: the JVM's trust plus {@code mta_sts.extra_ca_file}. */
-    public static SSLContext policyHostTls(DaemonConfig config) throws ConfigException {
+    public static SslContext policyHostTls(DaemonConfig config) throws ConfigException {
         try {
             return PolicyHostTrust.context(config.mtaSts().extraCaFile());
         } catch (IOException | GeneralSecurityException e) {
@@ -408,13 +408,13 @@ public final class PolicyEngine implements AutoCloseable {
     }
 
     /** The MTA-STS resolver of the configuration, fetching with {@code tls}. */
-    public static StsResolver stsResolver(DaemonConfig config, SSLContext tls,
+    public static StsResolver stsResolver(DaemonConfig config, SslContext tls,
                                           EventLoopGroup http) {
         return stsResolver(config, tls, http, SocketBudget.unlimited("dns"),
                 SocketBudget.unlimited("https"), ResolutionRate.unlimited());
     }
 
-    private static StsResolver stsResolver(DaemonConfig config, SSLContext tls,
+    private static StsResolver stsResolver(DaemonConfig config, SslContext tls,
                                            EventLoopGroup http, SocketBudget dnsSockets,
                                            SocketBudget httpsSockets, ResolutionRate rate) {
         DaemonConfig.Dns dns = config.dns();

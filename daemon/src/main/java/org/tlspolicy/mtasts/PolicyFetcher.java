@@ -24,11 +24,11 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
@@ -80,7 +80,7 @@ public final class PolicyFetcher {
     private static final int MAX_LINE_BYTES = 4096;
     private static final int MAX_HEADER_BYTES = 16 * 1024;
 
-    private final SSLContext tls;
+    private final SslContext tls;
     private final Duration connectTimeout;
     private final Duration timeout;
     private final int port;
@@ -94,17 +94,17 @@ public final class PolicyFetcher {
      * @param port           443 in production; tests run policy hosts on other ports
      * @param group          runs the connections (NIO)
      */
-    public PolicyFetcher(SSLContext tls, Duration connectTimeout, Duration timeout, int port,
+    public PolicyFetcher(SslContext tls, Duration connectTimeout, Duration timeout, int port,
                          EventLoopGroup group) {
         this(tls, connectTimeout, timeout, port, group, SocketBudget.unlimited("https"));
     }
 
     /**
-     * As {@link #PolicyFetcher(SSLContext, Duration, Duration, int, EventLoopGroup)}, each
+     * As {@link #PolicyFetcher(SslContext, Duration, Duration, int, EventLoopGroup)}, each
      * fetch holding a socket of {@code sockets} from before it connects until it is over; a
      * fetch waiting for one has not started (its deadline neither).
      */
-    public PolicyFetcher(SSLContext tls, Duration connectTimeout, Duration timeout, int port,
+    public PolicyFetcher(SslContext tls, Duration connectTimeout, Duration timeout, int port,
                          EventLoopGroup group, SocketBudget sockets) {
         this.sockets = sockets;
         this.tls = tls;
@@ -192,7 +192,7 @@ public final class PolicyFetcher {
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            SslHandler ssl = new SslHandler(engine());
+                            SslHandler ssl = new SslHandler(engine(ch));
                             ssl.setHandshakeTimeoutMillis(0); // the fetch deadline covers it
                             ssl.handshakeFuture().addListener(h -> secured(h.cause()));
                             ch.pipeline().addLast(ssl,
@@ -217,10 +217,9 @@ public final class PolicyFetcher {
             });
         }
 
-        SSLEngine engine() {
+        SSLEngine engine(Channel ch) {
             String host = host(domain);
-            SSLEngine engine = tls.createSSLEngine(host, port);
-            engine.setUseClientMode(true);
+            SSLEngine engine = tls.newEngine(ch.alloc(), host, port);
             SSLParameters p = engine.getSSLParameters();
             p.setServerNames(List.of(new SNIHostName(host))); // RFC 8461 §3.3 via RFC 6066 SNI
             p.setEndpointIdentificationAlgorithm("HTTPS"); // RFC 8461 §3.3: name in the cert

@@ -1,13 +1,16 @@
 package org.tlspolicy.mtasts;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -16,9 +19,7 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -28,25 +29,65 @@ import java.util.Optional;
  * one PEM file, for private test worlds.
  *
  * <p>Host name verification is not done here: the HTTP client asks for it (endpoint
- * identification "HTTPS") and the JDK's trust managers, to which this one only delegates, do it.
+ * identification "HTTPS") and the JDK's trust manager made here does it, with either TLS
+ * provider.
  */
 public final class PolicyHostTrust {
 
     private PolicyHostTrust() {
     }
 
-    /** A TLS context trusting the JVM's anchors and those in {@code extraCaFile}, if given. */
-    public static SSLContext context(Optional<Path> extraCaFile)
+    /**
+     * A client TLS context trusting the JVM's anchors and those in {@code extraCaFile}, if
+     * given, on the {@linkplain #provider() fastest provider} available.
+     */
+    public static SslContext context(Optional<Path> extraCaFile)
             throws IOException, GeneralSecurityException {
-        List<X509ExtendedTrustManager> managers = new ArrayList<>();
-        managers.add(trustManager(null));
+        return context(extraCaFile, provider());
+    }
+
+    /** As {@link #context(Optional)}, on {@code provider} (tests run both). */
+    static SslContext context(Optional<Path> extraCaFile, SslProvider provider)
+            throws IOException, GeneralSecurityException {
+        X509ExtendedTrustManager tm = trustManager(null);
         if (extraCaFile.isPresent()) {
-            managers.add(trustManager(keyStore(extraCaFile.get())));
+            // One PKIX validation over both sets of anchors, not one per set: a chain the
+            // first set rejects cost a failed path search and its exception first (3–7 ms a
+            // handshake, cold, measured on the bench's policy host).
+            KeyStore anchors = keyStore(extraCaFile.get());
+            int i = 0;
+            for (X509Certificate jvm : tm.getAcceptedIssuers()) {
+                anchors.setCertificateEntry("jvm-" + i++, jvm);
+            }
+            tm = trustManager(anchors);
         }
-        SSLContext context = SSLContext.getInstance("TLS");
-        TrustManager tm = managers.size() == 1 ? managers.get(0) : new AnyOf(managers);
-        context.init(null, new TrustManager[] {tm}, null);
-        return context;
+        try {
+            return SslContextBuilder.forClient()
+                    .sslProvider(provider)
+                    .trustManager(tm)
+                    // RFC 8461 §3.3 asks for HTTPS, nothing older than TLS 1.2 (RFC 8996).
+                    .protocols("TLSv1.3", "TLSv1.2")
+                    .build();
+        } catch (SSLException e) {
+            throw new GeneralSecurityException("TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * BoringSSL (netty-tcnative) when its library loads on this platform, else the JDK's TLS.
+     * Why: a relay fetches a policy now and then, so the JIT never warms the JDK's handshake
+     * code; cold, it cost 5–13 ms a handshake on loopback against BoringSSL's ~1 ms (see
+     * docs/performance.md, "Cold MTA-STS lookups"). Certificate and host name checks are the
+     * JDK's trust managers' with either provider.
+     */
+    public static SslProvider provider() {
+        return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
+    /** What {@link #provider()} chose, for the start-up line and the doctor. */
+    public static String describeProvider() {
+        return OpenSsl.isAvailable() ? OpenSsl.versionString()
+                : "JDK (BoringSSL unavailable: " + OpenSsl.unavailabilityCause() + ")";
     }
 
     /** Reads every certificate of a PEM (or DER) file; fails when there is none. */
@@ -78,80 +119,5 @@ public final class PolicyHostTrust {
             }
         }
         throw new GeneralSecurityException("no X509ExtendedTrustManager available");
-    }
-
-    /** Trusts a server chain when any delegate does; each delegate also checks the host name. */
-    private static final class AnyOf extends X509ExtendedTrustManager {
-
-        private final List<X509ExtendedTrustManager> delegates;
-
-        AnyOf(List<X509ExtendedTrustManager> delegates) {
-            this.delegates = List.copyOf(delegates);
-        }
-
-        private interface Check {
-            void run(X509ExtendedTrustManager tm) throws CertificateException;
-        }
-
-        private void any(Check check) throws CertificateException {
-            CertificateException first = null;
-            for (X509ExtendedTrustManager tm : delegates) {
-                try {
-                    check.run(tm);
-                    return;
-                } catch (CertificateException e) {
-                    if (first == null) {
-                        first = e;
-                    }
-                }
-            }
-            throw first;
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            any(tm -> tm.checkServerTrusted(chain, authType, engine));
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            any(tm -> tm.checkServerTrusted(chain, authType, socket));
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType)
-                throws CertificateException {
-            // Without an engine or socket no host name could be checked: never used that way.
-            throw new CertificateException("server checks need the connection for the host name");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            throw new CertificateException("client certificates are not accepted");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            throw new CertificateException("client certificates are not accepted");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType)
-                throws CertificateException {
-            throw new CertificateException("client certificates are not accepted");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            List<X509Certificate> all = new ArrayList<>();
-            for (X509ExtendedTrustManager tm : delegates) {
-                all.addAll(List.of(tm.getAcceptedIssuers()));
-            }
-            return all.toArray(new X509Certificate[0]);
-        }
     }
 }

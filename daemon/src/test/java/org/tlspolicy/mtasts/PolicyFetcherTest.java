@@ -2,6 +2,8 @@ package org.tlspolicy.mtasts;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * PolicyFetcher against real HTTPS policy hosts on loopback with certificates from a test CA,
- * well-behaved and hostile.
+ * well-behaved and hostile, on the TLS provider the daemon uses (BoringSSL); {@link
+ * PolicyFetcherJdkTlsTest} runs every test again on the JDK's, the fallback.
  */
 @Timeout(60)
 class PolicyFetcherTest {
@@ -35,12 +38,13 @@ class PolicyFetcherTest {
     static Path dir;
 
     static TestCa ca;
-    static EventLoopGroup http = new NioEventLoopGroup(1);
+    static EventLoopGroup http;
     static final List<InetAddress> LOOPBACK = List.of(InetAddress.getLoopbackAddress());
 
     @BeforeAll
     static void ca() throws Exception {
         ca = TestCa.create("tlspolicy test CA");
+        http = new NioEventLoopGroup(1); // per class: the JDK TLS subclass runs after this one
     }
 
     @AfterAll
@@ -48,9 +52,23 @@ class PolicyFetcherTest {
         http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 
+    /** The provider under test. */
+    SslProvider provider() {
+        return PolicyHostTrust.provider();
+    }
+
     PolicyFetcher fetcher(int port, Duration timeout) throws Exception {
-        return new PolicyFetcher(PolicyHostTrust.context(Optional.of(ca.writePem(dir.resolve("ca.pem")))),
-                Duration.ofSeconds(2), timeout, port, http);
+        return new PolicyFetcher(PolicyHostTrust.context(Optional.of(ca.writePem(
+                dir.resolve("ca.pem"))), provider()), Duration.ofSeconds(2), timeout, port, http);
+    }
+
+    /** The package's platforms (Linux x86-64, ARM64) get BoringSSL; if not, say why. */
+    @Test
+    void boringSslLoadsHere() {
+        assertEquals(SslProvider.OPENSSL, PolicyHostTrust.provider(),
+                String.valueOf(OpenSsl.unavailabilityCause()));
+        assertTrue(PolicyHostTrust.describeProvider().startsWith("BoringSSL"),
+                PolicyHostTrust.describeProvider());
     }
 
     PolicyFetch fetch(String domain, TestCa.ServerIdentity identity, PolicyHost.Responder r,
@@ -168,7 +186,8 @@ class PolicyFetcherTest {
     void withoutTheExtraCaTheTestCaIsNotTrusted() throws Exception {
         try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
                 PolicyHost.ok(POLICY))) {
-            PolicyFetcher jvmTrustOnly = new PolicyFetcher(PolicyHostTrust.context(Optional.empty()),
+            PolicyFetcher jvmTrustOnly = new PolicyFetcher(PolicyHostTrust.context(
+                    Optional.empty(), provider()),
                     Duration.ofSeconds(2), Duration.ofSeconds(5), host.port(), http);
             failed(jvmTrustOnly.fetch("good.test", LOOPBACK).get(30, TimeUnit.SECONDS),
                     StsFailure.WEBPKI_INVALID, "certificate");

@@ -169,6 +169,10 @@ class SystemdRunTest {
                     + "action=purge domain=example.org uid=0 reason=\"a test\""));
             assertTrue(run(c, "journalctl -u tlspolicyd --no-pager").contains(
                     "reloaded config=/etc/tlspolicyd/tlspolicyd.yml"));
+            // BoringSSL's library loads inside the sandbox (PrivateTmp, the syscall filter).
+            assertTrue(run(c, "journalctl -u tlspolicyd --no-pager").contains(
+                    "policy_fetch_tls=\"BoringSSL\""), run(c, "journalctl -u tlspolicyd "
+                    + "--no-pager | grep started"));
             String security = run(c, "systemd-analyze security tlspolicyd.service");
             Matcher m = SystemdUnitTest.EXPOSURE.matcher(security);
             assertTrue(m.find(), security);
