@@ -53,7 +53,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>HTTPS only, to {@code mta-sts.DOMAIN}, with SNI and PKIX validation of that name
- *       ({@link PolicyHostTrust}; endpoint identification "HTTPS" in the TLS engine);</li>
+ *       ({@link PolicyHostTrust}: BoringSSL's engine or the JDK's, the JDK's trust manager on
+ *       either; endpoint identification "HTTPS" in the engine);</li>
  *   <li>no redirects: a 3xx is a failure (RFC 8461 §3.3);</li>
  *   <li>only 200 with media type {@code text/plain} is read (RFC 8461 §3.2);</li>
  *   <li>the body is cut off past {@link #MAX_BODY_BYTES} while it arrives, and the whole fetch,
