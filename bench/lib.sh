@@ -46,7 +46,9 @@ bench_cleanup() {
     local c pid
     for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    # Not a bare wait: it would wait for the Docker engine start_resolver_150 may have started,
+    # which stop_docker_engine stops only after (run-cold hung here).
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     [ ${#containers[@]} -eq 0 ] || stop_docker_engine
     if [ -n "${KEEP_WORK:-}" ]; then echo "# kept $work"; else rm -rf "$work"; fi
 }
