@@ -709,6 +709,7 @@ public final class PolicyStore implements AutoCloseable {
         if (!retried.isEmpty()) {
             commit(retried);
         }
+        scheduleSync(); // the rows copied from memory, if any, and the held writes
         if (held.isEmpty()) {
             log.info("store path={} writable again: {} held writes written, {} failed since "
                     + "start", where(), again.size(), writeFailures.get());

@@ -3,6 +3,7 @@ package org.tlspolicy.cli;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.StoredDane;
 import org.tlspolicy.cache.StoredPolicy;
@@ -36,7 +37,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;

@@ -2,6 +2,7 @@ package org.tlspolicy.daemon;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.cache.PolicyStore;
@@ -34,7 +35,6 @@ import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.ResolverConfig;
 
-import io.netty.handler.ssl.SslContext;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
