@@ -158,6 +158,18 @@ class StsCacheTest {
         return c.lookup(domain).get(30, TimeUnit.SECONDS);
     }
 
+    private static boolean sameObjects(List<?> a, List<?> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!condition.getAsBoolean()) {
@@ -332,15 +344,22 @@ class StsCacheTest {
                 get(c, "h" + i + ".test");
             }
             // Each first use checks the TXT record (64 at a time, the rest at later uses), and
-            // each check makes a new state: use them all until no check starts any more.
+            // each check makes a new state: use them all until two passes, with every check
+            // finished between them, see the same states. (Stopping at the first pass that
+            // ended with no check in flight was a race: checks over loopback can all finish
+            // within the pass that left some domains unchecked; CI caught it once.)
+            List<StsState> previous = List.of();
             for (int pass = 0; pass < 100; pass++) {
                 c.refreshDueAndWait();
+                List<StsState> states = new ArrayList<>();
                 for (int i = 0; i < 2000; i++) {
-                    c.known("h" + i + ".test");
+                    states.add(c.known("h" + i + ".test"));
                 }
-                if (c.checksInFlight() == 0) {
+                await(() -> c.checksInFlight() == 0, "the checks of pass " + pass);
+                if (sameObjects(states, previous)) {
                     break;
                 }
+                previous = states;
             }
             assertEquals(0, c.checksInFlight());
             for (int pass = 0; pass < 5; pass++) { // domains sharing a slot settle apart
