@@ -310,7 +310,7 @@ final class QueryCommand implements Callable<Integer> {
     }
 
     private static String ms(Duration d) {
-        return String.format(Locale.ROOT, "%.1f", d.toNanos() / 1e6);
+        return StsLookup.Timings.ms(d);
     }
 
     private static String age(long millis) {

@@ -389,13 +389,10 @@ public final class StsCache implements AutoCloseable {
                     refreshAt(now, found.policy()), lastUsed, "");
             if (previous == null || !previous.id().equals(p.id())
                     || !previous.body().equals(p.body())) {
-                StsLookup.Timings t = found.timings();
-                log.info("mta-sts domain={} policy id={} mode={} max_age={} mx={} txt_ms={} "
-                        + "address_ms={} fetch_ms={} connect_ms={} tls_ms={} response_ms={}",
-                        domain, p.id(), found.policy().mode().name().toLowerCase(Locale.ROOT),
-                        found.policy().maxAgeSeconds(), found.policy().mx(), ms(t.txt()),
-                        ms(t.address()), ms(t.fetch()), ms(t.phases().connect()),
-                        ms(t.phases().tls()), ms(t.phases().response()));
+                log.info("mta-sts domain={} policy id={} mode={} max_age={} mx={} {}", domain,
+                        p.id(), found.policy().mode().name().toLowerCase(Locale.ROOT),
+                        found.policy().maxAgeSeconds(), found.policy().mx(),
+                        found.timings().logFields());
             }
             StoredPolicy stored = new StoredPolicy(domain, p.id(), p.body(), p.fetchedAt(),
                     p.expiresAt(), p.refreshAt(), p.lastUsed());
@@ -603,10 +600,4 @@ public final class StsCache implements AutoCloseable {
             e.cancel(false);
         }
     }
-
-    /** Milliseconds with one decimal, for the log. */
-    private static String ms(Duration d) {
-        return String.format(Locale.ROOT, "%.1f", d.toNanos() / 1e6);
-    }
-
 }

@@ -1,6 +1,7 @@
 package org.tlspolicy.mtasts;
 
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * One fresh MTA-STS resolution of a policy domain from the network (RFC 8461 §3): what the TXT
@@ -15,6 +16,21 @@ public sealed interface StsLookup {
     record Timings(Duration txt, Duration address, Duration fetch, PolicyFetch.Phases phases) {
         public static final Timings NONE = new Timings(Duration.ZERO, Duration.ZERO,
                 Duration.ZERO, PolicyFetch.Phases.NONE);
+
+        /**
+         * The log's form: {@code txt_ms=… address_ms=… fetch_ms=… connect_ms=… tls_ms=…
+         * response_ms=…}, milliseconds with one decimal (the query command shows the same).
+         */
+        public String logFields() {
+            return "txt_ms=" + ms(txt) + " address_ms=" + ms(address) + " fetch_ms=" + ms(fetch)
+                    + " connect_ms=" + ms(phases.connect()) + " tls_ms=" + ms(phases.tls())
+                    + " response_ms=" + ms(phases.response());
+        }
+
+        /** Milliseconds with one decimal. */
+        public static String ms(Duration d) {
+            return String.format(Locale.ROOT, "%.1f", d.toNanos() / 1e6);
+        }
     }
 
     Timings timings();
