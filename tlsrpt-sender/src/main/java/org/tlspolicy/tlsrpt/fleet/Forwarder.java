@@ -19,7 +19,10 @@ import java.util.concurrent.TimeUnit;
  * store, exactly once, every few seconds (and once more when the collector stops). While
  * PostgreSQL is unreachable the counts wait in the outbox (the local store keeps counting
  * regardless), and go when it is back; each change between reaching it and not is one log
- * line ({@code fleet-store state=up|down}).
+ * line ({@code fleet-store state=up|down}). A failure of the local store (locked for longer
+ * than its busy timeout, unreadable) is told apart, as it sends the operator to this relay,
+ * not to PostgreSQL: a line of its own ({@code fleet-forward local-store state=down|up}), the
+ * connection to PostgreSQL kept, the counts left in the outbox.
  *
  * <p>Exactly once: the fleet store adds a batch and moves the relay's sequence number past it
  * in one transaction; only then are the rows dropped here. Killed in between, the batch is
@@ -39,6 +42,7 @@ public final class Forwarder implements AutoCloseable {
     private SessionStore local;
     private FleetStore fleet;
     private Boolean up;
+    private boolean localDown;
     private ScheduledExecutorService thread;
 
     /**
@@ -57,42 +61,85 @@ public final class Forwarder implements AutoCloseable {
      * a failure is logged (on a change of state) and the counts wait for the next time.
      */
     public synchronized boolean forwardOnce() {
+        boolean atFleet = false; // which store the call that failed was made to
         try {
             if (local == null) {
                 local = SessionStore.openForFleet(file);
             }
             String relay = relayName + "/" + local.fleetId();
             if (fleet == null) {
+                atFleet = true;
                 fleet = FleetStore.open(settings);
             }
             long moved = 0;
             while (true) {
+                atFleet = false;
                 Instant readAt = clock.instant();
                 List<SessionStore.Outboxed> rows = local.outbox(BATCH);
                 boolean drained = rows.size() < BATCH;
+                atFleet = true;
                 long have = fleet.forward(relay, rows, clock.instant(),
                         drained ? Optional.of(readAt) : Optional.empty());
+                atFleet = false;
                 if (!rows.isEmpty()) {
+                    // Failing here, the batch is sent again next time and the fleet store
+                    // skips it (its sequence number is past it).
                     local.dropOutbox(Math.min(have, rows.get(rows.size() - 1).seq()));
                     moved += rows.size();
                 }
                 if (drained) {
+                    localState(true, null);
                     state(true, relay + " forwarded=" + moved, null);
                     return true;
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            state(false, null, e);
-            if (fleet != null) {
-                try {
-                    fleet.close();
-                } catch (SQLException ignored) {
-                    // reconnected next time
-                }
-                fleet = null;
+            if (atFleet) {
+                state(false, null, e);
+                fleet = closed(fleet);
+            } else {
+                localState(false, e);
+                local = closed(local);
             }
             return false;
         }
+    }
+
+    /** Closes {@code c}, whatever happens; null, to be opened again next time. */
+    private static <T extends AutoCloseable> T closed(T c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // opened again next time
+            }
+        }
+        return null;
+    }
+
+    /** Logs a change between the local store answering and failing. */
+    private void localState(boolean nowUp, Exception error) {
+        if (localDown == !nowUp) {
+            return; // no change
+        }
+        localDown = !nowUp;
+        if (nowUp) {
+            log.info("fleet-forward local-store state=up file={}", file);
+        } else {
+            log.warn("fleet-forward local-store state=down file={} reason=\"{}\": counts wait "
+                    + "in its outbox and are forwarded once it answers", file,
+                    String.valueOf(error.getMessage()).replace('"', '\''));
+        }
+    }
+
+    /** Whether the last forward failed at the local store (tests). */
+    boolean localStoreDown() {
+        return localDown;
+    }
+
+    /** Whether the fleet store answered the last forward that reached it (tests). */
+    boolean fleetStoreUp() {
+        return up != null && up;
     }
 
     private void state(boolean nowUp, String detail, Exception error) {

@@ -171,6 +171,40 @@ class FleetStoreTest {
         }
     }
 
+    /**
+     * The local store failing (here: locked by another writer for longer than its busy
+     * timeout, after the fleet store committed the batch) is the local store's trouble, not
+     * PostgreSQL's: the fleet store stays "up", and the batch it has is not added twice when
+     * the forwarder sends it again.
+     */
+    @Test
+    void aLockedLocalStoreIsNotReportedAsTheFleetStoreDown() throws Exception {
+        Path file = dir.resolve("relay.db");
+        try (SessionStore s = SessionStore.openForFleet(file);
+             Forwarder f = forwarder(file, "relay")) {
+            s.add(List.of(count("c.test", "", 3)), "log", "1");
+            assertTrue(f.forwardOnce());
+            assertTrue(f.fleetStoreUp());
+            s.add(List.of(count("c.test", "", 5)), "log", "2");
+            try (Connection blocker = DriverManager.getConnection("jdbc:sqlite:" + file);
+                 Statement b = blocker.createStatement()) {
+                b.execute("BEGIN IMMEDIATE"); // the write lock, held past the busy timeout
+                try {
+                    assertFalse(f.forwardOnce(), "the outbox cannot be emptied");
+                    assertTrue(f.localStoreDown());
+                    assertTrue(f.fleetStoreUp(), "PostgreSQL answered all along");
+                } finally {
+                    b.execute("ROLLBACK");
+                }
+            }
+            assertEquals(8, total("c.test"), "the batch reached the fleet store before");
+            assertTrue(f.forwardOnce(), "sent again once the lock is gone");
+            assertFalse(f.localStoreDown());
+            assertEquals(List.of(), s.outbox(100));
+        }
+        assertEquals(8, total("c.test"), "and was not added twice");
+    }
+
     @Test
     void aDayWaitsForRelaysThatHaveNotForwardedPastItsEnd() throws Exception {
         Instant end = DAY.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
