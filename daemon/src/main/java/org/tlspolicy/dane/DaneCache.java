@@ -133,6 +133,15 @@ public final class DaneCache implements AutoCloseable {
     }
 
     /**
+     * Takes the results another cache held (a reload's previous engine, resolved with the
+     * same DNS and DANE settings) for the domains memory does not hold yet. Each keeps its
+     * own times: nothing lives longer than it would have there.
+     */
+    public void adopt(Map<String, DaneState> states) {
+        states.forEach(memory.asMap()::putIfAbsent);
+    }
+
+    /**
      * Forgets {@code domain} in memory, in the store and (fleet mode) in the shared tier; true
      * if a result was stored.
      */

@@ -227,6 +227,15 @@ public final class StsCache implements AutoCloseable {
     }
 
     /**
+     * Takes the states another cache held (a reload's previous engine, resolved with the same
+     * DNS and MTA-STS settings) for the domains memory does not hold yet. Each keeps its own
+     * times: nothing lives longer than it would have there.
+     */
+    public void adopt(Map<String, StsState> states) {
+        states.forEach(memory.asMap()::putIfAbsent);
+    }
+
+    /**
      * Forgets {@code domain} in memory, in the store and (fleet mode) in the shared tier, as
      * an operator asks after the receiver fixed its policy: the next lookup resolves afresh.
      * True if a policy was stored.

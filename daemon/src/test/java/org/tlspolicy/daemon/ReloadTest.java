@@ -192,6 +192,58 @@ class ReloadTest {
         }
     }
 
+    /** Lookups resolved (not answered from memory) so far, from /metrics. */
+    static long resolutions(PolicyDaemon d) throws Exception {
+        InetSocketAddress a = d.metricsAddress().orElseThrow();
+        String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + a.getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return text.lines().filter(l -> l.startsWith("tlspolicyd_resolution_seconds_count "))
+                .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(' ') + 1)))
+                .findFirst().orElseThrow();
+    }
+
+    /**
+     * A reload that leaves DNS, MTA-STS and DANE settings as they were (here: it adds an
+     * override) keeps what memory held: a domain without MTA-STS (an answer the cache file
+     * does not keep) and one with DANE are answered without being resolved again. A reload
+     * that changes DNS starts from empty memory.
+     */
+    @Test
+    void aReloadThatKeepsTheResolvingSettingsKeepsWhatMemoryHolds() throws Exception {
+        String anchors = world.trustAnchorFile().toString();
+        int dns = world.iteratingResolver().getPort();
+        String listen = "socketmap: {listen: [\"127.0.0.1:0\"]}\n"
+                + "metrics: {listen: \"127.0.0.1:0\"}\n";
+        String withSts = config(listen, anchors, dns).replace("mta_sts: {enabled: false}",
+                "mta_sts: {enabled: true}");
+        Path file = Files.writeString(dir.resolve("keep.yml"), withSts);
+        try (PolicyDaemon d = PolicyDaemon.start(ConfigLoader.load(file), Optional.of(file));
+             TestClient c = new TestClient(d.boundAddresses().get(0))) {
+            assertEquals("NOTFOUND ", c.lookup("postfix", "nullmx.test"));
+            assertEquals("OK dane-only", c.lookup("postfix", "dane-only.test"));
+            long before = resolutions(d);
+            assertEquals(2, before, "both resolved once");
+            assertEquals("NOTFOUND ", c.lookup("postfix", "nullmx.test"));
+            assertEquals(before, resolutions(d), "and then answered from memory");
+
+            Files.writeString(file, """
+                    overrides:
+                      - {domain: broken.test, policy: none, reason: "ticket 1"}
+                    """ + withSts);
+            d.reload();
+            assertEquals("NOTFOUND ", c.lookup("postfix", "nullmx.test"));
+            assertEquals("OK dane-only", c.lookup("postfix", "dane-only.test"));
+            assertEquals(before, resolutions(d), "memory kept across the reload");
+
+            // Other DNS servers may answer otherwise: what memory held is dropped.
+            Files.writeString(file, withSts.replace("attempts: 1", "attempts: 2"));
+            d.reload();
+            assertEquals("NOTFOUND ", c.lookup("postfix", "nullmx.test"));
+            assertEquals(before + 1, resolutions(d), "resolved again");
+        }
+    }
+
     static String lookupOrNull(TestClient c, String domain) {
         try {
             return c.lookup("postfix", domain);
