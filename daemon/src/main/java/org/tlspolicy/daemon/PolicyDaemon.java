@@ -38,8 +38,8 @@ import java.util.concurrent.TimeUnit;
  * restart. DNS, MTA-STS, DANE, cache, TLSRPT, Postfix and overrides settings build a new
  * policy engine on the same store, which answers from then on (lookups in flight finish on
  * the old one) and takes over what the old one held in memory where that rests on unchanged
- * DNS, MTA-STS or DANE settings; limits apply to connections accepted from then on ({@code max_connections}
- * at once); the log level at once.
+ * DNS, MTA-STS or DANE settings; limits apply to connections accepted from then on
+ * ({@code max_connections} at once); the log level at once.
  * An invalid file on reload is logged and the running configuration kept: a typo must not
  * take mail delivery down.
  */
@@ -318,8 +318,9 @@ public final class PolicyDaemon implements AutoCloseable {
      * Hands what {@code old} holds in memory to {@code fresh} where it rests on unchanged
      * settings: the MTA-STS states if {@code dns} and {@code mta_sts} are the same, the DANE
      * results if {@code dns} and {@code dane} are. Why: "no MTA-STS" answers are not in the
-     * cache file, so a reload that only adds an override sent every known domain without
-     * MTA-STS back to DNS, its lookups waiting their turn of {@code cache.resolution_rate}.
+     * cache file; without this, a reload that only adds an override sends every known domain
+     * without MTA-STS back to DNS, its lookups waiting their turn of
+     * {@code cache.resolution_rate}.
      * Says what was kept, e.g. {@code "mta_sts=9000 dane=none"}.
      */
     private static String keepMemory(PolicyEngine old, PolicyEngine fresh, DaemonConfig was,
