@@ -54,6 +54,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
+import static org.tlspolicy.mtasts.StsLookup.Timings.ms;
+
 /**
  * {@code tlspolicyd query KEY}: decides what the daemon would answer Postfix for KEY, in this
  * process (no running daemon needed), and explains why: the policy stored by the daemon (read
@@ -307,10 +309,6 @@ final class QueryCommand implements Callable<Integer> {
         } finally {
             http.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
-    }
-
-    private static String ms(Duration d) {
-        return StsLookup.Timings.ms(d);
     }
 
     private static String age(long millis) {

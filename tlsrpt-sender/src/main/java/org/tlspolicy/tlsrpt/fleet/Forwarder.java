@@ -70,10 +70,10 @@ public final class Forwarder implements AutoCloseable {
             if (fleet == null) {
                 atFleet = true;
                 fleet = FleetStore.open(settings);
+                atFleet = false;
             }
             long moved = 0;
             while (true) {
-                atFleet = false;
                 Instant readAt = clock.instant();
                 List<SessionStore.Outboxed> rows = local.outbox(BATCH);
                 boolean drained = rows.size() < BATCH;
@@ -105,7 +105,7 @@ public final class Forwarder implements AutoCloseable {
         }
     }
 
-    /** Closes {@code c}, whatever happens; null, to be opened again next time. */
+    /** Closes {@code c}, whatever happens; null, to be opened again (if ever) next time. */
     private static <T extends AutoCloseable> T closed(T c) {
         if (c != null) {
             try {
@@ -173,15 +173,7 @@ public final class Forwarder implements AutoCloseable {
             thread.shutdownNow();
         }
         forwardOnce();
-        try {
-            if (fleet != null) {
-                fleet.close();
-            }
-            if (local != null) {
-                local.close();
-            }
-        } catch (SQLException ignored) {
-            // closing anyway
-        }
+        fleet = closed(fleet);
+        local = closed(local);
     }
 }
