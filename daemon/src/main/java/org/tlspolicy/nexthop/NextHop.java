@@ -28,10 +28,7 @@ public sealed interface NextHop {
     }
 
     /** RFC 1035 §2.3.4: 255 octets on the wire, so 253 characters in text without the dot. */
-    int MAX_NAME_LENGTH = 253;
-
-    /** RFC 1035 §2.3.4. */
-    int MAX_LABEL_LENGTH = 63;
+    int MAX_NAME_LENGTH = org.tlspolicy.smtp.Domain.MAX_LENGTH;
 
     /** Classifies and normalises one lookup key. */
     static NextHop parse(String key) {
@@ -93,44 +90,17 @@ public sealed interface NextHop {
     }
 
     private static NextHop checkHostName(String name) {
-        if (name.isEmpty() || name.length() > MAX_NAME_LENGTH) {
-            return new NoLookup("not a valid domain name: length");
+        String why = org.tlspolicy.smtp.Domain.problem(name);
+        if (why == null) {
+            return new Domain(name);
         }
-        int labels = 0;
-        int labelStart = 0;
-        boolean lastLabelNumeric = true;
-        for (int i = 0; i <= name.length(); i++) {
-            if (i < name.length() && name.charAt(i) != '.') {
-                continue;
-            }
-            int length = i - labelStart;
-            if (length == 0 || length > MAX_LABEL_LENGTH) {
-                return new NoLookup("not a valid domain name: empty or over-long label");
-            }
-            lastLabelNumeric = true;
-            for (int j = labelStart; j < i; j++) {
-                char c = name.charAt(j);
-                boolean letterOrDigit = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-                if (!letterOrDigit && c != '-') {
-                    return new NoLookup("not a valid domain name: character '" + c + "'");
-                }
-                if (!(c >= '0' && c <= '9')) {
-                    lastLabelNumeric = false;
-                }
-            }
-            if (name.charAt(labelStart) == '-' || name.charAt(i - 1) == '-') {
-                return new NoLookup("not a valid domain name: label starts or ends with '-'");
-            }
-            labels++;
-            labelStart = i + 1;
-        }
-        if (lastLabelNumeric) {
+        if (why.equals(org.tlspolicy.smtp.Domain.NUMERIC_TOP_LABEL)) {
             // RFC 3696 §2: no top-level domain is all-numeric, so this is an IPv4 address.
             return new NoLookup("address literal");
         }
-        if (labels < 2) {
+        if (why.equals(org.tlspolicy.smtp.Domain.SINGLE_LABEL)) {
             return new NoLookup("single-label name: no policy can be published for it");
         }
-        return new Domain(name);
+        return new NoLookup("not a valid domain name: " + why);
     }
 }

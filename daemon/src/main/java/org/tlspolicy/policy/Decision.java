@@ -1,5 +1,6 @@
 package org.tlspolicy.policy;
 
+import org.tlspolicy.log.LogValue;
 import org.tlspolicy.nexthop.NextHop;
 import org.tlspolicy.socketmap.SocketmapReply;
 
@@ -23,42 +24,17 @@ public record Decision(String key, NextHop nextHop, PolicyOutcome outcome, Socke
     /** {@code key=... domain=... reply=... source=... reason="..." ms=...}, one line. */
     public String logLine() {
         StringBuilder b = new StringBuilder(160);
-        b.append("decision key=").append(quoteIfNeeded(key));
+        b.append("decision key=").append(LogValue.of(key));
         if (nextHop instanceof NextHop.Domain domain) {
             b.append(" domain=").append(domain.name());
         }
         b.append(" reply=").append(reply.status());
         if (outcome instanceof PolicyOutcome.Apply apply) {
             b.append(" source=").append(apply.source())
-                    .append(" policy=\"").append(escape(apply.policy().render())).append('"');
+                    .append(" policy=\"").append(LogValue.escaped(apply.policy().render())).append('"');
         }
-        b.append(" reason=\"").append(escape(reason())).append('"');
+        b.append(" reason=\"").append(LogValue.escaped(reason())).append('"');
         b.append(" ms=").append(String.format(java.util.Locale.ROOT, "%.3f", elapsedNanos / 1e6));
-        return b.toString();
-    }
-
-    private static String quoteIfNeeded(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c <= ' ' || c == '"' || c == '\\' || c >= 0x7f) {
-                return '"' + escape(s) + '"';
-            }
-        }
-        return s.isEmpty() ? "\"\"" : s;
-    }
-
-    private static String escape(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < ' ' || c == 0x7f) {
-                b.append(String.format("\\x%02x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
         return b.toString();
     }
 }

@@ -40,6 +40,9 @@ final class CollectCommand implements Callable<Integer> {
     @CommandLine.ParentCommand
     Main main;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
@@ -63,6 +66,12 @@ final class CollectCommand implements Callable<Integer> {
     @Option(names = "--identifier", description = "With --journal: SYSLOG_IDENTIFIERs "
             + "to read (default: postfix/smtp, postfix/qmgr, postfix/relay)")
     List<String> identifiers = List.of("postfix/smtp", "postfix/qmgr", "postfix/relay");
+
+    @Option(names = "--postfix-user", defaultValue = "postfix", description = "With "
+            + "--journal: the user Postfix's smtp(8) and qmgr(8) run as (main.cf mail_owner), "
+            + "a name or a uid; only journal entries its processes wrote are counted "
+            + "(default: ${DEFAULT-VALUE})")
+    String postfixUser;
 
     @Option(names = "--policy-server", defaultValue = "inet:127.0.0.1:8461",
             description = "tlspolicyd's socketmap listener, inet:HOST:PORT or unix:PATH "
@@ -179,7 +188,7 @@ final class CollectCommand implements Callable<Integer> {
                 List<String> journalctl = journalFile == null ? List.of("journalctl")
                         : List.of("journalctl", "--file=" + journalFile);
                 JournalCollector j = new JournalCollector(s, policies, own, journalctl,
-                        identifiers, new NextHops(relayhosts));
+                        identifiers, uid(postfixUser), new NextHops(relayhosts));
                 stopOnTerm();
                 if (once) {
                     log.info("collect source=journal entries={}", j.readToEnd());
@@ -199,5 +208,27 @@ final class CollectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The uid of {@code user} (a name, through NSS: {@code getent passwd}, or a number).
+     *
+     * @throws CommandLine.ParameterException naming the user when there is none such
+     */
+    private long uid(String user) throws Exception {
+        if (user.chars().allMatch(Character::isDigit) && !user.isEmpty()) {
+            return Long.parseLong(user);
+        }
+        Process p = new ProcessBuilder("getent", "passwd", user).redirectErrorStream(true)
+                .start();
+        String line = new String(p.getInputStream().readNBytes(4096),
+                java.nio.charset.StandardCharsets.UTF_8).strip();
+        String[] f = line.split(":");
+        if (p.waitFor() != 0 || f.length < 3 || !f[2].chars().allMatch(Character::isDigit)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--postfix-user "
+                    + user + ": no such user (journal entries count only when Postfix's own "
+                    + "processes wrote them: give the user main.cf's mail_owner names)");
+        }
+        return Long.parseLong(f[2]);
     }
 }

@@ -9,6 +9,7 @@ import org.tlspolicy.tlsrpt.deliver.ReportSender;
 import org.tlspolicy.tlsrpt.deliver.RuaLookup;
 import org.tlspolicy.tlsrpt.deliver.SendmailSubmission;
 import org.tlspolicy.tlsrpt.deliver.SmtpSubmission;
+import org.tlspolicy.tlsrpt.deliver.Trust;
 import org.tlspolicy.tlsrpt.fleet.FleetStore;
 import org.tlspolicy.tlsrpt.store.ReportStore;
 import org.tlspolicy.tlsrpt.store.SessionStore;
@@ -19,6 +20,9 @@ import picocli.CommandLine.Option;
 import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
+
+import org.tlspolicy.smtp.Domain;
+import org.tlspolicy.smtp.Mailbox;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -80,6 +84,12 @@ final class SendCommand implements Callable<Integer> {
             + "destinations besides the JVM's")
     Path caFile;
 
+    @Option(names = "--allow-private-destinations", description = "Test worlds on loopback "
+            + "only: post reports to https destinations that resolve to loopback or private "
+            + "addresses too (by default refused: a domain's rua must not reach this host's or "
+            + "this network's internal services)")
+    boolean allowPrivateDestinations;
+
     @Option(names = "--give-up-days", defaultValue = "3", description = "Days after which "
             + "an unsent report is given up (default: ${DEFAULT-VALUE})")
     int giveUpDays;
@@ -90,7 +100,8 @@ final class SendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String submitter = who.submitter;
+        Domain submitter = option("--submitter", () -> Domain.parse(who.submitter));
+        Mailbox sender = option("--from", () -> Mailbox.parse(from));
         MailSubmission mta;
         if (sendmail != null) {
             mta = new SendmailSubmission(List.of(sendmail.strip().split("\\s+")),
@@ -100,7 +111,7 @@ final class SendCommand implements Callable<Integer> {
                     Duration.ofSeconds(60));
         }
         Optional<DkimSigner> dkim = dkimKey == null ? Optional.empty()
-                : Optional.of(new DkimSigner(submitter, dkimSelector,
+                : Optional.of(new DkimSigner(submitter.name(), dkimSelector,
                 DkimSigner.readKey(dkimKey)));
         Resolver resolver;
         if (dns == null) {
@@ -112,13 +123,13 @@ final class SendCommand implements Callable<Integer> {
                     ? new SimpleResolver(Main.hostPort("--dns", dns)) : new SimpleResolver(dns);
         }
         resolver.setTimeout(Duration.ofSeconds(10));
-        HttpsPost https = new HttpsPost(Trust.context(caFile), Duration.ofSeconds(30),
-                Duration.ofSeconds(60));
+        HttpsPost https = new HttpsPost(Trust.context(caFile), resolver,
+                allowPrivateDestinations, Duration.ofSeconds(30), Duration.ofSeconds(60));
         try (ReportStore s = main.fleet().isPresent() ? FleetStore.open(main.fleet().get())
                 : SessionStore.open(main.store)) {
             ReportSender.Summary sum = new ReportSender(s, new RuaLookup(resolver),
                     who.submitter(),
-                    new ReportSender.Mail(from, mta, dkim), https, Clock.systemUTC()::instant,
+                    new ReportSender.Mail(sender, mta, dkim), https, Clock.systemUTC()::instant,
                     giveUpDays, retentionDays).run();
             log.info("send planned={} sent={} retry={} failed={} expired={}{}", sum.planned(),
                     sum.sent(), sum.retry(), sum.failed(), sum.expired(),
@@ -127,6 +138,16 @@ final class SendCommand implements Callable<Integer> {
                     "nothing to send: " + w));
             spec.commandLine().getOut().flush();
             return 0;
+        }
+    }
+
+    /** {@code parse}'s value, or a usage error naming {@code name} and why. */
+    private <T> T option(String name, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), name + ": "
+                    + e.getMessage());
         }
     }
 }

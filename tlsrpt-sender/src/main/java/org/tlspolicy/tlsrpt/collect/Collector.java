@@ -83,6 +83,12 @@ public final class Collector {
      */
     public long readToEnd(Path file) throws IOException, SQLException {
         String source = source(file);
+        // Issue 34, finding 6: a log others can write is a way to forge reports.
+        java.util.Optional<String> untrusted = LogFileWriters.untrusted(file);
+        if (untrusted.isPresent()) {
+            throw new IOException("refused: " + untrusted.get() + "; lines a user can write "
+                    + "would be reported and signed as this relay's");
+        }
         LogPosition from = store.position(source).flatMap(LogPosition::decode).orElse(null);
         List<TlsSession> ended = new ArrayList<>();
         SessionAssembler assembler = new SessionAssembler(ended::add, nextHops);
@@ -95,6 +101,7 @@ public final class Collector {
         long firstGarbage = -1;
         JournalExportEntry export = new JournalExportEntry();
         long exportStart = 0;
+        Instant newest = null;
         try (LogFile in = LogFile.open(file, from)) {
             // Sessions ending at or before this were counted by an earlier run.
             long counted = in.resumed() ? from.counted() : -1;
@@ -165,8 +172,11 @@ public final class Collector {
                             firstGarbage = line.start();
                         }
                     } else {
-                        parser.parse(text, now).ifPresent(
-                                l -> assembler.accept(l, line.start()));
+                        java.util.Optional<SyslogLine> l = parser.parse(text, now);
+                        if (l.isPresent()) {
+                            assembler.accept(l.get(), line.start());
+                            newest = l.get().time();
+                        }
                     }
                     if (line.end() > counted) {
                         for (TlsSession s : ended) {
@@ -194,6 +204,9 @@ public final class Collector {
                     batchLines = 0;
                     now = clock.get();
                     if (line == null) {
+                        if (lines > 0) {
+                            store.read(source, newest, clock.get(), assembler.dropped());
+                        }
                         skipped += garbage + in.skipped();
                         if (garbage > 0 || in.skipped() > 0) {
                             log.warn("collect file={} skipped lines={} (not UTF-8 text, or a NUL "
@@ -238,6 +251,6 @@ public final class Collector {
 
     /** Reads {@code file} for ever (see {@link Following}); returns when interrupted. */
     public void follow(Path file, long pollMillis) {
-        Following.follow(source(file), () -> readToEnd(file), pollMillis);
+        Following.follow(source(file), () -> readToEnd(file), pollMillis, store);
     }
 }

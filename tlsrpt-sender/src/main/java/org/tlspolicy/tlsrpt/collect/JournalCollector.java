@@ -35,7 +35,12 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@link #readToEnd} runs journalctl to the journal's current end; {@link #follow} keeps one
  * {@code journalctl --follow} running and commits whenever the journal is quiet. Only the SMTP
- * client's and queue manager's entries are asked for ({@code SYSLOG_IDENTIFIER} matches).
+ * client's and queue manager's entries are asked for ({@code SYSLOG_IDENTIFIER} matches), and
+ * of those only the ones Postfix's own processes wrote: {@code _UID} is the postfix user's.
+ * {@code SYSLOG_IDENTIFIER} is whatever the writer says ({@code logger -t postfix/smtp} from
+ * any local user); {@code _UID} is journald's, which no writer can set (systemd.journal-fields
+ * (7), "trusted fields"), and smtp(8) and qmgr(8) always run as the postfix user (master.cf's
+ * unprivileged services, main.cf {@code mail_owner}).
  */
 public final class JournalCollector {
 
@@ -49,22 +54,27 @@ public final class JournalCollector {
     private final Set<String> ownSenders;
     private final List<String> journalctl;
     private final List<String> identifiers;
+    private final long postfixUid;
     private final NextHops nextHops;
 
     /**
      * @param journalctl  the command and its journal selection, e.g. {@code [journalctl]} or
      *                    {@code [journalctl, --file=/path/x.journal]}
      * @param identifiers the {@code SYSLOG_IDENTIFIER}s to read, e.g. {@code postfix/smtp}
+     * @param postfixUid  the postfix user's uid: only entries with this {@code _UID} count
      */
     public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
-                            List<String> journalctl, List<String> identifiers) {
-        this(store, policies, ownSenders, journalctl, identifiers, NextHops.MX_PORT_ONLY);
+                            List<String> journalctl, List<String> identifiers,
+                            long postfixUid) {
+        this(store, policies, ownSenders, journalctl, identifiers, postfixUid,
+                NextHops.MX_PORT_ONLY);
     }
 
     /** As above; sessions with {@code nextHops}' excluded hosts are not counted. */
     public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
                             List<String> journalctl, List<String> identifiers,
-                            NextHops nextHops) {
+                            long postfixUid, NextHops nextHops) {
+        this.postfixUid = postfixUid;
         this.nextHops = nextHops;
         this.store = store;
         this.policies = policies;
@@ -105,6 +115,7 @@ public final class JournalCollector {
     public long readToEnd() throws IOException, SQLException {
         Position from = store.position(SOURCE).flatMap(Position::decode).orElse(null);
         Process p = journalctl(from, false);
+        Stderr err = new Stderr(p);
         Reading reading = new Reading(from);
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
@@ -115,7 +126,7 @@ public final class JournalCollector {
             stop(p);
         }
         if (p.exitValue() != 0 && reading.seq == 0) {
-            throw new IOException("journalctl exited with " + p.exitValue());
+            throw new IOException("journalctl exited with " + p.exitValue() + err.text());
         }
         reading.commit();
         return reading.seq;
@@ -129,7 +140,7 @@ public final class JournalCollector {
      * position after {@code idleMillis}.
      */
     public void follow(long idleMillis) {
-        Following.follow(SOURCE, () -> followOnce(idleMillis), idleMillis);
+        Following.follow(SOURCE, () -> followOnce(idleMillis), idleMillis, store);
     }
 
     private static final String END = new String("end of journalctl output");
@@ -140,6 +151,7 @@ public final class JournalCollector {
         long caughtUp = readToEnd();
         Position from = store.position(SOURCE).flatMap(Position::decode).orElse(null);
         Process p = journalctl(from, true);
+        Stderr err = new Stderr(p);
         BlockingQueue<String> lines = new ArrayBlockingQueue<>(10_000);
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(
@@ -174,7 +186,7 @@ public final class JournalCollector {
                         return caughtUp + reading.seq; // read again at once
                     }
                     throw new IOException("journalctl --follow ended (exit "
-                            + (p.isAlive() ? "?" : p.exitValue()) + ")");
+                            + (p.isAlive() ? "?" : p.exitValue()) + ")" + err.text());
                 } else {
                     reading.accept(json);
                 }
@@ -198,8 +210,46 @@ public final class JournalCollector {
         for (String id : identifiers) {
             command.add("SYSLOG_IDENTIFIER=" + id);
         }
-        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        // A match on another field: ANDed with the identifiers (journalctl(1), "MATCHES").
+        command.add("_UID=" + postfixUid);
+        return new ProcessBuilder(command).start();
+    }
+
+    /**
+     * What journalctl says on its standard error, kept (the first 2 KiB) to name why it
+     * stopped ("Failed to get boot id: …"), read on a thread of its own so that it can never
+     * block journalctl.
+     */
+    private static final class Stderr {
+        private final StringBuffer text = new StringBuffer();
+        private final Thread reader;
+
+        Stderr(Process p) {
+            reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(
+                        p.getErrorStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        if (text.length() < 2048) {
+                            text.append(text.length() > 0 ? "; " : "").append(line.strip());
+                        }
+                    }
+                } catch (IOException e) {
+                    // journalctl is gone
+                }
+            }, "journalctl-stderr");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        /** {@code ": WHAT JOURNALCTL SAID"}, or "" if it said nothing. */
+        String text() {
+            try {
+                reader.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return text.length() == 0 ? "" : ": " + text;
+        }
     }
 
     private static void stop(Process p) {
@@ -226,6 +276,7 @@ public final class JournalCollector {
         // Sequence number (in this reading) → cursor, for entries from the oldest open on.
         private final TreeMap<Long, String> cursors = new TreeMap<>();
         private boolean counting;
+        private long droppedBefore;
         private String lastCursor;
         private long lastMicros;
         long seq;
@@ -287,6 +338,10 @@ public final class JournalCollector {
             cursors.headMap(Math.min(open, seq)).clear();
             store.add(counter.drain(), SOURCE, new Position(resume, lastCursor, lastMicros)
                     .encode());
+            store.read(SOURCE, Instant.ofEpochSecond(lastMicros / 1_000_000,
+                    (lastMicros % 1_000_000) * 1000), Instant.now(),
+                    assembler.dropped() - droppedBefore);
+            droppedBefore = assembler.dropped();
             batch = 0;
         }
     }

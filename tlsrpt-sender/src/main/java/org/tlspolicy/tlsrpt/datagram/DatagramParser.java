@@ -89,6 +89,10 @@ public final class DatagramParser {
         if (domain == null || domain.isEmpty()) {
             throw new Bad("no domain (d)");
         }
+        if (org.tlspolicy.smtp.Domain.problem(domain.toLowerCase(java.util.Locale.ROOT)) != null) {
+            // The report goes to this domain's rua and names it in headers: a host name only.
+            throw new Bad("domain (d) is not a host name");
+        }
         if (policies == null || policies.isEmpty()) {
             throw new Bad("no policies");
         }
@@ -141,6 +145,9 @@ public final class DatagramParser {
                 : requestDomain;
         if (domain == null || domain.isEmpty()) {
             throw new Bad("a policy without a domain");
+        }
+        if (org.tlspolicy.smtp.Domain.problem(domain.toLowerCase(java.util.Locale.ROOT)) != null) {
+            throw new Bad("policy-domain is not a host name");
         }
         return new TlsrptDatagram.Outcome(new AppliedPolicy(type,
                 domain.toLowerCase(java.util.Locale.ROOT), strings, mx), finalResult == 0,

@@ -1,26 +1,43 @@
 package org.tlspolicy.tlsrpt.deliver;
 
+import jakarta.activation.DataHandler;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Part;
+import jakarta.mail.Session;
+import jakarta.mail.internet.ContentType;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeBodyPart;
+import jakarta.mail.internet.MimeMessage;
+import jakarta.mail.internet.MimeMultipart;
+import jakarta.mail.util.ByteArrayDataSource;
+import org.tlspolicy.smtp.Domain;
+import org.tlspolicy.smtp.Mailbox;
 import org.tlspolicy.tlsrpt.report.TlsReport;
 
-import java.nio.charset.StandardCharsets;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.util.Base64;
+import java.util.Date;
+import java.util.Properties;
 
 /**
  * A report as mail (RFC 8460 §5.3): {@code multipart/report; report-type="tlsrpt"} with a
  * human-readable text part and the gzip-compressed report as {@code application/tlsrpt+gzip},
  * headers {@code TLS-Report-Domain}, {@code TLS-Report-Submitter} and {@code TLS-Required: No}
  * (RFC 8689: a report about broken TLS must be able to travel without TLS), and the subject
- * RFC 8460 gives. Lines end in CRLF; everything is 7-bit.
+ * RFC 8460 gives. Made with Jakarta Mail, which encodes and folds what goes into headers; what
+ * it is given is typed already ({@link Mailbox}, {@link Domain}), so that no text from outside
+ * reaches a header unchecked. Lines end in CRLF; everything is 7-bit.
  */
 public final class ReportMail {
+
+    /** No mail.* properties: the session only formats, it never connects. */
+    private static final Session SESSION = Session.getInstance(new Properties());
 
     private ReportMail() {
     }
 
-    /** The message, ready for DKIM signing and submission. */
     /**
      * The report-id as RFC 8460 §5.3's subject shows it: an RFC 5322 msg-id ({@code
      * <left@right>}, dot-atom text on both sides, as its example {@code
@@ -31,46 +48,75 @@ public final class ReportMail {
         return report.reportId().replace(":", "") + "@" + submitter.domain();
     }
 
-    public static byte[] build(TlsReport report, TlsReport.Submitter submitter, String from,
-                               String to, Instant now) {
+    /** {@code multipart/report; report-type="tlsrpt"} (RFC 6522 §3, RFC 8460 §5.3). */
+    private static final class ReportMultipart extends MimeMultipart {
+        ReportMultipart() throws MessagingException {
+            super("report");
+            ContentType type = new ContentType(contentType);
+            type.setParameter("report-type", "tlsrpt");
+            contentType = type.toString();
+        }
+    }
+
+    /** A message whose Message-ID is ours, not one Jakarta Mail makes from the host's name. */
+    private static final class ReportMessage extends MimeMessage {
+        private final String messageId;
+
+        ReportMessage(String messageId) {
+            super(SESSION);
+            this.messageId = messageId;
+        }
+
+        @Override
+        protected void updateMessageID() throws MessagingException {
+            setHeader("Message-ID", messageId);
+        }
+    }
+
+    /** The message, ready for DKIM signing and submission. */
+    public static byte[] build(TlsReport report, TlsReport.Submitter submitter, Mailbox from,
+                               Mailbox to, Instant now) {
+        // Typed here too: the report domain comes from the store, the submitter from options.
+        Domain reportDomain = Domain.parse(report.reportDomain());
+        Domain submitterDomain = Domain.parse(submitter.domain());
         String file = report.fileName(submitter);
-        String boundary = "tlsrpt-" + report.reportId().hashCode() + "-" + now.getEpochSecond();
-        String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(now.atOffset(ZoneOffset.UTC));
-        StringBuilder m = new StringBuilder()
-                .append("From: <").append(from).append(">\r\n")
-                .append("To: <").append(to).append(">\r\n")
-                // RFC 8460 §5.3: Report Domain, Submitter, Report-ID in the subject.
-                .append("Subject: Report Domain: ").append(report.reportDomain())
-                .append(" Submitter: ").append(submitter.domain())
-                .append(" Report-ID: <").append(subjectReportId(report, submitter))
-                .append(">\r\n")
-                .append("Date: ").append(date).append("\r\n")
-                .append("Message-ID: <").append(report.reportId()).append('.')
-                .append(now.getEpochSecond()).append('@').append(submitter.domain())
-                .append(">\r\n")
-                .append("MIME-Version: 1.0\r\n")
-                .append("TLS-Report-Domain: ").append(report.reportDomain()).append("\r\n")
-                .append("TLS-Report-Submitter: ").append(submitter.domain()).append("\r\n")
-                .append("TLS-Required: No\r\n")
-                .append("Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n")
-                .append("\tboundary=\"").append(boundary).append("\"\r\n")
-                .append("\r\n")
-                .append("This is a multipart message in MIME format.\r\n")
-                .append("\r\n--").append(boundary).append("\r\n")
-                .append("Content-Type: text/plain; charset=us-ascii\r\n")
-                .append("Content-Transfer-Encoding: 7bit\r\n\r\n")
-                .append("This is an aggregate TLS report (RFC 8460) from ")
-                .append(submitter.domain()).append("\r\nfor ").append(report.reportDomain())
-                .append(", ").append(report.day()).append(" (UTC).\r\n")
-                .append("\r\n--").append(boundary).append("\r\n")
-                .append("Content-Type: application/tlsrpt+gzip; name=\"").append(file)
-                .append("\"\r\n")
-                .append("Content-Disposition: attachment; filename=\"").append(file)
-                .append("\"\r\n")
-                .append("Content-Transfer-Encoding: base64\r\n\r\n")
-                .append(Base64.getMimeEncoder(76, "\r\n".getBytes(StandardCharsets.US_ASCII))
-                        .encodeToString(report.gzip()))
-                .append("\r\n\r\n--").append(boundary).append("--\r\n");
-        return m.toString().getBytes(StandardCharsets.US_ASCII);
+        try {
+            MimeMessage m = new ReportMessage("<" + report.reportId().replace(":", "") + "."
+                    + now.getEpochSecond() + "@" + submitterDomain + ">");
+            m.setFrom(new InternetAddress(from.toString(), true));
+            m.setRecipient(MimeMessage.RecipientType.TO, new InternetAddress(to.toString(), true));
+            // RFC 8460 §5.3: Report Domain, Submitter, Report-ID in the subject.
+            m.setSubject("Report Domain: " + reportDomain + " Submitter: " + submitterDomain
+                    + " Report-ID: <" + subjectReportId(report, submitter) + ">", "us-ascii");
+            m.setSentDate(Date.from(now));
+            m.setHeader("TLS-Report-Domain", reportDomain.name());
+            m.setHeader("TLS-Report-Submitter", submitterDomain.name());
+            m.setHeader("TLS-Required", "No");
+
+            MimeBodyPart text = new MimeBodyPart();
+            text.setText("This is an aggregate TLS report (RFC 8460) from " + submitterDomain
+                    + "\r\nfor " + reportDomain + ", " + report.day() + " (UTC).\r\n",
+                    "us-ascii");
+            text.setHeader("Content-Transfer-Encoding", "7bit");
+            MimeBodyPart json = new MimeBodyPart();
+            json.setDataHandler(new DataHandler(new ByteArrayDataSource(report.gzip(),
+                    "application/tlsrpt+gzip")));
+            json.setFileName(file);
+            json.setDisposition(Part.ATTACHMENT);
+            json.setHeader("Content-Transfer-Encoding", "base64");
+            MimeMultipart parts = new ReportMultipart();
+            parts.setPreamble("This is a multipart message in MIME format.");
+            parts.addBodyPart(text);
+            parts.addBodyPart(json);
+            m.setContent(parts);
+            m.saveChanges();
+            ByteArrayOutputStream out = new ByteArrayOutputStream(report.gzip().length * 2);
+            m.writeTo(out);
+            return out.toByteArray();
+        } catch (MessagingException e) {
+            throw new IllegalStateException("report mail: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

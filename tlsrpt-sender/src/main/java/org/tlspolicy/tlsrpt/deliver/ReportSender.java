@@ -2,19 +2,25 @@ package org.tlspolicy.tlsrpt.deliver;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlspolicy.log.LogValue;
+import org.tlspolicy.smtp.Mailbox;
 import org.tlspolicy.tlsrpt.report.TlsReport;
+import org.tlspolicy.tlsrpt.rua.ReportDestination;
+import org.tlspolicy.tlsrpt.rua.TlsrptRecord;
 import org.tlspolicy.tlsrpt.store.Delivery;
 import org.tlspolicy.tlsrpt.store.SessionCount;
 import org.tlspolicy.tlsrpt.store.ReportStore;
 
 import java.io.IOException;
-import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -33,14 +39,28 @@ import java.util.function.Supplier;
  * the store's {@linkplain ReportStore#claim claim} of that delivery, so at most one sender
  * sends a given report at a time, and one that finds it settled by another skips it; a day is
  * planned only once every relay's counts of it are in ({@link ReportStore#incomplete}).
+ *
+ * <p>What a domain's record names is the domain owner's to choose, so it is bounded: at most
+ * {@link TlsrptRecord#MAX_DESTINATIONS} distinct destinations, each a valid mailbox or HTTPS
+ * endpoint (refusals logged, one line each, naming the domain); the destinations are checked
+ * again when read back from the store (a fleet store is shared). Deliveries are attempted one
+ * domain at a time in turn (the first of every domain, then the second of every domain, …),
+ * and a domain whose attempts in this run took {@link #DOMAIN_BUDGET} in all waits for the
+ * next run: a domain with unreachable endpoints cannot hold up the others' reports.
  */
 public final class ReportSender {
 
     private static final Logger log = LoggerFactory.getLogger(ReportSender.class);
 
     /** Mail settings: envelope and header sender, the MTA, and the DKIM signer if any. */
-    public record Mail(String from, MailSubmission mta, Optional<DkimSigner> dkim) {
+    public record Mail(Mailbox from, MailSubmission mta, Optional<DkimSigner> dkim) {
     }
+
+    /**
+     * Time one domain's delivery attempts may take in one run; what is left waits for the next
+     * run (hourly). Two https endpoints that time out (30 s to connect, 60 s in all) fit.
+     */
+    public static final java.time.Duration DOMAIN_BUDGET = java.time.Duration.ofMinutes(2);
 
     private final ReportStore store;
     private final RuaLookup rua;
@@ -51,10 +71,20 @@ public final class ReportSender {
     private final int giveUpDays;
     private final int retentionDays;
     private final long pauseAfterDeliveryMillis;
+    private final long domainBudgetNanos;
 
     public ReportSender(ReportStore store, RuaLookup rua, TlsReport.Submitter submitter,
                         Mail mail, HttpsPost https, Supplier<Instant> clock, int giveUpDays,
                         int retentionDays) {
+        this(store, rua, submitter, mail, https, clock, giveUpDays, retentionDays,
+                DOMAIN_BUDGET);
+    }
+
+    /** As above, with another time budget per domain and run than {@link #DOMAIN_BUDGET}. */
+    public ReportSender(ReportStore store, RuaLookup rua, TlsReport.Submitter submitter,
+                        Mail mail, HttpsPost https, Supplier<Instant> clock, int giveUpDays,
+                        int retentionDays, java.time.Duration domainBudget) {
+        this.domainBudgetNanos = domainBudget.toNanos();
         if (retentionDays <= giveUpDays) {
             throw new IllegalArgumentException("retention (" + retentionDays + " days) must "
                     + "be longer than the give-up time (" + giveUpDays + " days)");
@@ -152,22 +182,33 @@ public final class ReportSender {
                 store.update(new Delivery(d.day(), d.domain(), d.destination(), d.reportId(),
                         "expired", d.attempts(), d.nextAttempt(), d.lastError()));
                 log.warn("deliver day={} domain={} to={} report_id={} outcome=expired "
-                        + "attempts={} last_error=\"{}\"", d.day(), d.domain(),
-                        d.destination(), d.reportId(), d.attempts(), d.lastError());
+                        + "attempts={} last_error={}", d.day(), d.domain(),
+                        LogValue.of(d.destination()), d.reportId(), d.attempts(),
+                        LogValue.quoted(d.lastError()));
                 expired++;
             }
         }
         int sent = 0;
         int retry = 0;
         int failed = 0;
-        for (Delivery d : store.deliveries("pending", "sending")) {
+        Map<String, Long> spent = new LinkedHashMap<>();
+        for (Delivery d : inTurn(store.deliveries("pending", "sending"))) {
             if (d.nextAttempt() > clock.get().toEpochMilli()) {
+                continue;
+            }
+            long used = spent.getOrDefault(d.domain(), 0L);
+            if (used >= domainBudgetNanos) {
+                log.info("deliver day={} domain={} to={} report_id={} outcome=next-run "
+                        + "detail=\"the domain's deliveries took {} s of this run\"", d.day(),
+                        d.domain(), LogValue.of(d.destination()), d.reportId(),
+                        used / 1_000_000_000L);
                 continue;
             }
             Optional<ReportStore.Claim> claim = store.claim(d);
             if (claim.isEmpty()) {
                 continue; // another sender of the fleet has it, or has settled it
             }
+            long start = System.nanoTime();
             try (ReportStore.Claim c = claim.get()) {
                 if (c.delivery().nextAttempt() > clock.get().toEpochMilli()) {
                     continue; // another sender tried it meanwhile
@@ -177,6 +218,8 @@ public final class ReportSender {
                     case "failed" -> failed++;
                     default -> retry++;
                 }
+            } finally {
+                spent.merge(d.domain(), System.nanoTime() - start, Long::sum);
             }
         }
         return new Summary(planned, sent, retry, failed, expired, tally[1], tally[2], tally[3],
@@ -206,15 +249,19 @@ public final class ReportSender {
                 continue;
             }
             String reportId = TlsReport.reportId(submitter, domain, day);
-            if (record.isEmpty()) {
+            for (TlsrptRecord.Refused r : record.map(TlsrptRecord::refused).orElse(List.of())) {
+                log.warn("rua day={} domain={} refused={} reason={}", day, domain,
+                        LogValue.quoted(r.text()), LogValue.quoted(r.reason()));
+            }
+            if (record.isEmpty() || record.get().rua().isEmpty()) {
                 // Remembered, so that DNS is not asked again for this day.
                 store.plan(day, domain, "", reportId);
                 store.update(new Delivery(day, domain, "", reportId, "no-rua", 0, 0, ""));
                 tally[3]++;
                 continue;
             }
-            for (URI u : record.get().rua()) {
-                store.plan(day, domain, u.toString(), reportId);
+            for (ReportDestination u : record.get().rua()) {
+                store.plan(day, domain, u.uri(), reportId);
                 tally[0]++;
             }
         }
@@ -226,7 +273,13 @@ public final class ReportSender {
                 "sending", attempts, d.nextAttempt(), d.lastError()));
         List<SessionCount> counts = store.counts(d.day(), d.domain());
         TlsReport report = TlsReport.build(submitter, d.domain(), d.day(), counts);
-        DeliveryOutcome outcome = deliver(report, URI.create(d.destination()));
+        DeliveryOutcome outcome;
+        try {
+            // Checked again: the store may be shared (fleet), and older versions stored more.
+            outcome = deliver(report, ReportDestination.parse(d.destination()));
+        } catch (IllegalArgumentException e) {
+            outcome = new DeliveryOutcome.Permanent("refused destination: " + e.getMessage());
+        }
         String state;
         long next = d.nextAttempt();
         String error = "";
@@ -254,34 +307,50 @@ public final class ReportSender {
         String detail = outcome instanceof DeliveryOutcome.Delivered ok ? ok.detail() : error;
         if (state.equals("sent")) {
             log.info("deliver day={} domain={} to={} report_id={} outcome=sent attempts={} "
-                    + "detail=\"{}\"", d.day(), d.domain(), d.destination(), d.reportId(),
-                    attempts, detail);
+                    + "detail={}", d.day(), d.domain(), LogValue.of(d.destination()),
+                    d.reportId(), attempts, LogValue.quoted(detail));
         } else {
             log.warn("deliver day={} domain={} to={} report_id={} outcome={} attempts={} "
-                    + "detail=\"{}\"", d.day(), d.domain(), d.destination(), d.reportId(),
-                    state.equals("pending") ? "retry" : state, attempts, detail);
+                    + "detail={}", d.day(), d.domain(), LogValue.of(d.destination()),
+                    d.reportId(), state.equals("pending") ? "retry" : state, attempts,
+                    LogValue.quoted(detail));
         }
         return state;
     }
 
-    private DeliveryOutcome deliver(TlsReport report, URI destination) {
-        String scheme = destination.getScheme() == null ? "" : destination.getScheme();
-        if (scheme.equalsIgnoreCase("https")) {
-            return https.post(destination, report.gzip());
+    private DeliveryOutcome deliver(TlsReport report, ReportDestination destination) {
+        if (destination instanceof ReportDestination.Https h) {
+            return https.post(h, report.gzip());
         }
-        if (scheme.equalsIgnoreCase("mailto")) {
-            String to = destination.getSchemeSpecificPart();
-            byte[] message = ReportMail.build(report, submitter, mail.from(), to, clock.get());
-            if (mail.dkim().isPresent()) {
-                try {
-                    message = mail.dkim().get().sign(message, clock.get());
-                } catch (GeneralSecurityException e) {
-                    return new DeliveryOutcome.Temporary("DKIM signing failed: "
-                            + e.getMessage());
+        Mailbox to = ((ReportDestination.Mail) destination).to();
+        byte[] message = ReportMail.build(report, submitter, mail.from(), to, clock.get());
+        if (mail.dkim().isPresent()) {
+            try {
+                message = mail.dkim().get().sign(message, clock.get());
+            } catch (GeneralSecurityException e) {
+                return new DeliveryOutcome.Temporary("DKIM signing failed: " + e.getMessage());
+            }
+        }
+        return mail.mta().submit(mail.from(), to, message);
+    }
+
+    /**
+     * {@code due} reordered so that domains take turns: every domain's first delivery (oldest
+     * day first, as the store lists them), then every domain's second, and so on.
+     */
+    static List<Delivery> inTurn(List<Delivery> due) {
+        Map<String, List<Delivery>> byDomain = new LinkedHashMap<>();
+        for (Delivery d : due) {
+            byDomain.computeIfAbsent(d.domain(), k -> new ArrayList<>()).add(d);
+        }
+        List<Delivery> out = new ArrayList<>(due.size());
+        for (int round = 0; out.size() < due.size(); round++) {
+            for (List<Delivery> ds : byDomain.values()) {
+                if (round < ds.size()) {
+                    out.add(ds.get(round));
                 }
             }
-            return mail.mta().submit(mail.from(), to, message);
         }
-        return new DeliveryOutcome.Permanent("unsupported destination " + destination);
+        return out;
     }
 }

@@ -8,6 +8,8 @@ import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
+import org.tlspolicy.tlsrpt.rua.TlsrptRecord;
+
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

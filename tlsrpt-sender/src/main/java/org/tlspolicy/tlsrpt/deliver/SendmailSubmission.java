@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.tlspolicy.smtp.Mailbox;
+
 /**
  * Hands report mail to the local MTA through its sendmail(1) command ({@code sendmail -i -f
  * FROM -- TO}, the message on standard input; Postfix turns the CRLF line ends into its own).
@@ -27,9 +29,10 @@ public final class SendmailSubmission implements MailSubmission {
     }
 
     @Override
-    public DeliveryOutcome submit(String from, String to, byte[] message) {
+    public DeliveryOutcome submit(Mailbox from, Mailbox to, byte[] message) {
         List<String> argv = new ArrayList<>(command);
-        argv.addAll(List.of("-i", "-f", from, "--", to));
+        // "--": the recipient is never taken for an option, whatever it starts with.
+        argv.addAll(List.of("-i", "-f", from.toString(), "--", to.toString()));
         Process p;
         try {
             p = new ProcessBuilder(argv).redirectErrorStream(true).start();

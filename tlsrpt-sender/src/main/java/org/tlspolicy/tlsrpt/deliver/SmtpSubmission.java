@@ -10,26 +10,33 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
+import org.tlspolicy.smtp.Domain;
+import org.tlspolicy.smtp.Mailbox;
+
 /**
  * Hands report mail to the local MTA over SMTP (RFC 5321): EHLO, MAIL, RCPT, DATA (with
  * dot-stuffing), QUIT, on a connection to {@code host:port} (Postfix on 127.0.0.1:25). The MTA
  * then delivers it, with its own retries. A 250 after the data is delivered; a 5xx reply
  * permanent; 4xx or network trouble temporary.
+ *
+ * <p>Its arguments are typed ({@link Mailbox}, {@link Domain}) and cannot hold a line end; every
+ * command is checked once more before it is written, so that a CR or LF from anywhere can never
+ * start a command of its own (RFC 5321 §2.3.8: lines end in CRLF, and nothing else may).
  */
 public final class SmtpSubmission implements MailSubmission {
 
     private final InetSocketAddress server;
-    private final String helo;
+    private final Domain helo;
     private final int timeoutMillis;
 
-    public SmtpSubmission(InetSocketAddress server, String helo, Duration timeout) {
+    public SmtpSubmission(InetSocketAddress server, Domain helo, Duration timeout) {
         this.server = server;
         this.helo = helo;
         this.timeoutMillis = (int) timeout.toMillis();
     }
 
     @Override
-    public DeliveryOutcome submit(String from, String to, byte[] message) {
+    public DeliveryOutcome submit(Mailbox from, Mailbox to, byte[] message) {
         try (Socket s = new Socket()) {
             s.connect(server, timeoutMillis);
             s.setSoTimeout(timeoutMillis);
@@ -60,6 +67,8 @@ public final class SmtpSubmission implements MailSubmission {
             return new DeliveryOutcome.Delivered(r.text());
         } catch (IOException e) {
             return new DeliveryOutcome.Temporary("SMTP " + server + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            return new DeliveryOutcome.Permanent("SMTP: " + e.getMessage());
         }
     }
 
@@ -72,7 +81,20 @@ public final class SmtpSubmission implements MailSubmission {
                 : new DeliveryOutcome.Temporary(why);
     }
 
-    private static void command(OutputStream out, String line) throws IOException {
+    /**
+     * Writes one command line.
+     *
+     * @throws IllegalArgumentException when {@code line} holds a control character (CR and LF
+     *                                  among them) or anything but ASCII: nothing is written
+     */
+    static void command(OutputStream out, String line) throws IOException {
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c < 0x20 || c >= 0x7f) {
+                throw new IllegalArgumentException("refused to send a command with character "
+                        + String.format("U+%04X", (int) c) + " in it");
+            }
+        }
         out.write((line + "\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
     }

@@ -33,6 +33,7 @@ public final class SessionAssembler {
     private final java.util.function.Predicate<Endpoint> mx;
     /** Files begun since this assembler was made ({@link #newFile()}). */
     private long file;
+    private long dropped;
     private final Map<Long, ProcessState> processes = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, ProcessState> eldest) {
@@ -210,6 +211,19 @@ public final class SessionAssembler {
         }
     }
 
+    private static boolean isHostName(String s) {
+        return org.tlspolicy.smtp.Domain.problem(s) == null;
+    }
+
+    /**
+     * Sessions not counted because the recipient's domain is not a host name (a quoted local
+     * part cannot move a session to another domain: it is parsed with its quotes, and what
+     * follows the last {@code @} must be a host name), since this assembler was made.
+     */
+    public long dropped() {
+        return dropped;
+    }
+
     private static Attempt attempt(ProcessState p, Endpoint mx) {
         if (p.current == null || !p.current.is(mx)) {
             p.current = new Attempt(mx);
@@ -271,7 +285,18 @@ public final class SessionAssembler {
         p.lastQueueId = d.queueId();
         p.lastDelays = request;
         p.lastRelay = d.relay();
-        String domain = d.domain();
+        if (d.domain().isEmpty()) {
+            // Not a host name after the last "@": counted for nobody (issue 34, finding 5).
+            if (p.current != null || !p.givenUp.isEmpty() || p.policyFailure != null) {
+                dropped++;
+            }
+            p.givenUp.clear();
+            p.current = null;
+            p.policyFailure = null;
+            p.serverError = null;
+            return;
+        }
+        String domain = d.domain().get().name();
         if (d.relay() != null && !mx.test(d.relay())) {
             // Not a session with the domain's MX: a content filter on loopback, a relayhost.
             p.givenUp.clear();
@@ -287,7 +312,7 @@ public final class SessionAssembler {
         if (d.relay() == null) {
             SmtpLogEvent.PolicyLookupFailed f = p.policyFailure;
             String why = f != null ? f.reason() : d.reason();
-            String policyDomain = f == null || f.domain().isEmpty() ? domain : f.domain();
+            String policyDomain = f == null || !isHostName(f.domain()) ? domain : f.domain();
             if (daneUnavailable(why)) {
                 emit(new TlsSession(time, policyDomain, sender, f != null
                         ? new Endpoint(f.mxHost(), "", 0) : tlsaHost(why),

@@ -1,5 +1,9 @@
 package org.tlspolicy.tlsrpt.postfixlog;
 
+import org.tlspolicy.smtp.Domain;
+
+import java.util.Optional;
+
 /**
  * What one line of Postfix's SMTP client (or queue manager) says about a delivery, in the words
  * Postfix 3.7 writes at {@code smtp_tls_loglevel = 1} (learnt from a real Postfix: the fixtures
@@ -86,10 +90,19 @@ public sealed interface SmtpLogEvent {
             this(queueId, recipient, relay, dsn, status, reason, "");
         }
 
-        /** The recipient's domain, lower case (the next-hop domain without a relayhost). */
-        public String domain() {
+        /**
+         * The recipient's domain (the next-hop domain without a relayhost): what follows the
+         * last {@code @}, lowercased, if it is a host name ({@link Domain}); empty otherwise,
+         * and then the session counts for nobody (an address literal, or a domain made up to
+         * confuse the log).
+         */
+        public Optional<Domain> domain() {
             int at = recipient.lastIndexOf('@');
-            return recipient.substring(at + 1).toLowerCase(java.util.Locale.ROOT);
+            try {
+                return Optional.of(Domain.parse(recipient.substring(at + 1)));
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
         }
     }
 

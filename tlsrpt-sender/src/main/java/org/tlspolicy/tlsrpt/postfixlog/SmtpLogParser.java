@@ -155,8 +155,8 @@ final class SmtpLogParser {
     // to=<a@b.test>, [orig_to=<…>, ]relay=mx.b.test[127.0.2.1]:25, delay=0.2,
     // delays=0.1/0/0.1/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1A2B3C)
     private static Optional<SmtpLogEvent> delivery(String queueId, String rest) {
-        int close = rest.indexOf(">, ", 4);
-        if (close < 0) {
+        int close = recipientEnd(rest, 4);
+        if (close < 0 || !rest.startsWith(">, ", close)) {
             return Optional.empty();
         }
         String recipient = rest.substring(4, close);
@@ -186,6 +186,30 @@ final class SmtpLogParser {
         return Optional.of(new SmtpLogEvent.Delivery(queueId, recipient, endpoint,
                 rest.substring(dsn + 6, status), statusWord, reason,
                 delaysEnd < 0 ? "" : rest.substring(delays + 9, delaysEnd)));
+    }
+
+    /**
+     * Where the address that starts at {@code from} ends (the index of its closing {@code >}),
+     * read as Postfix logs it (its external form, quote_822_local): a local part that needs
+     * quoting is a quoted string, in which {@code "} and {@code \} are escaped with {@code \}
+     * and anything else, {@code >, "} and {@code @} included, is text. So {@code
+     * to=<"postmaster@victim.test>, "@attacker.test>} is a recipient at attacker.test: ending
+     * it at the first {@code >, } would count the session for victim.test. -1 if the address
+     * is cut short.
+     */
+    static int recipientEnd(String s, int from) {
+        int i = from;
+        if (i < s.length() && s.charAt(i) == '"') {
+            for (i++; i < s.length() && s.charAt(i) != '"'; i++) {
+                if (s.charAt(i) == '\\') {
+                    i++;
+                }
+            }
+            if (i >= s.length()) {
+                return -1;
+            }
+        }
+        return s.indexOf('>', i);
     }
 
     /**

@@ -43,7 +43,7 @@ public final class SessionStore implements ReportStore {
      * 1: session_count and source_position; 2: delivery; 3: session_count by report domain,
      * with sending IP, EHLO name, reason code and additional information; 4: outbox.
      */
-    static final int SCHEMA_VERSION = 4;
+    static final int SCHEMA_VERSION = 5;
 
     /** A count queued for the fleet's store, with its place in the queue. */
     public record Outboxed(long seq, SessionCount count) {
@@ -185,6 +185,66 @@ public final class SessionStore implements ReportStore {
                 s.execute("PRAGMA user_version = 4");
             }
         }
+        if (version < 5) {
+            try (Statement s = db.createStatement()) {
+                s.execute("""
+                        CREATE TABLE collector_health (
+                          source TEXT PRIMARY KEY, last_entry INTEGER NOT NULL,
+                          read_at INTEGER NOT NULL, problem TEXT NOT NULL,
+                          problem_at INTEGER NOT NULL, dropped INTEGER NOT NULL)""");
+                s.execute("PRAGMA user_version = 5");
+            }
+        }
+    }
+
+    /**
+     * Records that a batch of {@code source} was committed at {@code at}, its newest counted
+     * entry of {@code lastEntry} (null: none new), with {@code dropped} sessions left out.
+     */
+    public void read(String source, Instant lastEntry, Instant at, long dropped)
+            throws SQLException {
+        try (PreparedStatement up = db.prepareStatement("""
+                INSERT INTO collector_health VALUES (?, ?, ?, '', 0, ?)
+                ON CONFLICT (source) DO UPDATE SET
+                  last_entry = max(last_entry, excluded.last_entry), read_at = excluded.read_at,
+                  dropped = dropped + excluded.dropped""")) {
+            up.setString(1, source);
+            up.setLong(2, lastEntry == null ? 0 : lastEntry.toEpochMilli());
+            up.setLong(3, at.toEpochMilli());
+            up.setLong(4, dropped);
+            up.executeUpdate();
+            db.commit();
+        }
+    }
+
+    /** Records why reading {@code source} stopped ({@code ""}: it goes on again). */
+    public void problem(String source, String problem, Instant at) throws SQLException {
+        try (PreparedStatement up = db.prepareStatement("""
+                INSERT INTO collector_health VALUES (?, 0, 0, ?, ?, 0)
+                ON CONFLICT (source) DO UPDATE SET
+                  problem = excluded.problem, problem_at = excluded.problem_at""")) {
+            up.setString(1, source);
+            up.setString(2, problem);
+            up.setLong(3, at.toEpochMilli());
+            up.executeUpdate();
+            db.commit();
+        }
+    }
+
+    /** Every source's health, by source. */
+    public List<CollectorHealth> health() throws SQLException {
+        List<CollectorHealth> out = new java.util.ArrayList<>();
+        try (Statement s = db.createStatement(); ResultSet r = s.executeQuery(
+                "SELECT * FROM collector_health ORDER BY source")) {
+            while (r.next()) {
+                out.add(new CollectorHealth(r.getString("source"),
+                        Instant.ofEpochMilli(r.getLong("last_entry")),
+                        Instant.ofEpochMilli(r.getLong("read_at")), r.getString("problem"),
+                        Instant.ofEpochMilli(r.getLong("problem_at")), r.getLong("dropped")));
+            }
+        }
+        db.commit();
+        return out;
     }
 
     /**

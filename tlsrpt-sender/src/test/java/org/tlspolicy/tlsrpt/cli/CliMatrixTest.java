@@ -77,8 +77,8 @@ class CliMatrixTest {
         Result r = run("--store", before.toString(), "status");
         assertEquals(0, r.code(), r.err());
         String today = LocalDate.now(ZoneOffset.UTC).toString();
-        assertEquals("day=" + today + " no sessions recorded\nno report deliveries planned "
-                + "yet\n", r.out());
+        assertEquals("collector never ran on this store (tlsrpt-sender-collect)\nday=" + today
+                + " no sessions recorded\nno report deliveries planned yet\n", r.out());
         r = run("report", "--store", after.toString(), "--day", "2026-11-01");
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.out());

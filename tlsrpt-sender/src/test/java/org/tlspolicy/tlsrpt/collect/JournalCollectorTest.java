@@ -42,7 +42,15 @@ class JournalCollectorTest {
      * Appends entries to the journal file (systemd-journal-remote appends to an existing one),
      * as of this boot (journalctl --follow shows the current boot only).
      */
+    /** The uid Postfix's processes write as, in these journals. */
+    private static final long POSTFIX_UID = 107;
+
     private void append(Path journal, List<SyslogLine> lines) throws Exception {
+        append(journal, lines, POSTFIX_UID);
+    }
+
+    /** As above, the entries written by a process of user {@code uid} (journald's _UID). */
+    private void append(Path journal, List<SyslogLine> lines, long uid) throws Exception {
         String boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip()
                 .replace("-", "");
         StringBuilder export = new StringBuilder();
@@ -51,6 +59,7 @@ class JournalCollectorTest {
             export.append("__REALTIME_TIMESTAMP=").append(micros).append('\n')
                     .append("_BOOT_ID=").append(boot).append('\n')
                     .append("_PID=").append(l.pid()).append('\n')
+                    .append("_UID=").append(uid).append('\n')
                     .append("_HOSTNAME=").append(l.host()).append('\n')
                     .append("SYSLOG_IDENTIFIER=").append(l.program()).append('\n')
                     .append("MESSAGE=").append(l.message()).append("\n\n");
@@ -81,7 +90,7 @@ class JournalCollectorTest {
     private JournalCollector collector(SessionStore store, Path journal) {
         return new JournalCollector(store, CollectorTest.POLICIES, Set.of(),
                 List.of("journalctl", "--file=" + journal),
-                List.of("postfix/smtp", "postfix/qmgr", "postfix/relay"));
+                List.of("postfix/smtp", "postfix/qmgr", "postfix/relay"), POSTFIX_UID);
     }
 
     @Test
@@ -129,6 +138,55 @@ class JournalCollectorTest {
         try (SessionStore s = SessionStore.open(dir.resolve("other.db"))) {
             assertEquals(0, collector(s, journal).readToEnd());
             assertEquals(List.of(), s.counts(DAY, null));
+        }
+    }
+
+    /**
+     * Issue 34, finding 6: {@code logger -t postfix/smtp …} from any local user writes entries
+     * with Postfix's identifier but the user's _UID (journald's, not the writer's to choose):
+     * none is counted, while the same lines from the postfix user are.
+     */
+    @Test
+    void entriesWrittenByOtherUsersAreNotCounted() throws Exception {
+        Path journal = dir.resolve("forged.journal");
+        append(journal, fixtureEntries(), 1000);
+        try (SessionStore s = SessionStore.open(dir.resolve("forged.db"))) {
+            assertEquals(0, collector(s, journal).readToEnd());
+            assertEquals(List.of(), s.counts(DAY, null));
+        }
+        append(journal, fixtureEntries().stream().map(l -> new SyslogLine(l.time()
+                .plusSeconds(1), l.host(), l.program(), l.pid(), l.message())).toList());
+        try (SessionStore s = SessionStore.open(dir.resolve("forged.db"))) {
+            assertTrue(collector(s, journal).readToEnd() > 0);
+            assertFalse(s.counts(DAY, null).isEmpty());
+        }
+    }
+
+    /**
+     * Issue 35, §1: when journalctl cannot run, the problem names journalctl's own words and
+     * the store keeps it for {@code status}.
+     */
+    @Test
+    void journalctlsOwnWordsAreTheProblem() throws Exception {
+        Path db = dir.resolve("broken.db");
+        try (SessionStore s = SessionStore.open(db); SessionStore peek = SessionStore.open(db)) {
+            // The real journalctl, made to fail: it says why on its standard error.
+            JournalCollector j = new JournalCollector(s, CollectorTest.POLICIES, Set.of(),
+                    List.of("journalctl", "--no-such-option"), List.of("postfix/smtp"),
+                    POSTFIX_UID);
+            Thread follower = new Thread(() -> j.follow(200));
+            follower.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String problem = "";
+            while (problem.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                problem = peek.health().stream().map(h -> h.problem()).findFirst().orElse("");
+            }
+            follower.interrupt();
+            follower.join(15_000);
+            assertTrue(problem.startsWith("journalctl exited with 1: journalctl: unrecognized "
+                    + "option"), problem);
+            assertFalse(problem.contains("IOException"), problem);
         }
     }
 

@@ -111,18 +111,33 @@ class DatagramProperties {
     Arbitrary<TlsrptDatagram> datagrams() {
         Arbitrary<String> name = Arbitraries.strings().withCharRange('a', 'z').withChars('.', '-')
                 .ofMinLength(1).ofMaxLength(20);
+        // Domains (d, policy-domain) are host names: the parser refuses anything else.
+        Arbitrary<String> label = Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1)
+                .ofMaxLength(10);
+        Arbitrary<String> domain = label.list().ofMinSize(2).ofMaxSize(4)
+                .map(l -> String.join(".", l));
         Arbitrary<String> text = Arbitraries.strings().ofMaxLength(30);
         Arbitrary<TlsrptDatagram.Failure> failure = Combinators.combine(
                 Arbitraries.of(ResultType.class), text, name, text, text, text, text)
                 .as(TlsrptDatagram.Failure::new);
         Arbitrary<TlsrptDatagram.Outcome> outcome = Combinators.combine(
-                Arbitraries.of(PolicyType.class), name, text.list().ofMaxSize(4),
+                Arbitraries.of(PolicyType.class), domain, text.list().ofMaxSize(4),
                 name.list().ofMaxSize(3), Arbitraries.of(true, false),
                 failure.list().ofMaxSize(3))
                 .as((t, d, s, mx, ok, f) -> new TlsrptDatagram.Outcome(
                         new AppliedPolicy(t, d, s, mx), ok, f));
-        return Combinators.combine(name, text, outcome.list().ofMinSize(1).ofMaxSize(3))
+        return Combinators.combine(domain, text, outcome.list().ofMinSize(1).ofMaxSize(3))
                 .as(TlsrptDatagram::new);
+    }
+
+    /** A recipient or policy domain that is no host name is refused (issue 34). */
+    @Example
+    void domainsThatAreNoHostNamesAreRefused() {
+        for (String d : List.of("a", "x>, y", "evil.test\\r\\nDATA", "[127.0.0.1]")) {
+            assertTrue(DatagramParser.parse(("{\"d\": \"" + d + "\",\"policies\":[{\"policy-type\""
+                    + ":2,\"policy-domain\": \"ok.test\",\"t\":1,\"f\":0}]}").getBytes(
+                    StandardCharsets.UTF_8)) instanceof DatagramParser.Parsed.Malformed, d);
+        }
     }
 
     @Property

@@ -95,7 +95,7 @@ class FleetSendTest {
                 @ SOA ns.test. hostmaster.test. 1 3600 900 604800 60
                 @ NS ns.test.
                 ns A 127.0.0.1
-                """);
+                """).append(ReportCollector.ZONE_RECORD);
         for (String d : DOMAINS) {
             zone.append("_smtp._tls.").append(d, 0, d.indexOf('.'))
                     .append(" TXT \"v=TLSRPTv1; rua=").append(collector.uri()).append("\"\n");
@@ -142,7 +142,7 @@ class FleetSendTest {
                 dir.resolve("sender-local.db").toString(), "send", "--organization",
                 "Fleet Org", "--contact", "mailto:postmaster@fleet.test", "--submitter",
                 "fleet.test", "--from", "tlsrpt-noreply@fleet.test", "--smtp", "127.0.0.1:9",
-                "--dns", "127.0.0.1:" + knot.address().getPort(), "--ca-file",
+                "--dns", "127.0.0.1:" + knot.address().getPort(), "--allow-private-destinations", "--ca-file",
                 caFile.toString());
     }
 

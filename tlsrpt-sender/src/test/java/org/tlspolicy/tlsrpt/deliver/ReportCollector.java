@@ -21,10 +21,17 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * An RFC 8460 §5.4 HTTPS report collector on loopback: the JDK's own HTTPS server with a
- * certificate from the test CA for {@code localhost}. It answers each POST with the status set
+ * certificate from the test CA for {@link #HOST}, which the test's zone points at 127.0.0.1
+ * ({@link #ZONE_RECORD}; the sender then needs --allow-private-destinations). It answers each POST with the status set
  * by the test, or holds it unanswered, and keeps the report-id of every report it received.
  */
 final class ReportCollector implements AutoCloseable {
+
+    /** The collector's name in the test zone {@code test.}. */
+    static final String HOST = "collector.test";
+
+    /** Its address record, for a zone file of {@code test.}. */
+    static final String ZONE_RECORD = "collector.test. A 127.0.0.1\n";
 
     private static final Pattern REPORT_ID = Pattern.compile("\"report-id\" : \"([^\"]+)\"");
 
@@ -39,7 +46,7 @@ final class ReportCollector implements AutoCloseable {
     ReportCollector(TestCa ca) throws Exception {
         server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
                 16);
-        server.setHttpsConfigurator(new HttpsConfigurator(ca.issue("localhost")
+        server.setHttpsConfigurator(new HttpsConfigurator(ca.issue(HOST)
                 .serverContext()));
         server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/tlsrpt", exchange -> {
@@ -74,7 +81,7 @@ final class ReportCollector implements AutoCloseable {
     }
 
     String uri() {
-        return "https://localhost:" + server.getAddress().getPort() + "/tlsrpt";
+        return "https://" + HOST + ":" + server.getAddress().getPort() + "/tlsrpt";
     }
 
     void respond(int code) {

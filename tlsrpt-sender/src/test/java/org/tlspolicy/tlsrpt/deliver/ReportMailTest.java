@@ -2,6 +2,7 @@ package org.tlspolicy.tlsrpt.deliver;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tlspolicy.smtp.Mailbox;
 import org.tlspolicy.tlsrpt.report.AppliedPolicy;
 import org.tlspolicy.tlsrpt.report.ResultType;
 import org.tlspolicy.tlsrpt.report.SessionResult;
@@ -94,8 +95,8 @@ class ReportMailTest {
     private void checkSigned(KeyPair keys, String k) throws Exception {
         TlsReport r = report();
         Instant now = Instant.parse("2026-11-23T01:00:00Z");
-        byte[] mail = ReportMail.build(r, SUBMITTER, "tlsrpt-noreply@sender.test",
-                "tlsrpt@example.com", now);
+        byte[] mail = ReportMail.build(r, SUBMITTER, Mailbox.parse("tlsrpt-noreply@sender.test"),
+                Mailbox.parse("tlsrpt@example.com"), now);
         byte[] signed = new DkimSigner("sender.test", "sel", keys.getPrivate()).sign(mail, now);
         List<String> out = verify(signed, txt(keys.getPublic(), k));
         assertEquals(List.of(

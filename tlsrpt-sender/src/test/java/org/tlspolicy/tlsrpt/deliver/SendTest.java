@@ -16,6 +16,7 @@ import org.tlspolicy.tlsrpt.store.Delivery;
 import org.tlspolicy.tlsrpt.store.SessionCount;
 import org.tlspolicy.tlsrpt.store.SessionStore;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.DatagramSocket;
@@ -37,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -79,6 +81,20 @@ class SendTest {
             asyncore.loop()
             """;
 
+    /** Issue 34, finding 1: a mailto rua that carries SMTP commands and a message. */
+    static final String HOSTILE_RUA = "mailto:victim@victim.test%3E%0D%0ADATA%0D%0AFrom:"
+            + "%20boss@victim.test%0D%0ASubject:%20pay%0D%0A%0D%0Apay%20now%0D%0A.%0D%0AMAIL"
+            + "%09FROM:%3Cx@attacker.test%3E%0D%0ARCPT%20TO:%3Cy@attacker.test%3E";
+
+    /** A TCP listener that accepts and never answers: an https rua that hangs. */
+    private ServerSocket hang;
+
+    private String hanging() throws IOException {
+        hang = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        String base = "https://hang.test:" + hang.getLocalPort();
+        return base + "/a," + base + "/b," + base + "/c";
+    }
+
     @BeforeEach
     void world() throws Exception {
         ca = TestCa.create("report collector CA");
@@ -94,7 +110,10 @@ class SendTest {
                 _smtp._tls.mail TXT "v=TLSRPTv1;" " rua=mailto:tlsrpt@mail.test"
                 _smtp._tls.two TXT "v=TLSRPTv1; rua=mailto:a@two.test"
                 _smtp._tls.two TXT "v=TLSRPTv1; rua=mailto:b@two.test"
-                """.formatted(collector.uri()));
+                _smtp._tls.evil TXT "v=TLSRPTv1; rua=%s,mailto:tlsrpt@evil.test"
+                _smtp._tls.slow TXT "v=TLSRPTv1; rua=%s"
+                hang A 127.0.0.1
+                """.formatted(collector.uri(), HOSTILE_RUA, hanging()) + ReportCollector.ZONE_RECORD);
         knot = KnotServer.start(Files.createDirectories(dir.resolve("knot")), zones);
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             smtpPort = s.getLocalPort();
@@ -131,6 +150,7 @@ class SendTest {
 
     @AfterEach
     void stop() throws Exception {
+        hang.close();
         collector.close();
         knot.close();
         smtpSink.destroyForcibly().waitFor();
@@ -141,7 +161,7 @@ class SendTest {
                 "--contact", "mailto:postmaster@sender.test", "--submitter", "sender.test",
                 "--from", "tlsrpt-noreply@sender.test", "--smtp", "127.0.0.1:" + smtpPort,
                 "--dkim-key", keyFile.toString(), "--dkim-selector", "sel", "--dns", dns,
-                "--ca-file", caFile.toString());
+                "--allow-private-destinations", "--ca-file", caFile.toString());
     }
 
     private String knotDns() {
@@ -410,5 +430,104 @@ class SendTest {
         assertEquals("sent", state("mail.test"));
         send();
         assertEquals(2, inbox().size(), "confirmed: never again");
+    }
+
+    private void countYesterday(String... domains) throws Exception {
+        AppliedPolicy p = new AppliedPolicy(PolicyType.STS, "x", List.of("version: STSv1",
+                "mode: enforce"), List.of("mx.x"));
+        try (SessionStore store = SessionStore.open(db)) {
+            List<SessionCount> counts = new ArrayList<>();
+            for (String d : domains) {
+                counts.add(new SessionCount(YESTERDAY, new AppliedPolicy(p.type(), d,
+                        p.strings(), p.mxHosts()), new SessionResult.Success(), "", "", 1));
+            }
+            store.add(counts, "test", "more-" + System.nanoTime());
+        }
+    }
+
+    /**
+     * Issue 34, finding 1: the record's hostile mailto gives no mail and no delivery; its
+     * clean neighbour still gets its report. (The same against a real Postfix, with the log
+     * line: integration-tests ReportMailInjectionTest.)
+     */
+    @Test
+    void aMailtoCarryingCommandsSendsNothing() throws Exception {
+        countYesterday("evil.test");
+        send();
+        List<Delivery> evil = deliveries().stream().filter(d -> d.domain().equals("evil.test"))
+                .toList();
+        assertEquals(List.of("mailto:tlsrpt@evil.test"), evil.stream()
+                .map(Delivery::destination).toList());
+        assertEquals("sent", evil.get(0).state());
+        List<String> to = inbox().stream().map(p -> p.getFileName().toString()).toList();
+        assertEquals(2, to.size(), to.toString());
+        assertTrue(to.stream().noneMatch(n -> n.contains("victim") || n.contains("attacker")),
+                to.toString());
+        for (Path m : inbox()) {
+            String text = Files.readString(m, StandardCharsets.US_ASCII);
+            assertFalse(text.contains("victim") || text.contains("pay now"), text);
+        }
+    }
+
+    /** Issue 34, finding 4: an https rua on loopback is refused unless the test option says. */
+    @Test
+    void anHttpsRuaOnLoopbackIsRefusedByDefault() throws Exception {
+        List<String> args = new ArrayList<>(sendArgs(knotDns()));
+        args.remove("--allow-private-destinations");
+        StringWriter out = new StringWriter();
+        assertEquals(0, Main.run(args.toArray(String[]::new), new PrintWriter(out),
+                new PrintWriter(out)), out.toString());
+        Delivery d = deliveries().stream().filter(x -> x.domain().equals("https.test"))
+                .findFirst().orElseThrow();
+        assertEquals("failed", d.state());
+        assertTrue(d.lastError().startsWith("refused: collector.test resolves to no global "
+                + "unicast address (127.0.0.1 loopback)"), d.lastError());
+        assertEquals(List.of(), collector.reportIds(), "nothing reached the collector");
+        assertEquals("sent", state("mail.test"), "mail still goes");
+    }
+
+    /**
+     * Issue 34, finding 3: a domain whose three https endpoints hang uses up its time budget
+     * with two attempts; the other domains' reports go first or between, and its third
+     * endpoint waits for the next run, not attempted.
+     */
+    @Test
+    void aDomainWithHangingEndpointsCannotHoldUpTheOthers() throws Exception {
+        countYesterday("slow.test");
+        org.xbill.DNS.SimpleResolver dns = new org.xbill.DNS.SimpleResolver(
+                knot.address().getAddress());
+        dns.setPort(knot.address().getPort());
+        HttpsPost https = new HttpsPost(Trust.context(caFile),
+                dns, true, java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1));
+        ReportSender.Mail mail = new ReportSender.Mail(
+                org.tlspolicy.smtp.Mailbox.parse("tlsrpt-noreply@sender.test"),
+                new SmtpSubmission(new java.net.InetSocketAddress("127.0.0.1", smtpPort),
+                        org.tlspolicy.smtp.Domain.parse("sender.test"),
+                        java.time.Duration.ofSeconds(10)), java.util.Optional.empty());
+        try (SessionStore store = SessionStore.open(db)) {
+            ReportSender.Summary sum = new ReportSender(store, new RuaLookup(dns),
+                    new org.tlspolicy.tlsrpt.report.TlsReport.Submitter("Org",
+                            "mailto:postmaster@sender.test", "sender.test", ""), mail, https,
+                    java.time.Instant::now, 3, 31, java.time.Duration.ofMillis(1500)).run();
+            assertEquals(2, sum.sent(), sum.toString()); // https.test and mail.test
+            assertEquals(2, sum.retry(), sum.toString()); // two of slow.test's, timed out
+        }
+        List<Delivery> slow = deliveries().stream().filter(d -> d.domain().equals("slow.test"))
+                .toList();
+        assertEquals(3, slow.size());
+        assertEquals(List.of(1, 1, 0), slow.stream().map(Delivery::attempts).toList(),
+                slow.toString());
+        assertEquals("sent", state("https.test"));
+        assertEquals("sent", state("mail.test"));
+    }
+
+    @Test
+    void domainsTakeTurns() {
+        java.util.function.BiFunction<String, String, Delivery> d = (domain, to) ->
+                new Delivery(YESTERDAY, domain, to, "id", "pending", 0, 0, "");
+        List<Delivery> order = ReportSender.inTurn(List.of(d.apply("a", "1"), d.apply("a", "2"),
+                d.apply("a", "3"), d.apply("b", "1"), d.apply("c", "1"), d.apply("c", "2")));
+        assertEquals(List.of("a1", "b1", "c1", "a2", "c2", "a3"), order.stream()
+                .map(x -> x.domain() + x.destination()).toList());
     }
 }

@@ -1,4 +1,4 @@
-package org.tlspolicy.tlsrpt.cli;
+package org.tlspolicy.tlsrpt.deliver;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -10,12 +10,12 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 
 /** The TLS trust of https destinations: the JVM's CAs, and those of a PEM file if given. */
-final class Trust {
+public final class Trust {
 
     private Trust() {
     }
 
-    static SSLContext context(Path extraCaFile) throws Exception {
+    public static SSLContext context(Path extraCaFile) throws Exception {
         if (extraCaFile == null) {
             return SSLContext.getDefault();
         }
