@@ -155,6 +155,7 @@ dns:
   servers: ["${BENCH_DNS:-$BENCH_DNS_ADDRESS:53}"]
 mta_sts:
   extra_ca_file: $work/ca.pem
+  allow_private_addresses: true   # the bench world is on loopback
 dane: $dane
 cache:
   path: $work/$name-cache.db

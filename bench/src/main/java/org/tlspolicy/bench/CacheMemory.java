@@ -42,7 +42,7 @@ public final class CacheMemory {
             DnsClient nowhere = new DnsClient(List.of(new InetSocketAddress("127.0.0.1", 9)),
                     Duration.ofMillis(100), 1);
             StsCache cache = new StsCache(new StsResolver(nowhere, null), store,
-                    new StsCache.Settings(n + 1000, Duration.ofMinutes(5), Duration.ofMinutes(1),
+                    new StsCache.Settings(n + 1000, (n + 1000) * 4096L, Duration.ofMinutes(5), Duration.ofMinutes(1),
                             Duration.ofHours(1), 5), System::currentTimeMillis);
             long before = usedAfterGc();
             long start = System.nanoTime();

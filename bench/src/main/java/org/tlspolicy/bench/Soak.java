@@ -97,7 +97,7 @@ public final class Soak {
             Path config = Files.writeString(dir.resolve("tlspolicyd.yml"), """
                     socketmap: {listen: ["127.0.0.1:%d"]}
                     dns: {servers: ["127.0.0.1:%d"], timeout: 1s, attempts: 2}
-                    mta_sts: {extra_ca_file: "%s"}
+                    mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                     dane: {dnssec: resolver, min_ttl: %ds}
                     cache: {path: "%s", negative_ttl: %ds%s}
                     tlsrpt: "off"

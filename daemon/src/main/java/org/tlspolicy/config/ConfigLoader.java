@@ -286,7 +286,7 @@ public final class ConfigLoader {
         return new DaemonConfig.MtaSts(t.bool("mta_sts.enabled"), t.bool("mta_sts.strict_testing"),
                 t.duration("mta_sts.connect_timeout", Duration.ofMillis(100), Duration.ofSeconds(60)),
                 t.duration("mta_sts.fetch_timeout", Duration.ofMillis(100), Duration.ofSeconds(90)),
-                caFile);
+                caFile, t.bool("mta_sts.allow_private_addresses"));
     }
 
     private static DaemonConfig.Dane dane(ConfigTree t) throws ConfigException {
@@ -324,6 +324,7 @@ public final class ConfigLoader {
         }
         return new DaemonConfig.Cache(path.isEmpty() ? Optional.empty() : Optional.of(Path.of(path)),
                 t.integer("cache.max_entries", 100, 100_000_000),
+                t.integer("cache.max_memory_mib", 8, 1_000_000),
                 t.duration("cache.negative_ttl", Duration.ZERO, Duration.ofDays(1)),
                 t.duration("cache.failure_ttl", Duration.ZERO, Duration.ofHours(1)),
                 t.duration("cache.check_interval", Duration.ofMinutes(1), Duration.ofDays(7)),

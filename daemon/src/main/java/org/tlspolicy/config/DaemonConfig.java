@@ -50,8 +50,12 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
         }
     }
 
+    /**
+     * @param allowPrivateAddresses fetch from policy hosts on non-global addresses (test worlds)
+     */
     public record MtaSts(boolean enabled, boolean strictTesting, Duration connectTimeout,
-                         Duration fetchTimeout, Optional<Path> extraCaFile) {
+                         Duration fetchTimeout, Optional<Path> extraCaFile,
+                         boolean allowPrivateAddresses) {
     }
 
     /**
@@ -82,9 +86,19 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
      * @param resolutionRate resolutions started per second, at most
      * @param shared         fleet mode's shared cache; empty: a single relay
      */
-    public record Cache(Optional<Path> path, int maxEntries, Duration negativeTtl,
-                        Duration failureTtl, Duration checkInterval, int refreshRate,
-                        int resolutionRate, Optional<Shared> shared) {
+    public record Cache(Optional<Path> path, int maxEntries, int maxMemoryMib,
+                        Duration negativeTtl, Duration failureTtl, Duration checkInterval,
+                        int refreshRate, int resolutionRate, Optional<Shared> shared) {
+
+        /** MTA-STS states' share of {@code max_memory_mib}: three quarters. */
+        public long stsBytes() {
+            return maxMemoryMib * 1024L * 1024L * 3 / 4;
+        }
+
+        /** DANE results' share: the rest. */
+        public long daneBytes() {
+            return maxMemoryMib * 1024L * 1024L - stsBytes();
+        }
     }
 
     /**

@@ -254,7 +254,7 @@ public final class PolicyDaemon implements AutoCloseable {
         DaemonConfig running = new DaemonConfig(next.mapName(), current.listen(), next.limits(),
                 current.threads(), next.shutdownGrace(), next.logLevel(), next.dns(),
                 next.mtaSts(), next.dane(), new DaemonConfig.Cache(current.cache().path(),
-                next.cache().maxEntries(), next.cache().negativeTtl(),
+                next.cache().maxEntries(), next.cache().maxMemoryMib(), next.cache().negativeTtl(),
                 next.cache().failureTtl(), next.cache().checkInterval(),
                 next.cache().refreshRate(), next.cache().resolutionRate(),
                 next.cache().shared()),

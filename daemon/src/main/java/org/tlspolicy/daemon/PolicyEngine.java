@@ -169,14 +169,17 @@ public final class PolicyEngine implements AutoCloseable {
         if (sts) {
             StsResolver r = stsResolver(config, tls, http, sockets[0], sockets[1], rate);
             StsCache cache = new StsCache(r, store, tier, new StsCache.Settings(c.maxEntries(),
-                    c.negativeTtl(), c.failureTtl(), c.checkInterval(), c.refreshRate()),
-                    System::currentTimeMillis);
+                    c.stsBytes(), c.negativeTtl(), c.failureTtl(), c.checkInterval(),
+                    c.refreshRate()), System::currentTimeMillis);
             if (background) {
                 cache.startRefreshing(timer);
             }
             cache.metrics(metrics);
             metrics.gauge("tlspolicyd_cache_entries{cache=\"mta-sts\"}",
                     "Entries held in memory, by cache.", cache::size);
+            metrics.gauge("tlspolicyd_cache_memory_bytes{cache=\"mta-sts\"}", "Estimated heap "
+                    + "of the entries held in memory, by cache (bounded by cache.max_memory_mib).",
+                    cache::bytes);
             resolver = new StsPolicyResolver(cache, new StsDecision(
                     config.mtaSts().strictTesting(), tlsrpt));
             stsCache = Optional.of(cache);
@@ -192,12 +195,15 @@ public final class PolicyEngine implements AutoCloseable {
         if (dane) {
             DaneDecision decision = DaneDecision.forPostfix();
             DaneCache cache = new DaneCache(daneResolver.get(), decision, store, tier,
-                    new DaneCache.Settings(c.maxEntries(), config.dane().minTtl(),
+                    new DaneCache.Settings(c.maxEntries(), c.daneBytes(), config.dane().minTtl(),
                             config.dane().maxTtl(), c.failureTtl()),
                     System::currentTimeMillis);
             cache.metrics(metrics);
             metrics.gauge("tlspolicyd_cache_entries{cache=\"dane\"}",
                     "Entries held in memory, by cache.", cache::size);
+            metrics.gauge("tlspolicyd_cache_memory_bytes{cache=\"dane\"}", "Estimated heap "
+                    + "of the entries held in memory, by cache (bounded by cache.max_memory_mib).",
+                    cache::bytes);
             if (background) {
                 cache.startSweeping(timer);
                 if (!sts) {
@@ -421,7 +427,7 @@ public final class PolicyEngine implements AutoCloseable {
         return new StsResolver(new DnsClient(servers(dns), dns.timeout(), dns.attempts(),
                 Optional.empty(), dnsSockets), new PolicyFetcher(tls,
                 config.mtaSts().connectTimeout(), config.mtaSts().fetchTimeout(), HTTPS_PORT,
-                http, httpsSockets), rate);
+                http, httpsSockets, config.mtaSts().allowPrivateAddresses()), rate);
     }
 
     /**

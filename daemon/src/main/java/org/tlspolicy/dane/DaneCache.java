@@ -76,11 +76,12 @@ public final class DaneCache implements AutoCloseable {
 
     /**
      * @param maxEntries  results kept in memory
+     * @param maxBytes    their estimated heap ({@link DaneState#weight}) at most
      * @param minTtl      results are kept at least this long, whatever their TTLs
      * @param maxTtl      and at most this long
      * @param failureTtl  how long a failed resolution is kept
      */
-    public record Settings(long maxEntries, Duration minTtl, Duration maxTtl,
+    public record Settings(long maxEntries, long maxBytes, Duration minTtl, Duration maxTtl,
                            Duration failureTtl) {
     }
 
@@ -112,7 +113,9 @@ public final class DaneCache implements AutoCloseable {
         this.clock = clock;
         // Size-bounded only, as StsCache: validity is checked on every read.
         this.memory = Caffeine.newBuilder()
-                .maximumSize(settings.maxEntries())
+                .maximumWeight(settings.maxBytes())
+                .weigher(org.tlspolicy.cache.MemoryBound.weigher(settings.maxBytes(),
+                        settings.maxEntries(), DaneState::weight))
                 .executor(Runnable::run)
                 .build();
     }
@@ -120,6 +123,11 @@ public final class DaneCache implements AutoCloseable {
     /** Counts resolutions in {@code m} from now on. */
     public void metrics(Metrics m) {
         this.metrics = m;
+    }
+
+    /** The estimated heap of the entries in memory, in bytes. */
+    public long bytes() {
+        return memory.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
     }
 
     /** Entries in memory (approximate). */

@@ -79,6 +79,21 @@ public final class DaneDecision {
     }
 
     /**
+     * DANE on some MX hosts while the domain's MTA-STS policy is enforced: {@code dane-only}, so
+     * that Postfix uses no host without authentication (see {@link DanePrecedence}).
+     */
+    public PolicyOutcome enforcedPartial(String domain, DaneLookup.Applies applies) {
+        TlsPolicy policy = new TlsPolicy(TlsPolicy.Level.DANE_ONLY, List.of(), reportTlsa
+                ? TlsrptAttributes.tlsa(domain, records(applies.hosts()), true) : List.of());
+        if (policy.render().length() > TlsPolicy.MAX_RENDERED) {
+            policy = new TlsPolicy(TlsPolicy.Level.DANE_ONLY, List.of(),
+                    TlsrptAttributes.tlsa(domain, records(applies.hosts()), false));
+        }
+        return new PolicyOutcome.Apply(policy, SOURCE, "MX secure; " + hosts(applies.hosts())
+                + "; MTA-STS enforce: dane-only, so that no MX host goes unauthenticated");
+    }
+
+    /**
      * What to answer when DANE does not apply and MTA-STS has no policy either: no policy,
      * unless secure TLSA records were found that are all unusable; then {@code dane}, so that
      * Postfix insists on TLS with those hosts (RFC 7672 §2.2: unusable TLSA records still mean

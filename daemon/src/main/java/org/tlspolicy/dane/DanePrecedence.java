@@ -13,7 +13,14 @@ import java.util.concurrent.CompletableFuture;
  * never a reason to fall back to MTA-STS or to plain opportunistic TLS.
  *
  * <p>Both resolutions start together; the answer waits for MTA-STS only when DANE has nothing to
- * say (the MTA-STS one still completes and is cached either way).
+ * say (the MTA-STS one still completes and is cached either way), or when DANE covers only some
+ * MX hosts: then an MTA-STS policy that is enforced makes the answer {@code dane-only}
+ * ({@link DaneDecision#enforcedPartial}). Postfix's policy is per next hop, not per MX host
+ * (shared README §3): {@code dane} would leave the hosts without TLSA at {@code may}, where an
+ * attacker who blocks the others and strips STARTTLS gets the mail in clear although the domain
+ * asked for enforce (issue 34, finding 2); {@code secure} would let MTA-STS override a failing
+ * DANE validation, which RFC 8461 §2 forbids. {@code dane-only} never leaves a host
+ * unauthenticated: the hosts with TLSA are authenticated by DANE, the others get no mail.
  */
 public final class DanePrecedence implements PolicyResolver {
 
@@ -34,6 +41,10 @@ public final class DanePrecedence implements PolicyResolver {
             return null;
         }
         if (d.outcome() != null) {
+            if (d.lookup() instanceof DaneLookup.Applies a && !a.mandatory()) {
+                PolicyOutcome sts = then.known(domain);
+                return sts == null ? null : partial(domain.name(), a, d.outcome(), sts);
+            }
             return d.outcome();
         }
         PolicyOutcome sts = then.known(domain);
@@ -65,11 +76,30 @@ public final class DanePrecedence implements PolicyResolver {
         CompletableFuture<DaneState> daneState = dane.lookup(domain.name());
         CompletableFuture<PolicyOutcome> sts = then.resolve(domain);
         return daneState.thenCompose(d -> {
+            if (d.outcome() != null && d.lookup() instanceof DaneLookup.Applies a
+                    && !a.mandatory()) {
+                return sts.thenApply(o -> partial(domain.name(), a, d.outcome(), o));
+            }
             if (d.outcome() != null) {
                 return CompletableFuture.completedFuture(d.outcome());
             }
             return sts.thenApply(outcome -> combine(domain.name(), d, outcome));
         });
+    }
+
+    /**
+     * DANE on some MX hosts ({@code dane}), and MTA-STS's answer beside it: {@code dane-only}
+     * when that answer enforces (see above), else DANE's {@code dane}.
+     */
+    private PolicyOutcome partial(String domain, DaneLookup.Applies dane, PolicyOutcome daneOutcome,
+                                  PolicyOutcome sts) {
+        return enforces(sts) ? decision.enforcedPartial(domain, dane) : daneOutcome;
+    }
+
+    /** Whether MTA-STS's outcome requires authenticated TLS (enforce, or strict testing). */
+    static boolean enforces(PolicyOutcome sts) {
+        return sts instanceof PolicyOutcome.Apply a
+                && a.policy().level() == org.tlspolicy.policy.TlsPolicy.Level.SECURE;
     }
 
     private PolicyOutcome combine(String domain, DaneState d, PolicyOutcome sts) {

@@ -2,6 +2,8 @@ package org.tlspolicy.fleet;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.tlspolicy.secret.SecretFile;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,6 +43,7 @@ public final class FleetKey {
             throw new IOException("is readable by others (it would let them forge shared "
                     + "cache entries): chmod 0640 it");
         }
+        SecretFile.check(file, "fleet key"); // refuses a key others could change
         String text = Files.readString(file, StandardCharsets.ISO_8859_1).strip();
         byte[] secret = text.getBytes(StandardCharsets.ISO_8859_1);
         if (secret.length < MIN_BYTES) {

@@ -122,8 +122,14 @@ public final class SharedCache implements SharedTier, AutoCloseable {
         this.settings = settings;
         this.clock = clock;
         this.redisUri = RedisURI.create(settings.uri());
-        char[] password = settings.passwordFile().isPresent()
-                ? Files.readString(settings.passwordFile().get()).strip().toCharArray() : null;
+        char[] password = null;
+        if (settings.passwordFile().isPresent()) {
+            Path file = settings.passwordFile().get();
+            for (String w : org.tlspolicy.secret.SecretFile.check(file, "password file")) {
+                log.warn("shared-cache {}", w);
+            }
+            password = Files.readString(file).strip().toCharArray();
+        }
         String user = settings.username().orElse(null);
         if (password != null || user != null) {
             RedisCredentials credentials = RedisCredentials.just(user, password);

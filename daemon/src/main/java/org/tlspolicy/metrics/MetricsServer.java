@@ -39,9 +39,17 @@ import java.util.function.Supplier;
  * promises, with notices of past trouble below; 503 and the problems, one a line, otherwise),
  * on a loopback address only,
  * one thread of its own so that scraping never delays a lookup. Requests are capped at 8 KiB
- * and 10 s; anything else gets 404 or 405.
+ * and 10 s, connections at {@value #MAX_CONNECTIONS} at once (more are closed at once: the
+ * daemon's file descriptors are for Postfix); anything else gets 404 or 405.
+ *
+ * <p>A request whose {@code Host} is not this listener (its address or {@code localhost}, with
+ * its port) gets 421: a web page a browser on this host visits could otherwise read the status
+ * page through a name that its owner points at 127.0.0.1 (DNS rebinding).
  */
 public final class MetricsServer implements AutoCloseable {
+
+    /** Connections served at once, at most. */
+    static final int MAX_CONNECTIONS = 16;
 
     private final EventLoopGroup group;
     private final Channel channel;
@@ -75,27 +83,49 @@ public final class MetricsServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        java.util.concurrent.atomic.AtomicInteger open =
+                new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<java.util.Set<String>> hosts =
+                new java.util.concurrent.atomic.AtomicReference<>(java.util.Set.of());
         try {
             Channel ch = new ServerBootstrap().group(group)
                     .channel(NioServerSocketChannel.class)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
+                            if (open.incrementAndGet() > MAX_CONNECTIONS) {
+                                open.decrementAndGet();
+                                c.close();
+                                return;
+                            }
+                            c.closeFuture().addListener(f -> open.decrementAndGet());
                             c.pipeline().addLast(new ReadTimeoutHandler(10, TimeUnit.SECONDS),
                                     new HttpServerCodec(4096, 8192, 8192),
                                     new HttpObjectAggregator(8192),
-                                    new Handler(metrics, health, status));
+                                    new Handler(metrics, health, status, hosts.get()));
                         }
                     })
                     .bind(address).awaitUninterruptibly().channel();
             if (!ch.isActive()) {
                 throw new IOException("cannot listen on " + address);
             }
+            hosts.set(hostHeaders((InetSocketAddress) ch.localAddress()));
             return new MetricsServer(group, ch);
         } catch (IOException | RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
+    }
+
+    /** The Host header values this listener answers: its address, or localhost, and port. */
+    static java.util.Set<String> hostHeaders(InetSocketAddress bound) {
+        String ip = bound.getAddress().getHostAddress();
+        if (bound.getAddress() instanceof java.net.Inet6Address) {
+            ip = "[" + ip.replaceAll("%.*", "") + "]";
+        }
+        int port = bound.getPort();
+        return java.util.Set.of((ip + ":" + port).toLowerCase(java.util.Locale.ROOT),
+                "localhost:" + port);
     }
 
     /** The bound address (with the real port if 0 was asked for). */
@@ -113,12 +143,15 @@ public final class MetricsServer implements AutoCloseable {
         private final Metrics metrics;
         private final Supplier<Health> health;
         private final Function<Optional<String>, CompletableFuture<String>> status;
+        private final java.util.Set<String> hosts;
 
         Handler(Metrics metrics, Supplier<Health> health,
-                Function<Optional<String>, CompletableFuture<String>> status) {
+                Function<Optional<String>, CompletableFuture<String>> status,
+                java.util.Set<String> hosts) {
             this.metrics = metrics;
             this.health = health;
             this.status = status;
+            this.hosts = hosts;
         }
 
         @Override
@@ -127,8 +160,12 @@ public final class MetricsServer implements AutoCloseable {
             int q = path.indexOf('?');
             path = q >= 0 ? path.substring(0, q) : path;
             FullHttpResponse response;
+            String host = request.headers().get(HttpHeaderNames.HOST, "");
             if (!request.decoderResult().isSuccess()) {
                 response = text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
+            } else if (!hosts.contains(host.toLowerCase(java.util.Locale.ROOT))) {
+                response = text(HttpResponseStatus.MISDIRECTED_REQUEST, "this is "
+                        + String.join(" or ", new java.util.TreeSet<>(hosts)) + "\n");
             } else if (!path.equals("/metrics") && !path.equals("/health")
                     && !path.equals("/status") && !path.equals("/")) {
                 response = text(HttpResponseStatus.NOT_FOUND, "not found: /metrics, /health, "

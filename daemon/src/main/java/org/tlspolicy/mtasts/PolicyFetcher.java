@@ -1,6 +1,7 @@
 package org.tlspolicy.mtasts;
 
 import io.netty.bootstrap.Bootstrap;
+import org.tlspolicy.outbound.PublicAddress;
 import org.tlspolicy.outbound.SocketBudget;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -62,6 +63,11 @@ import java.util.concurrent.TimeUnit;
  *       a second costs one idle connection until then and nothing else.</li>
  * </ul>
  *
+ * <p>Only global unicast addresses are connected to ({@link PublicAddress}): the policy host is
+ * named by the domain, that is by anyone, and must not be able to point tlspolicyd at this
+ * host's or this network's own services (issue 34, finding 4). {@code
+ * mta_sts.allow_private_addresses} lifts that for test worlds on loopback.
+ *
  * <p>The caller supplies the policy host's addresses. That is why this is Netty's HTTP codec
  * and not the JDK's HTTP client: the JDK client resolves host names itself, through the
  * system resolver, one lookup after the other; here the address lookup goes to the configured
@@ -87,6 +93,7 @@ public final class PolicyFetcher {
     private final int port;
     private final EventLoopGroup group;
     private final SocketBudget sockets;
+    private final boolean allowPrivate;
 
     /**
      * @param tls            trust for policy hosts
@@ -94,19 +101,22 @@ public final class PolicyFetcher {
      * @param timeout        limit for the whole fetch, body included
      * @param port           443 in production; tests run policy hosts on other ports
      * @param group          runs the connections (NIO)
+     * @param allowPrivate   connect to loopback and private addresses too (test worlds only)
      */
     public PolicyFetcher(SslContext tls, Duration connectTimeout, Duration timeout, int port,
-                         EventLoopGroup group) {
-        this(tls, connectTimeout, timeout, port, group, SocketBudget.unlimited("https"));
+                         EventLoopGroup group, boolean allowPrivate) {
+        this(tls, connectTimeout, timeout, port, group, SocketBudget.unlimited("https"),
+                allowPrivate);
     }
 
     /**
-     * As {@link #PolicyFetcher(SslContext, Duration, Duration, int, EventLoopGroup)}, each
-     * fetch holding a socket of {@code sockets} from before it connects until it is over; a
-     * fetch waiting for one has not started (its deadline neither).
+     * As {@link #PolicyFetcher(SslContext, Duration, Duration, int, EventLoopGroup, boolean)},
+     * each fetch holding a socket of {@code sockets} from before it connects until it is over;
+     * a fetch waiting for one has not started (its deadline neither).
      */
     public PolicyFetcher(SslContext tls, Duration connectTimeout, Duration timeout, int port,
-                         EventLoopGroup group, SocketBudget sockets) {
+                         EventLoopGroup group, SocketBudget sockets, boolean allowPrivate) {
+        this.allowPrivate = allowPrivate;
         this.sockets = sockets;
         this.tls = tls;
         this.connectTimeout = connectTimeout;
@@ -135,8 +145,21 @@ public final class PolicyFetcher {
      * connection; the future never completes exceptionally.
      */
     public CompletableFuture<PolicyFetch> fetch(String domain, List<InetAddress> addresses) {
+        List<InetAddress> usable = addresses;
+        if (!allowPrivate) {
+            usable = addresses.stream().filter(PublicAddress::is).toList();
+            if (usable.isEmpty() && !addresses.isEmpty()) {
+                InetAddress a = addresses.get(0);
+                return CompletableFuture.completedFuture(new PolicyFetch.Failed(
+                        StsFailure.FETCH_ERROR, host(domain) + " resolves to no global unicast "
+                        + "address (" + a.getHostAddress() + " is " + PublicAddress.whyNot(a)
+                        .orElse("") + "): not fetched (mta_sts.allow_private_addresses is off)",
+                        Duration.ZERO, PolicyFetch.Phases.NONE));
+            }
+        }
+        List<InetAddress> vetted = usable;
         return sockets.acquire().thenCompose(permit -> {
-            Exchange exchange = new Exchange(domain, List.copyOf(addresses), group.next());
+            Exchange exchange = new Exchange(domain, List.copyOf(vetted), group.next());
             exchange.result.whenComplete((r, e) -> permit.release());
             exchange.start();
             return exchange.result;

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlspolicy.cache.MemoryBound;
 import org.tlspolicy.cache.PolicyStore;
 import org.tlspolicy.cache.SharedLoads;
 import org.tlspolicy.cache.SharedTier;
@@ -90,13 +91,15 @@ public final class StsCache implements AutoCloseable {
 
     /**
      * @param maxEntries      states kept in memory (policies and negative answers)
+     * @param maxBytes        their estimated heap ({@link StsState#weight}) at most; whichever
+     *                        bound is reached first evicts
      * @param negativeTtl     how long "no MTA-STS" is remembered
      * @param failureTtl      how long a failed resolution is remembered (no policy cached)
      * @param checkInterval   how often a used policy's TXT id is compared
      * @param refreshPerSecond background refreshes started per second, at most
      */
-    public record Settings(long maxEntries, Duration negativeTtl, Duration failureTtl,
-                           Duration checkInterval, int refreshPerSecond) {
+    public record Settings(long maxEntries, long maxBytes, Duration negativeTtl,
+                           Duration failureTtl, Duration checkInterval, int refreshPerSecond) {
     }
 
     private final StsResolver resolver;
@@ -137,7 +140,9 @@ public final class StsCache implements AutoCloseable {
         // are swept with the store's; Caffeine's variable expiry would move each entry in its
         // timer wheel on every read, a measurable share of a cached lookup in bench/run-cached.
         this.memory = Caffeine.newBuilder()
-                .maximumSize(settings.maxEntries())
+                .maximumWeight(settings.maxBytes())
+                .weigher(MemoryBound.weigher(settings.maxBytes(), settings.maxEntries(),
+                        StsState::weight))
                 .executor(Runnable::run)
                 .build();
     }
@@ -214,6 +219,11 @@ public final class StsCache implements AutoCloseable {
     /** What memory holds for {@code domain}, without side effects (for {@code query}). */
     public Optional<StsState> peek(String domain) {
         return Optional.ofNullable(memory.policy().getIfPresentQuietly(domain));
+    }
+
+    /** The estimated heap of the entries in memory, in bytes. */
+    public long bytes() {
+        return memory.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
     }
 
     /** Entries in memory (approximate). */

@@ -18,6 +18,13 @@ public final class StsPolicyResolver implements PolicyResolver {
      */
     private static final int MEMO_SLOTS = 1 << 15;
 
+    /**
+     * Replies longer than this are not memoized: a long policy's reply (its TLSRPT policy
+     * strings) runs to 100,000 bytes, and 32,768 of those would be 3 GB. With this bound the
+     * memo holds 32 MiB of replies at most; longer ones are rare and decided again each time.
+     */
+    static final int MAX_MEMO_REPLY_BYTES = 1024;
+
     private record Decided(StsState state, PolicyOutcome outcome) {
     }
 
@@ -59,6 +66,10 @@ public final class StsPolicyResolver implements PolicyResolver {
             return b.outcome();
         }
         PolicyOutcome o = decision.decide(name, s);
+        if (o instanceof PolicyOutcome.Apply apply
+                && apply.reply().encoded().length > MAX_MEMO_REPLY_BYTES) {
+            return o; // decided anew each time: the memo's bound is in bytes too
+        }
         // Into a free slot if there is one, else over one of the two at random: a fixed choice
         // could leave two domains that share a slot pushing each other out for ever.
         int slot = a == null ? first : b == null ? second

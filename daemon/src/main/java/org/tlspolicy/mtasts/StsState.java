@@ -9,6 +9,14 @@ public sealed interface StsState {
     long validUntil();
 
     /**
+     * Bytes of heap this state holds, estimated from above: object headers and fields, and two
+     * bytes per character of its strings (a policy body of non-Latin-1 text is stored as UTF-16).
+     * What the memory tier's byte bound counts (issue 34, finding 7: policy bodies of up to
+     * 64 KiB each, counted as one entry each, filled the heap).
+     */
+    long weight();
+
+    /**
      * A valid policy (RFC 8461 §5.1: usable until max_age after its fetch, whatever DNS and the
      * policy host say meanwhile). Only the body is kept, not its parse: a million cached
      * policies must fit in a small heap, and decisions on it are memoized by the resolver.
@@ -38,6 +46,11 @@ public sealed interface StsState {
             return expiresAt;
         }
 
+        @Override
+        public long weight() {
+            return 200 + 2L * (id.length() + body.length() + refreshProblem.length());
+        }
+
         Policy checked(long now, String problem) {
             return new Policy(id, body, fetchedAt, expiresAt, now, refreshAt, lastUsed, problem);
         }
@@ -64,6 +77,11 @@ public sealed interface StsState {
         /** Resolved again only once expired. */
         public NoPolicy(String reason, StsFailure failure, long validUntil) {
             this(reason, failure, validUntil, validUntil);
+        }
+
+        @Override
+        public long weight() {
+            return 120 + 2L * reason.length();
         }
     }
 }

@@ -13,6 +13,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.InternetProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -29,6 +30,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.channels.spi.SelectorProvider;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipalLookupService;
@@ -137,8 +139,19 @@ public final class SocketmapServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 1024);
         SocketAddress local;
         if (address instanceof ListenAddress.Tcp tcp) {
-            bootstrap.channel(serverChannel(false)).childOption(ChannelOption.TCP_NODELAY, true);
+            // An IPv4 address binds an IPv4 socket: Java would bind 0.0.0.0 as a dual-stack
+            // "::" and take IPv6 connections too, which the operator did not ask for.
+            boolean v4 = tcp.address().getAddress() instanceof java.net.Inet4Address;
+            bootstrap.channelFactory(() -> tcpServerChannel(v4))
+                    .childOption(ChannelOption.TCP_NODELAY, true);
             local = tcp.address();
+            if (!tcp.address().getAddress().isLoopbackAddress()) {
+                // Issue 34, finding 9: socketmap has no authentication. Whoever can connect
+                // learns the policies and ties up lookups; Postfix runs on this host.
+                log.warn("socketmap listener on {} is not loopback: any host that can reach it "
+                        + "can query it; keep it behind a firewall, or listen on 127.0.0.1 or "
+                        + "a unix socket", new ListenAddress.Tcp(tcp.address()));
+            }
         } else {
             ListenAddress.Unix unix = (ListenAddress.Unix) address;
             if (!epoll) {
@@ -146,7 +159,7 @@ public final class SocketmapServer implements AutoCloseable {
                         + "unavailable here: " + Epoll.unavailabilityCause());
             }
             removeStaleSocket(unix.path());
-            bootstrap.channel(serverChannel(true));
+            bootstrap.channel(EpollServerDomainSocketChannel.class);
             local = new DomainSocketAddress(unix.path().toFile());
         }
         Channel channel;
@@ -170,11 +183,11 @@ public final class SocketmapServer implements AutoCloseable {
         return bound;
     }
 
-    private Class<? extends ServerChannel> serverChannel(boolean unix) {
-        if (unix) {
-            return EpollServerDomainSocketChannel.class;
-        }
-        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    private ServerChannel tcpServerChannel(boolean v4) {
+        InternetProtocolFamily family = v4 ? InternetProtocolFamily.IPv4
+                : InternetProtocolFamily.IPv6;
+        return epoll ? new EpollServerSocketChannel(family)
+                : new NioServerSocketChannel(SelectorProvider.provider(), family);
     }
 
     /**

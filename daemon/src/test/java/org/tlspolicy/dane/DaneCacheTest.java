@@ -71,7 +71,7 @@ class DaneCacheTest {
 
     DaneCache cache(DaneResolver resolver, PolicyStore store, Duration maxTtl) {
         return new DaneCache(resolver, DaneDecision.forPostfix(), store,
-                new DaneCache.Settings(1000, Duration.ofMinutes(1), maxTtl,
+                new DaneCache.Settings(1000, 1000 * 4096L, Duration.ofMinutes(1), maxTtl,
                         Duration.ofSeconds(30)), clock::get);
     }
 
@@ -203,7 +203,7 @@ class DaneCacheTest {
              org.tlspolicy.testworld.DnsRelay relay = org.tlspolicy.testworld.DnsRelay.start(
                      world.authority())) {
             DaneCache cache = new DaneCache(resolver(relay.address()), DaneDecision.forPostfix(),
-                    store, new DaneCache.Settings(1000, Duration.ofMinutes(1),
+                    store, new DaneCache.Settings(1000, 1000 * 4096L, Duration.ofMinutes(1),
                     Duration.ofHours(1), Duration.ofSeconds(30)), clock::get);
             List<String> domains = List.of("dane-only.test", "mixed.test", "sts-only.test",
                     "nullmx.test", "both.test");

@@ -112,13 +112,13 @@ class DaneTest {
         StsResolver sts = new StsResolver(new DnsClient(List.of(world.iteratingResolver()),
                 Duration.ofSeconds(2), 1), new PolicyFetcher(PolicyHostTrust.context(
                 Optional.of(world.ca().writePem(dir.resolve("ca.pem")))), Duration.ofSeconds(2),
-                Duration.ofSeconds(5), world.policyHost().port(), http));
-        StsCache stsCache = new StsCache(sts, store, new StsCache.Settings(1000,
+                Duration.ofSeconds(5), world.policyHost().port(), http, true));
+        StsCache stsCache = new StsCache(sts, store, new StsCache.Settings(1000, 1000 * 4096L,
                 Duration.ofMinutes(5), Duration.ofMinutes(1), Duration.ofHours(1), 5),
                 System::currentTimeMillis);
         DaneDecision decision = DaneDecision.forPostfix();
         DaneCache dane = new DaneCache(new DaneResolver(PolicyEngine.daneDnsClient(config)),
-                decision, store, new DaneCache.Settings(1000, Duration.ofMinutes(1),
+                decision, store, new DaneCache.Settings(1000, 1000 * 4096L, Duration.ofMinutes(1),
                 Duration.ofHours(1), Duration.ofMinutes(1)), System::currentTimeMillis);
         return new Caches(dane, stsCache, decision);
     }
@@ -198,6 +198,24 @@ class DaneTest {
         PolicyOutcome o = outcome(mode, "sts-only.test");
         assertTrue(policy(o).startsWith("secure match="), policy(o));
         assertTrue(o.reason().contains("no MX host has secure TLSA records"), o.reason());
+    }
+
+    /**
+     * Issue 34, finding 2: DANE on one of two MX hosts and MTA-STS enforce covering both. dane
+     * would leave the host without TLSA at may; the answer is dane-only, through the cache too
+     * (the second lookup is answered from memory).
+     */
+    @ParameterizedTest
+    @EnumSource(DaemonConfig.Dnssec.class)
+    void partialDaneUnderAnEnforcedPolicyIsDaneOnly(DaemonConfig.Dnssec mode) throws Exception {
+        PolicyResolver r = resolver(mode, resolverFor(mode), TlsrptMode.OFF);
+        NextHop.Domain partial = (NextHop.Domain) NextHop.parse("partial.test");
+        PolicyOutcome o = r.resolve(partial).get(15, TimeUnit.SECONDS);
+        assertEquals("dane-only", policy(o));
+        assertTrue(o.reason().contains("MTA-STS enforce"), o.reason());
+        assertEquals("dane-only", policy(r.known(partial)));
+        // Without MTA-STS beside it, partial DANE stays dane.
+        assertEquals("dane", policy(outcome(mode, "mixed.test")));
     }
 
     @ParameterizedTest

@@ -83,7 +83,7 @@ class FleetDaneTest {
         DaneResolver resolver = new DaneResolver(new DnsClient(List.of(server),
                 Duration.ofMillis(500), 1, Optional.of(Files.readString(world.trustAnchorFile()))));
         DaneCache cache = new DaneCache(resolver, DaneDecision.forPostfix(), store, shared,
-                new DaneCache.Settings(1000, Duration.ofMinutes(1), Duration.ofHours(1),
+                new DaneCache.Settings(1000, 1000 * 4096L, Duration.ofMinutes(1), Duration.ofHours(1),
                         Duration.ofSeconds(30)), System::currentTimeMillis);
         closeAfter.add(0, store);
         closeAfter.add(0, shared);

@@ -103,4 +103,54 @@ class MetricsEndpointTest {
         assertTrue(t.contains("tlspolicyd_resolution_seconds_bucket{le=\"+Inf\"} 3\n"), t);
         assertTrue(t.contains("tlspolicyd_resolution_seconds_count 3\n"), t);
     }
+
+    /** One raw HTTP/1.1 request with {@code host} as its Host header; the status line. */
+    private static String rawGet(InetSocketAddress a, String host) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", a.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /status HTTP/1.1\r\nHost: " + host
+                    + "\r\nConnection: close\r\n\r\n").getBytes(
+                    java.nio.charset.StandardCharsets.US_ASCII));
+            String all = new String(s.getInputStream().readAllBytes(),
+                    java.nio.charset.StandardCharsets.US_ASCII);
+            return all.isEmpty() ? "" : all.substring(0, all.indexOf("\r\n"));
+        }
+    }
+
+    /**
+     * Issue 34, finding 9: a page that a browser on this host loads through a rebound name
+     * sends that name as Host, and gets 421; connections beyond the cap are closed at once.
+     */
+    @Test
+    void otherHostNamesAreRefusedAndConnectionsCapped() throws Exception {
+        try (PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.parse(
+                "socketmap: {listen: [\"127.0.0.1:0\"]}\nmetrics: {listen: \"127.0.0.1:0\"}\n"
+                        + "dane: {dnssec: resolver}\n" + Isolated.CONFIG), Optional.empty())) {
+            InetSocketAddress metrics = daemon.metricsAddress().orElseThrow();
+            assertEquals("HTTP/1.1 421 Misdirected Request", rawGet(metrics,
+                    "rebound.attacker.example:" + metrics.getPort()));
+            assertEquals("HTTP/1.1 421 Misdirected Request", rawGet(metrics, "127.0.0.1:1"));
+            assertEquals("HTTP/1.1 200 OK", rawGet(metrics, "127.0.0.1:" + metrics.getPort()));
+            assertEquals("HTTP/1.1 200 OK", rawGet(metrics, "localhost:" + metrics.getPort()));
+            java.util.List<java.net.Socket> held = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < MetricsServer.MAX_CONNECTIONS; i++) {
+                    java.net.Socket s = new java.net.Socket("127.0.0.1", metrics.getPort());
+                    held.add(s);
+                }
+                Thread.sleep(300);
+                try (java.net.Socket extra = new java.net.Socket("127.0.0.1",
+                        metrics.getPort())) {
+                    extra.setSoTimeout(10_000);
+                    assertEquals(-1, extra.getInputStream().read(), "closed at once");
+                }
+            } finally {
+                for (java.net.Socket s : held) {
+                    s.close();
+                }
+            }
+            Thread.sleep(300);
+            assertEquals("HTTP/1.1 200 OK", rawGet(metrics, "127.0.0.1:" + metrics.getPort()));
+        }
+    }
 }

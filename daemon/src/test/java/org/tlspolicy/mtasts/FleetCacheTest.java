@@ -131,10 +131,10 @@ class FleetCacheTest {
                 Duration.ofSeconds(10)), clock::get);
         PolicyFetcher fetcher = new PolicyFetcher(PolicyHostTrust.context(
                 Optional.of(dir.resolve("ca.pem"))), Duration.ofSeconds(2),
-                Duration.ofSeconds(5), host.port(), http);
+                Duration.ofSeconds(5), host.port(), http, true);
         StsCache cache = new StsCache(new StsResolver(new DnsClient(List.of(knot.address()),
                 Duration.ofSeconds(2), 2), fetcher), store, shared,
-                new StsCache.Settings(1000, Duration.ofMinutes(5), Duration.ofMinutes(1),
+                new StsCache.Settings(1000, 1000 * 4096L, Duration.ofMinutes(5), Duration.ofMinutes(1),
                         Duration.ofHours(1), 100), clock::get);
         closeAfter.add(0, store);
         closeAfter.add(0, shared);

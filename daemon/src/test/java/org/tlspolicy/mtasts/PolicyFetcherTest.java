@@ -59,7 +59,31 @@ class PolicyFetcherTest {
 
     PolicyFetcher fetcher(int port, Duration timeout) throws Exception {
         return new PolicyFetcher(PolicyHostTrust.context(Optional.of(ca.writePem(
-                dir.resolve("ca.pem"))), provider()), Duration.ofSeconds(2), timeout, port, http);
+                dir.resolve("ca.pem"))), provider()), Duration.ofSeconds(2), timeout, port, http,
+                true);
+    }
+
+    /**
+     * Issue 34, finding 4: a policy host that resolves to loopback (or private space) is not
+     * connected to unless the test-world setting allows it; it sees no connection at all.
+     */
+    @Test
+    void aPolicyHostOnLoopbackIsNotConnectedToByDefault() throws Exception {
+        try (PolicyHost host = PolicyHost.start(ca.issue("mta-sts.good.test"),
+                PolicyHost.ok("version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 86400\n"))) {
+            PolicyFetcher strict = new PolicyFetcher(PolicyHostTrust.context(Optional.of(
+                    ca.writePem(dir.resolve("ca.pem"))), provider()), Duration.ofSeconds(2),
+                    Duration.ofSeconds(5), host.port(), http, false);
+            for (String a : List.of("127.0.0.1", "::1", "10.0.0.1", "192.168.1.1", "169.254.1.1",
+                    "100.64.0.1", "::ffff:127.0.0.1", "fd00::1")) {
+                PolicyFetch f = strict.fetch("good.test", List.of(InetAddress.getByName(a)))
+                        .get(30, TimeUnit.SECONDS);
+                failed(f, StsFailure.FETCH_ERROR, "resolves to no global unicast address");
+            }
+            assertEquals(0, host.requests(), "no connection reached the policy host");
+            assertTrue(fetcher(host.port(), Duration.ofSeconds(5)).fetch("good.test", LOOPBACK)
+                    .get(30, TimeUnit.SECONDS) instanceof PolicyFetch.Fetched, "allowed: fetched");
+        }
     }
 
     /** The package's platforms (Linux x86-64, ARM64) get BoringSSL; if not, say why. */
@@ -188,7 +212,7 @@ class PolicyFetcherTest {
                 PolicyHost.ok(POLICY))) {
             PolicyFetcher jvmTrustOnly = new PolicyFetcher(PolicyHostTrust.context(
                     Optional.empty(), provider()),
-                    Duration.ofSeconds(2), Duration.ofSeconds(5), host.port(), http);
+                    Duration.ofSeconds(2), Duration.ofSeconds(5), host.port(), http, true);
             failed(jvmTrustOnly.fetch("good.test", LOOPBACK).get(30, TimeUnit.SECONDS),
                     StsFailure.WEBPKI_INVALID, "certificate");
         }

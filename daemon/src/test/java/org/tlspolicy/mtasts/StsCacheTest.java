@@ -130,9 +130,9 @@ class StsCacheTest {
     StsCache cache(DnsClient dns, int port, PolicyStore store, int maxEntries) throws Exception {
         PolicyFetcher fetcher = new PolicyFetcher(PolicyHostTrust.context(
                 Optional.of(ca.writePem(dir.resolve("ca.pem")))), Duration.ofSeconds(2),
-                Duration.ofSeconds(5), port, http);
+                Duration.ofSeconds(5), port, http, true);
         StsCache c = new StsCache(new StsResolver(dns, fetcher), store,
-                new StsCache.Settings(maxEntries, TTL, Duration.ofMinutes(1), CHECK, 100),
+                new StsCache.Settings(maxEntries, maxEntries * 4096L, TTL, Duration.ofMinutes(1), CHECK, 100),
                 clock::get);
         closeAfter.add(0, c);
         return c;
@@ -480,7 +480,7 @@ class StsCacheTest {
         PolicyStore store = PolicyStore.open(Optional.empty());
         closeAfter.add(store);
         StsCache c = new StsCache(new StsResolver(dead, null), store,
-                new StsCache.Settings(1000, TTL, Duration.ofMinutes(1), CHECK, 100), clock::get);
+                new StsCache.Settings(1000, 1000 * 4096L, TTL, Duration.ofMinutes(1), CHECK, 100), clock::get);
         StsState.NoPolicy none = assertInstanceOf(StsState.NoPolicy.class, get(c, "good.test"));
         assertTrue(none.reason().startsWith("TXT lookup"), none.reason());
         // failure_ttl, shortened by up to 15% so that failures made together expire apart.

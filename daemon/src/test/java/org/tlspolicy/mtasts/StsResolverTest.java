@@ -69,7 +69,7 @@ class StsResolverTest {
         return new StsResolver(new DnsClient(List.of(dns), Duration.ofSeconds(5), 1),
                 new PolicyFetcher(PolicyHostTrust.context(Optional.of(ca.writePem(
                         dir.resolve("ca.pem")))), Duration.ofSeconds(2), Duration.ofSeconds(5),
-                        port, http));
+                        port, http, true));
     }
 
     @Test

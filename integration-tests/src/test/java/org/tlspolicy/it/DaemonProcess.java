@@ -78,6 +78,40 @@ final class DaemonProcess implements AutoCloseable {
         return start(prefix, jar(), List.of("serve", "--config", config.toString()), "started ");
     }
 
+    /**
+     * The JVM options of the shipped unit's ExecStart (postfix-conf/systemd/tlspolicyd.service),
+     * e.g. its heap bound, so that a test runs the daemon in the memory it has in production.
+     */
+    static List<String> unitJavaOptions() throws IOException {
+        String unit = Files.readString(Path.of("../postfix-conf/systemd/tlspolicyd.service"));
+        Matcher m = Pattern.compile("/usr/bin/java (.*?) -jar ").matcher(unit);
+        if (!m.find()) {
+            throw new IllegalStateException("tlspolicyd.service has no /usr/bin/java … -jar");
+        }
+        return List.of(m.group(1).strip().split("\\s+"));
+    }
+
+    /**
+     * Starts {@code tlspolicyd serve --config FILE} in a JVM with {@code jvmOptions} and waits
+     * until it has started.
+     */
+    static DaemonProcess serveIn(List<String> jvmOptions, Path config)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(java()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", jar().toString(), "serve", "--config",
+                config.toString()));
+        DaemonProcess d = new DaemonProcess(new ProcessBuilder(command)
+                .redirectErrorStream(true).start());
+        try {
+            d.awaitLine("started ", 30);
+        } catch (AssertionError | InterruptedException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
     /** Starts {@code java -jar JAR ARGS} and waits for an output line with {@code ready}. */
     static DaemonProcess start(Path jar, List<String> args, String ready)
             throws IOException, InterruptedException {

@@ -168,7 +168,7 @@ abstract class MailDeliveryScenarios {
         return Files.writeString(dir.resolve(name + ".yml"), """
                 socketmap: {listen: ["127.0.0.1:%d"]}
                 dns: {servers: ["%s"], timeout: 2s, attempts: 1}
-                mta_sts: {extra_ca_file: "%s"}
+                mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                 dane: {dnssec: resolver}
                 cache: {path: "%s"}
                 postfix: {postconf: "%s"}
@@ -568,7 +568,7 @@ abstract class MailDeliveryScenarios {
                       # The container's postfix user is not this host's: any local user may connect.
                       unix_socket: {path: "%s", mode: "0666"}
                     dns: {servers: ["%s"], timeout: 2s, attempts: 1}
-                    mta_sts: {extra_ca_file: "%s"}
+                    mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                     dane: {dnssec: resolver}
                     cache: {path: "%s"}
                     postfix: {postconf: "%s"}

@@ -100,7 +100,7 @@ final class PolicyWorld implements AutoCloseable {
         return """
                 socketmap: {listen: ["127.0.0.1:%d"]}
                 dns: {servers: ["%s"], timeout: 1s, attempts: 1}
-                mta_sts: {extra_ca_file: "%s"}
+                mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                 dane: {dnssec: validate, trust_anchor_file: "%s"}
                 cache: {path: "%s"}
                 tlsrpt: "off"

@@ -62,8 +62,9 @@ class ReloadSettingsTest {
                 // mta_sts.extra_ca_file gone: a policy host the JVM does not trust fails
                 // (sts-webpki-invalid) for a domain not fetched before; one fetched before
                 // keeps its stored policy (RFC 8461 §3.3 would not drop it either).
-                Files.writeString(file, base.replace("mta_sts: {extra_ca_file: ",
-                        "mta_sts: {connect_timeout: 2s, extra_ca_file: \"\"}\n#"));
+                Files.writeString(file, base.replace("mta_sts: {allow_private_addresses: true, "
+                        + "extra_ca_file: ", "mta_sts: {allow_private_addresses: true, "
+                        + "connect_timeout: 2s, extra_ca_file: \"\"}\n#"));
                 reload(d, 2);
                 assertEquals("NOTFOUND ", c.lookup("postfix", world.domain(2)));
                 assertEquals(sts, c.lookup("postfix", world.domain(1)));
@@ -71,8 +72,8 @@ class ReloadSettingsTest {
                         + "sts-webpki-invalid")), String.join("\n", d.output()));
 
                 // mta_sts.enabled false: MTA-STS domains get no policy, DANE still decides.
-                Files.writeString(file, base.replace("mta_sts: {extra_ca_file: ",
-                        "mta_sts: {enabled: false, extra_ca_file: "));
+                Files.writeString(file, base.replace("mta_sts: {allow_private_addresses: true, ",
+                        "mta_sts: {enabled: false, allow_private_addresses: true, "));
                 reload(d, 3);
                 assertEquals("NOTFOUND ", c.lookup("postfix", world.domain(1)));
                 assertEquals("OK dane-only", c.lookup("postfix", world.domain(0)));

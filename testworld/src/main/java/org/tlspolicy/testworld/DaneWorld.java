@@ -18,7 +18,8 @@ import java.util.Map;
  *
  * <p>Names (all under {@code test.}): {@code dane-only} (every MX with TLSA 3 1 1), {@code mixed}
  * (one of two), {@code sts-only} (secure MX without TLSA, MTA-STS enforce), {@code both} (TLSA
- * and MTA-STS), {@code insecure} (an unsigned child zone with TLSA and MTA-STS), {@code bogus}
+ * and MTA-STS), {@code partial} (MX hosts {@code mx.both}, with TLSA, and {@code mx.sts-only}, without;
+ * MTA-STS enforce covering both), {@code insecure} (an unsigned child zone with TLSA and MTA-STS), {@code bogus}
  * (a child whose signatures expired), {@code badhost} (secure MX pointing into it), {@code
  * nullmx}, {@code cname} (MX
  * hosts that are CNAMEs; TLSA at the target for one, at the alias for the other), {@code
@@ -90,7 +91,8 @@ public final class DaneWorld implements AutoCloseable {
                 knot.address(), stubs, List.of("servfail.invalid."));
         TestCa ca = TestCa.create("DANE world CA");
         PolicyHost host = PolicyHost.start(ca.issue(List.of("mta-sts.sts-only.test",
-                "mta-sts.both.test", "mta-sts.insecure.test")), PolicyHost.ok(POLICY));
+                "mta-sts.both.test", "mta-sts.insecure.test", "mta-sts.partial.test")),
+                PolicyHost.ok(POLICY));
         return new DaneWorld(knot, validating, iterating, host, ca, anchorFile);
     }
 
@@ -121,6 +123,10 @@ public final class DaneWorld implements AutoCloseable {
                 _25._tcp.mx.both TLSA 3 1 1 %1$s
                 _mta-sts.both TXT "v=STSv1; id=1;"
                 mta-sts.both A 127.0.0.1
+                partial MX 10 mx.both
+                partial MX 20 mx.sts-only
+                _mta-sts.partial TXT "v=STSv1; id=1;"
+                mta-sts.partial A 127.0.0.1
                 nullmx MX 0 .
                 cname MX 10 mail.cname
                 cname MX 20 mail2.cname

@@ -59,7 +59,12 @@ public final class PolicyHost implements AutoCloseable {
      */
     public static PolicyHost start(TestCa.ServerIdentity identity, Responder responder,
                                    InetSocketAddress address) throws Exception {
-        SSLContext context = identity.serverContext();
+        return start(identity.serverContext(), responder, address);
+    }
+
+    /** Starts a host with TLS {@code context} (e.g. {@link TestCa#anyNameServerContext()}). */
+    public static PolicyHost start(SSLContext context, Responder responder,
+                                   InetSocketAddress address) throws Exception {
         SSLServerSocket s = (SSLServerSocket) context.getServerSocketFactory()
                 .createServerSocket();
         s.setReuseAddress(true);

@@ -26,6 +26,7 @@ public final class PostgresServer implements AutoCloseable {
     private final Path bin;
     private final Path data;
     private final int port;
+    private final List<String> settings = new ArrayList<>();
     private Process process;
 
     private PostgresServer(Path bin, Path data, int port) {
@@ -36,6 +37,18 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Makes a cluster and starts its server. */
     public static PostgresServer start() throws Exception {
+        return start(null);
+    }
+
+    /**
+     * Makes a cluster and starts its server with TLS, presenting {@code identity} (ssl = on;
+     * clients may still connect without TLS, as pg_hba.conf's "host" lines allow).
+     */
+    public static PostgresServer startWithTls(TestCa.ServerIdentity identity) throws Exception {
+        return start(identity);
+    }
+
+    private static PostgresServer start(TestCa.ServerIdentity tls) throws Exception {
         Path bin;
         try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
             bin = versions.map(v -> v.resolve("bin"))
@@ -66,6 +79,25 @@ public final class PostgresServer implements AutoCloseable {
             throw new IllegalStateException("initdb failed: "
                     + Files.readString(dir.resolve("initdb.log")));
         }
+        if (tls != null) {
+            Path pem = tls.writePem(dir.resolve("server.pem"));
+            Path key = dir.resolve("server.key");
+            Path chain = dir.resolve("server.crt");
+            String all = Files.readString(pem);
+            int certs = all.indexOf("-----BEGIN CERTIFICATE-----");
+            Files.writeString(key, all.substring(0, certs));
+            Files.writeString(chain, all.substring(certs));
+            Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions
+                    .fromString("rw-------"));
+            if (root()) {
+                UserPrincipalLookupService users = dir.getFileSystem()
+                        .getUserPrincipalLookupService();
+                Files.setOwner(key, users.lookupPrincipalByName("postgres"));
+                Files.setOwner(chain, users.lookupPrincipalByName("postgres"));
+            }
+            s.settings.addAll(List.of("-c", "ssl=on", "-c", "ssl_cert_file=" + chain, "-c",
+                    "ssl_key_file=" + key));
+        }
         s.launch();
         return s;
     }
@@ -86,9 +118,11 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     private void launch() throws Exception {
-        process = new ProcessBuilder(asPostgres(List.of(bin.resolve("postgres").toString(),
+        List<String> command = new ArrayList<>(List.of(bin.resolve("postgres").toString(),
                 "-D", data.toString(), "-p", Integer.toString(port), "-k", data.toString(),
-                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on")))
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"));
+        command.addAll(settings);
+        process = new ProcessBuilder(asPostgres(command))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(data.getParent()
                         .resolve("postgres.log").toFile()))

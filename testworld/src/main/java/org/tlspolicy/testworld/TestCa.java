@@ -100,6 +100,90 @@ public final class TestCa {
                 new X509Certificate[] {sign(b, key.getPrivate()), certificate});
     }
 
+    /**
+     * A server context that presents, for whatever name the client asks for (SNI), a
+     * certificate for that name from this CA, made when first asked and kept (one key for all):
+     * a policy host for as many domains as a test needs, as large hosting providers run them.
+     */
+    public SSLContext anyNameServerContext() throws Exception {
+        KeyPair leaf = newKey();
+        java.util.Map<String, X509Certificate[]> chains =
+                new java.util.concurrent.ConcurrentHashMap<>();
+        javax.net.ssl.X509ExtendedKeyManager km = new javax.net.ssl.X509ExtendedKeyManager() {
+            private String requested(javax.net.ssl.SSLSession session) {
+                if (session instanceof javax.net.ssl.ExtendedSSLSession e) {
+                    for (javax.net.ssl.SNIServerName n : e.getRequestedServerNames()) {
+                        if (n instanceof javax.net.ssl.SNIHostName h) {
+                            return h.getAsciiName();
+                        }
+                    }
+                }
+                return "localhost";
+            }
+
+            private String alias(String keyType, javax.net.ssl.SSLSession session) {
+                return leaf.getPublic().getAlgorithm().equals(keyType) ? requested(session)
+                        : null;
+            }
+
+            @Override
+            public String chooseEngineServerAlias(String keyType, java.security.Principal[] i,
+                                                  javax.net.ssl.SSLEngine engine) {
+                return alias(keyType, engine.getHandshakeSession());
+            }
+
+            @Override
+            public String chooseServerAlias(String keyType, java.security.Principal[] i,
+                                            java.net.Socket socket) {
+                return alias(keyType,
+                        ((javax.net.ssl.SSLSocket) socket).getHandshakeSession());
+            }
+
+            @Override
+            public X509Certificate[] getCertificateChain(String alias) {
+                return chains.computeIfAbsent(alias, name -> {
+                    try {
+                        Instant now = Instant.now();
+                        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                                certificate, serial(), Date.from(now.minus(Duration.ofDays(1))),
+                                Date.from(now.plus(Duration.ofDays(30))),
+                                new X500Name("CN=" + name), leaf.getPublic())
+                                .addExtension(Extension.subjectAlternativeName, false,
+                                        new GeneralNames(new GeneralName(GeneralName.dNSName,
+                                                name)));
+                        return new X509Certificate[] {sign(b, key.getPrivate()), certificate};
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }).clone();
+            }
+
+            @Override
+            public PrivateKey getPrivateKey(String alias) {
+                return leaf.getPrivate();
+            }
+
+            @Override
+            public String[] getServerAliases(String keyType, java.security.Principal[] i) {
+                return null;
+            }
+
+            @Override
+            public String[] getClientAliases(String keyType, java.security.Principal[] i) {
+                return null;
+            }
+
+            @Override
+            public String chooseClientAlias(String[] keyType, java.security.Principal[] i,
+                                            java.net.Socket socket) {
+                return null;
+            }
+        };
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(new javax.net.ssl.KeyManager[] {km}, null, null);
+        return context;
+    }
+
     /** A certificate for {@code dnsName} that signs itself: trusted by nobody. */
     public static ServerIdentity selfSigned(String dnsName) throws Exception {
         KeyPair leaf = newKey();

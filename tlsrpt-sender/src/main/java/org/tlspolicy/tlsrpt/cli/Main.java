@@ -53,6 +53,12 @@ public final class Main implements Callable<Integer> {
             description = "A file holding that user's password")
     Path fleetPasswordFile;
 
+    @Option(names = "--fleet-ca-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "PEM CA certificates that vouch for the PostgreSQL server (default: "
+                    + "the JVM's); a server not on this host is reached with sslmode="
+                    + "verify-full unless the URI's query names another sslmode")
+    Path fleetCaFile;
+
     @Option(names = "--relay", scope = ScopeType.INHERIT, paramLabel = "NAME",
             description = "This relay's name in the fleet (default: the host name); unique "
                     + "in the fleet")
@@ -64,7 +70,8 @@ public final class Main implements Callable<Integer> {
     /** The fleet's store settings, when --fleet is given. */
     Optional<FleetStore.Settings> fleet() {
         return fleet == null ? Optional.empty() : Optional.of(new FleetStore.Settings(fleet,
-                fleetUser, Optional.ofNullable(fleetPasswordFile)));
+                fleetUser, Optional.ofNullable(fleetPasswordFile),
+                Optional.ofNullable(fleetCaFile)));
     }
 
     /** This relay's name: --relay, else the host name the kernel has. */

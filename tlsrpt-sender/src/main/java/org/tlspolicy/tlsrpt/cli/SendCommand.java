@@ -21,6 +21,7 @@ import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
 
+import org.tlspolicy.secret.SecretFile;
 import org.tlspolicy.smtp.Domain;
 import org.tlspolicy.smtp.Mailbox;
 
@@ -110,9 +111,21 @@ final class SendCommand implements Callable<Integer> {
             mta = new SmtpSubmission(Main.hostPort("--smtp", smtp), submitter,
                     Duration.ofSeconds(60));
         }
-        Optional<DkimSigner> dkim = dkimKey == null ? Optional.empty()
-                : Optional.of(new DkimSigner(submitter.name(), dkimSelector,
-                DkimSigner.readKey(dkimKey)));
+        Optional<DkimSigner> dkim = Optional.empty();
+        if (dkimKey != null) {
+            for (String w : SecretFile.check(dkimKey, "--dkim-key")) {
+                log.warn("send {}", w);
+            }
+            if (SecretFile.groupReadable(dkimKey)) {
+                // The package tells tlspolicyd to join group tlsrpt-sender (to read the store
+                // for its status page): a group-readable key would be its to sign with.
+                log.warn("send --dkim-key {} is readable by its group: every member can sign "
+                        + "mail as {}; chown tlsrpt-sender {} && chmod 0400 {}", dkimKey,
+                        submitter, dkimKey, dkimKey);
+            }
+            dkim = Optional.of(new DkimSigner(submitter.name(), dkimSelector,
+                    DkimSigner.readKey(dkimKey)));
+        }
         Resolver resolver;
         if (dns == null) {
             resolver = new ExtendedResolver();

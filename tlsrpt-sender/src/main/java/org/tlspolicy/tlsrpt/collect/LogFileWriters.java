@@ -13,13 +13,14 @@ import java.util.Set;
  * Who can write the log file the collector counts from. Every line of it becomes part of a
  * report that this relay signs and sends to the domain the line names, so a log that a local
  * user can write is a way to make the relay report (and mail, and post) at that user's will:
- * such a file is refused. Trusted writers are root and the users and groups Debian's syslog
- * daemons write as: {@code syslog} and {@code adm} (rsyslog's /var/log/mail.log is {@code
- * root:adm 0640}; Postfix's own maillog_file is root's).
+ * such a file is refused. Trusted writers are root, the users and groups Debian's syslog
+ * daemons write as, {@code syslog} and {@code adm} (rsyslog's /var/log/mail.log is {@code
+ * root:adm 0640}), and {@code postfix}, whose postlogd(8) may write Postfix's own
+ * maillog_file.
  */
 final class LogFileWriters {
 
-    static final Set<String> TRUSTED = Set.of("root", "syslog", "adm");
+    static final Set<String> TRUSTED = Set.of("root", "syslog", "adm", "postfix");
 
     private LogFileWriters() {
     }
@@ -32,14 +33,14 @@ final class LogFileWriters {
         String group = a.group().getName();
         if (!TRUSTED.contains(owner)) {
             return Optional.of(file + " is owned by " + owner + ", who could write lines of "
-                    + "their choosing into it (trusted: root, syslog, adm)");
+                    + "their choosing into it (trusted: root, syslog, adm, postfix)");
         }
         if (p.contains(PosixFilePermission.OTHERS_WRITE)) {
             return Optional.of(file + " is writable by every user");
         }
         if (p.contains(PosixFilePermission.GROUP_WRITE) && !TRUSTED.contains(group)) {
             return Optional.of(file + " is writable by group " + group
-                    + " (trusted: root, syslog, adm)");
+                    + " (trusted: root, syslog, adm, postfix)");
         }
         Path dir = file.toAbsolutePath().getParent();
         if (dir != null) {

@@ -65,10 +65,61 @@ public final class FleetStore implements ReportStore {
     static final int WAIT_HOURS = 12;
 
     /**
-     * Where the store is: {@code postgresql://HOST[:PORT]/DATABASE}, the user and a file
-     * holding the password (empty: none, e.g. peer or certificate authentication).
+     * Where the store is: {@code postgresql://HOST[:PORT]/DATABASE}, the user, a file holding
+     * the password (empty: none, e.g. peer or certificate authentication), and the CA
+     * certificates that vouch for the server (empty: the JVM's).
+     *
+     * <p>A server other than this host is reached over TLS with its certificate and name
+     * checked ({@code sslmode=verify-full}) unless the URI's query says otherwise: without it
+     * the driver's default, {@code prefer}, takes whatever certificate is shown, and what the
+     * store holds (the rua destinations every relay sends to) would be anybody's on the path.
      */
-    public record Settings(String uri, String user, Optional<Path> passwordFile) {
+    public record Settings(String uri, String user, Optional<Path> passwordFile,
+                           Optional<Path> caFile) {
+
+        public Settings(String uri, String user, Optional<Path> passwordFile) {
+            this(uri, user, passwordFile, Optional.empty());
+        }
+
+        /** Whether {@code host} (from the URI) is this host: loopback, or localhost. */
+        static boolean local(String host) {
+            String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+            if (h.equalsIgnoreCase("localhost")) {
+                return true;
+            }
+            if (!h.contains(":") && !h.chars().allMatch(c -> c == '.' || Character.isDigit(c))) {
+                return false; // a name: never resolved here, so never taken for local
+            }
+            try {
+                return java.net.InetAddress.getByName(h).isLoopbackAddress();
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
+        }
+
+        /**
+         * The TLS properties of the connection (see above): {@code sslmode=verify-full} for a
+         * server that is not local and whose URI names no sslmode, with the CA file or the
+         * JVM's trust; nothing for a local one (the driver's default).
+         */
+        java.util.Properties tls() throws SQLException {
+            java.util.Properties p = new java.util.Properties();
+            URI u = URI.create(jdbcUrl().substring("jdbc:".length()));
+            boolean named = u.getQuery() != null && java.util.Arrays.stream(u.getQuery()
+                    .split("&")).anyMatch(q -> q.startsWith("sslmode="));
+            boolean verify = !named && !local(u.getHost());
+            if (verify) {
+                p.setProperty("sslmode", "verify-full");
+            }
+            if (caFile.isPresent()) {
+                p.setProperty("sslrootcert", caFile.get().toString());
+            } else if (verify) {
+                // The JVM's trust store, as everywhere else in tlspolicy (the driver's own
+                // default is ~/.postgresql/root.crt, which a service user does not have).
+                p.setProperty("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
+            }
+            return p;
+        }
 
         /** The JDBC URL of {@code uri}; an exception names what is wrong with it. */
         String jdbcUrl() throws SQLException {
@@ -104,6 +155,10 @@ public final class FleetStore implements ReportStore {
         p.setProperty("user", s.user());
         if (s.passwordFile().isPresent()) {
             try {
+                for (String w : org.tlspolicy.secret.SecretFile.check(s.passwordFile().get(),
+                        "--fleet-password-file")) {
+                    org.slf4j.LoggerFactory.getLogger(FleetStore.class).warn("fleet-store {}", w);
+                }
                 p.setProperty("password", Files.readString(s.passwordFile().get()).strip());
             } catch (IOException e) {
                 throw new SQLException("cannot read --fleet-password-file "
@@ -119,6 +174,7 @@ public final class FleetStore implements ReportStore {
         p.setProperty("reWriteBatchedInserts", "true");
         // Days are bound as ISO text, as SQLite takes them (ReportTables): cast by the server.
         p.setProperty("stringtype", "unspecified");
+        p.putAll(s.tls());
         Connection db = DriverManager.getConnection(s.jdbcUrl(), p);
         try {
             db.setAutoCommit(false);
