@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,6 +82,52 @@ class SocketmapServerTest {
             assertEquals("OK echo=slow:300", c.readReply());
             assertEquals("OK echo=fast", c.readReply());
             assertEquals("OK echo=slow:100", c.readReply());
+        }
+    }
+
+    /**
+     * Issue 34, finding 9: 0.0.0.0 means IPv4 (Java would bind it dual-stack and take IPv6 too),
+     * and a listener off loopback is warned about at start, one line.
+     */
+    @Test
+    void anyIpv4AddressBindsIpv4OnlyAndIsWarnedAbout() throws Exception {
+        java.util.List<java.util.logging.LogRecord> logged =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger(
+                SocketmapServer.class.getName());
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                logged.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        l.addHandler(capture);
+        try {
+            server = new SocketmapServer(this::table, LIMITS, 1);
+            InetSocketAddress bound = (InetSocketAddress) server.bind(List.of(
+                    new ListenAddress.Tcp(new InetSocketAddress(InetAddress.getByName("0.0.0.0"),
+                            0)))).get(0);
+            try (TestClient c = new TestClient(new InetSocketAddress("127.0.0.1",
+                    bound.getPort()))) {
+                assertEquals("OK echo=a.test", c.lookup("postfix", "a.test"));
+            }
+            try (java.net.Socket v6 = new java.net.Socket()) {
+                assertThrows(java.net.ConnectException.class, () -> v6.connect(
+                        new InetSocketAddress(InetAddress.getByName("::1"), bound.getPort()),
+                        5000));
+            }
+            assertEquals(1, logged.stream().filter(r -> r.getMessage().contains(
+                    "is not loopback")).count());
+        } finally {
+            l.removeHandler(capture);
         }
     }
 

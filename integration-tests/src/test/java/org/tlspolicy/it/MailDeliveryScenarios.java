@@ -104,7 +104,18 @@ abstract class MailDeliveryScenarios {
                     new Sts("enforce", List.of("*.sts-wild.test")), false),
             failing("sts-fetcherror", Served.NOT_FOUND, "127.0.2.23"),
             failing("sts-invalid", Served.INVALID, "127.0.2.24"),
-            failing("sts-webpki", Served.WRONG_CERTIFICATE, "127.0.2.25"));
+            failing("sts-webpki", Served.WRONG_CERTIFICATE, "127.0.2.25"),
+            // Issue 34, finding 2: DANE on the first MX (failing here), none on the second,
+            // which strips STARTTLS; MTA-STS enforce covers both. dane would send the mail to
+            // the second in clear.
+            new Domain("dane-partial-sts", List.of(
+                    new Mx("mx1", "127.0.2.26", Cert.SELF_SIGNED, Tlsa.MISMATCHING),
+                    new Mx("mx2", "127.0.2.27", Cert.NO_STARTTLS, Tlsa.NONE)),
+                    new Sts("enforce", List.of("mx1.dane-partial-sts.test",
+                            "mx2.dane-partial-sts.test")), false),
+            // Issue 32, §5: a PKIX-EE (usage 1) record only, and no STARTTLS.
+            dane("dane-unusable-plain", new Mx("mx", "127.0.2.28", Cert.NO_STARTTLS,
+                    Tlsa.UNUSABLE), false));
 
     // Static: an instance field is not yet set in @BeforeAll. Each subclass runs on its own.
     @TempDir
@@ -383,6 +394,54 @@ abstract class MailDeliveryScenarios {
         assertEquals("dane", ask(daemon, "dane-unusable.test", "postfix").out().strip());
     }
 
+    /**
+     * Issue 34, finding 2: DANE covers one MX host, MTA-STS enforce covers both. The answer is
+     * dane-only, so Postfix never uses the host without TLSA: with the first MX failing DANE
+     * and the second offering no STARTTLS (an attacker's doing), the mail waits instead of
+     * going to the second in clear.
+     */
+    @Test
+    @Order(21)
+    void partialDaneUnderMtaStsEnforceNeverGoesInClear() throws Exception {
+        SentMail.Attempt a = mail.deliver("dane-partial-sts", "petra", "dane on one MX, "
+                + "mta-sts enforce on both, the other without STARTTLS");
+        assertTrue(a.delivery().deferred(), a.delivery().line());
+        assertFalse(a.logged("status=sent"), String.join("\n", a.lines()));
+        assertFalse(world.receiver().log().lines().stream().anyMatch(l ->
+                l.contains("petra@dane-partial-sts.test")), "the MX without TLSA got the mail");
+        assertEquals("dane-only", ask(daemon, "dane-partial-sts.test", "postfix").out().strip());
+    }
+
+    /**
+     * Issue 32, §5: TLSA records that are all unusable (PKIX-EE, usage 1): tlspolicyd answers
+     * dane (RFC 7672 §2.2: TLS is still required), and Postfix's dane level does not deliver
+     * to the host without STARTTLS.
+     */
+    @Test
+    @Order(23)
+    void unusableTlsaStillRequiresStarttls() throws Exception {
+        SentMail.Attempt a = mail.deliver("dane-unusable-plain", "quentin", "dane, TLSA "
+                + "records unusable, no STARTTLS");
+        mail.assertDeferred(a, "TLS is required, but was not offered");
+        assertEquals("dane", ask(daemon, "dane-unusable-plain.test", "postfix").out().strip());
+    }
+
+    /**
+     * Issue 34, finding 5: a recipient whose quoted local part holds {@code >, "} and another
+     * domain. Postfix logs it as is; the TLS-RPT sender (scenario 40) counts the session for
+     * the domain after the last {@code @}, not for the one inside the quotes.
+     */
+    @Test
+    @Order(20)
+    void aQuotedLocalPartIsLoggedAsIs() throws Exception {
+        String rcpt = "\"postmaster@victim.test>, \"@sts-good.test";
+        PostfixLog log = sender.log();
+        int mark = log.mark();
+        sender.send(FROM, rcpt, "a recipient that names another domain");
+        String line = log.awaitLine("to=<" + rcpt + ">, relay=mx.sts-good.test", mark, 60);
+        assertTrue(line.contains("status=sent"), line);
+    }
+
     // --- More MTA-STS shapes --------------------------------------------------------------
 
     @Test
@@ -649,6 +708,8 @@ abstract class MailDeliveryScenarios {
                 "\"policy-string\" : [ \"version: STSv1\", \"mode: testing\"")) {
             assertTrue(json.contains(expected), expected + " in\n" + json);
         }
+        // Issue 34, finding 5: the quoted recipient counted for sts-good.test only.
+        assertFalse(json.contains("victim.test"), json);
         collectSenderLog();
         assertEquals(json, todaysReports("tlsrpt.db"), "a second collect counts nothing twice");
     }

@@ -163,10 +163,13 @@ final class MailWorld implements AutoCloseable {
                     records.append(host).append(". A ").append(m.ip()).append('\n');
                     preference += 10;
                     TestCa.ServerIdentity id = identity(ca, unknownCa, host, m.cert(), now);
+                    // A host without STARTTLS has no key: its records name some other key.
+                    String own = id != null ? id.spkiSha256()
+                            : TestCa.selfSigned(host).spkiSha256();
                     String tlsa = switch (m.tlsa()) {
-                        case MATCHING -> "TLSA 3 1 1 " + id.spkiSha256();
+                        case MATCHING -> "TLSA 3 1 1 " + own;
                         case MISMATCHING -> "TLSA 3 1 1 " + TestCa.selfSigned(host).spkiSha256();
-                        case UNUSABLE -> "TLSA 1 1 1 " + id.spkiSha256();
+                        case UNUSABLE -> "TLSA 1 1 1 " + own;
                         case NONE -> null;
                     };
                     if (tlsa != null && d.bogus()) {

@@ -157,7 +157,8 @@ class Postfix310MailDeliveryTest extends MailDeliveryScenarios {
         collector.awaitExit(30);
 
         Map<String, Map<String, Tally>> expected = new TreeMap<>();
-        expected.put("sts-good.test", Map.of("sts", ok(1)));
+        // Two: alice's, and the quoted recipient's (scenario 20), at sts-good.test only.
+        expected.put("sts-good.test", Map.of("sts", ok(2)));
         expected.put("sts-wrongname.test", Map.of("sts",
                 failed("certificate-host-mismatch", 1)));
         expected.put("sts-selfsigned.test", Map.of("sts", failed("validation-failure", 1)));
@@ -176,6 +177,12 @@ class Postfix310MailDeliveryTest extends MailDeliveryScenarios {
         expected.put("both.test", Map.of("tlsa", ok(1)));
         expected.put("dane-mixed.test", Map.of("tlsa", ok(1)));
         expected.put("dane-unusable.test", Map.of("no-policy-found", ok(1)));
+        // dane-only: the DANE host fails, the other (no TLSA, no STARTTLS) is never tried.
+        expected.put("dane-partial-sts.test", Map.of("tlsa",
+                failed("certificate-not-trusted", 1)));
+        // Postfix reports unusable-only TLSA as no policy; TLS was required and not offered.
+        expected.put("dane-unusable-plain.test", Map.of("no-policy-found",
+                failed("starttls-not-supported", 1)));
         expected.put("sts-fallback.test", Map.of("sts", new Tally(1,
                 Map.of("certificate-host-mismatch", 1))));
         expected.put("sts-long.test", Map.of("sts", ok(1)));

@@ -21,10 +21,10 @@ import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
 
-import org.tlspolicy.secret.SecretFile;
 import org.tlspolicy.smtp.Domain;
 import org.tlspolicy.smtp.Mailbox;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -99,10 +99,44 @@ final class SendCommand implements Callable<Integer> {
             + "counts and delivery states kept (default: ${DEFAULT-VALUE})")
     int retentionDays;
 
+    @Option(names = "--check", description = "Check the settings and exit, sending "
+            + "nothing: who you are (not the shipped placeholders), the DKIM key (readable, "
+            + "private, valid), the MTA (answers with a greeting). Exit 0 all ok, 1 a problem. "
+            + "The send unit runs this when its timer is enabled or started.")
+    boolean check;
+
     @Override
     public Integer call() throws Exception {
-        Domain submitter = option("--submitter", () -> Domain.parse(who.submitter));
-        Mailbox sender = option("--from", () -> Mailbox.parse(from));
+        SendSettings settings = SendSettings.of(who.organization, who.contact, who.submitter,
+                from, dkimKey, dkimSelector);
+        if (check) {
+            if (sendmail != null) {
+                settings.sendmail(sendmail);
+            } else {
+                settings.mta(Main.hostPort("--smtp", smtp));
+            }
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (check || settings.failed()) {
+            for (SendSettings.Check c : settings.checks()) {
+                (settings.failed() && !check ? err : out).println(c);
+            }
+            if (!check) {
+                err.println("tlsrpt-sender: send: not sending until the settings above are "
+                        + "fixed (tlsrpt-sender send --check)");
+            }
+            out.flush();
+            err.flush();
+            return settings.failed() ? Main.EXIT_FAILED : 0;
+        }
+        for (SendSettings.Check c : settings.checks()) {
+            if (c.level().equals("warn")) {
+                log.warn("send {}", c.what());
+            }
+        }
+        Domain submitter = settings.submitter();
+        Mailbox sender = settings.from();
         MailSubmission mta;
         if (sendmail != null) {
             mta = new SendmailSubmission(List.of(sendmail.strip().split("\\s+")),
@@ -111,21 +145,7 @@ final class SendCommand implements Callable<Integer> {
             mta = new SmtpSubmission(Main.hostPort("--smtp", smtp), submitter,
                     Duration.ofSeconds(60));
         }
-        Optional<DkimSigner> dkim = Optional.empty();
-        if (dkimKey != null) {
-            for (String w : SecretFile.check(dkimKey, "--dkim-key")) {
-                log.warn("send {}", w);
-            }
-            if (SecretFile.groupReadable(dkimKey)) {
-                // The package tells tlspolicyd to join group tlsrpt-sender (to read the store
-                // for its status page): a group-readable key would be its to sign with.
-                log.warn("send --dkim-key {} is readable by its group: every member can sign "
-                        + "mail as {}; chown tlsrpt-sender {} && chmod 0400 {}", dkimKey,
-                        submitter, dkimKey, dkimKey);
-            }
-            dkim = Optional.of(new DkimSigner(submitter.name(), dkimSelector,
-                    DkimSigner.readKey(dkimKey)));
-        }
+        Optional<DkimSigner> dkim = settings.dkim();
         Resolver resolver;
         if (dns == null) {
             resolver = new ExtendedResolver();
@@ -151,16 +171,6 @@ final class SendCommand implements Callable<Integer> {
                     "nothing to send: " + w));
             spec.commandLine().getOut().flush();
             return 0;
-        }
-    }
-
-    /** {@code parse}'s value, or a usage error naming {@code name} and why. */
-    private <T> T option(String name, java.util.function.Supplier<T> parse) {
-        try {
-            return parse.get();
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), name + ": "
-                    + e.getMessage());
         }
     }
 }

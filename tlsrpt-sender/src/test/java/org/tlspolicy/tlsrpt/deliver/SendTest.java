@@ -131,6 +131,9 @@ class SendTest {
         keyFile = Files.writeString(dir.resolve("dkim.pem"), "-----BEGIN PRIVATE KEY-----\n"
                 + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(
                 keys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        // As docs/tlsrpt.md makes it: the sender's own, 0400.
+        Files.setPosixFilePermissions(keyFile, java.nio.file.attribute.PosixFilePermissions
+                .fromString("r--------"));
         db = dir.resolve("tlsrpt.db");
         AppliedPolicy p = new AppliedPolicy(PolicyType.STS, "x", List.of("version: STSv1",
                 "mode: enforce"), List.of("mx.x"));
@@ -529,5 +532,47 @@ class SendTest {
                 d.apply("a", "3"), d.apply("b", "1"), d.apply("c", "1"), d.apply("c", "2")));
         assertEquals(List.of("a1", "b1", "c1", "a2", "c2", "a3"), order.stream()
                 .map(x -> x.domain() + x.destination()).toList());
+    }
+
+    /**
+     * Issue 35, §6: {@code send --check} says, line by line, what is wrong before anything is
+     * sent; the shipped example.net placeholders are refused by send itself too, which then
+     * sends nothing.
+     */
+    @Test
+    void theShippedPlaceholdersAreRefusedAndCheckSaysWhy() throws Exception {
+        List<String> placeholders = List.of("--store", db.toString(), "send", "--organization",
+                "Example Org", "--contact", "mailto:postmaster@example.net", "--submitter",
+                "example.net", "--from", "tlsrpt-noreply@example.net", "--smtp",
+                "127.0.0.1:" + smtpPort, "--dns", knotDns());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        assertEquals(1, Main.run(placeholders.toArray(String[]::new), new PrintWriter(out),
+                new PrintWriter(err)));
+        assertTrue(err.toString().contains("FAIL  --submitter example.net is the shipped "
+                + "placeholder"), err.toString());
+        assertTrue(err.toString().contains("not sending until the settings above are fixed"),
+                err.toString());
+        assertEquals(List.of(), inbox());
+        assertEquals(List.of(), deliveries());
+
+        List<String> check = new ArrayList<>(sendArgs(knotDns()));
+        check.add("--check");
+        out = new StringWriter();
+        assertEquals(0, Main.run(check.toArray(String[]::new), new PrintWriter(out),
+                new PrintWriter(out)), out.toString());
+        assertTrue(out.toString().contains("ok    --dkim-key " + keyFile + ": Ed25519"),
+                out.toString());
+        assertTrue(out.toString().contains("ok    --smtp 127.0.0.1:" + smtpPort + " greets: 220"),
+                out.toString());
+        assertEquals(List.of(), deliveries(), "--check sends nothing");
+
+        Files.setPosixFilePermissions(keyFile, java.nio.file.attribute.PosixFilePermissions
+                .fromString("rw-rw----"));
+        out = new StringWriter();
+        assertEquals(1, Main.run(check.toArray(String[]::new), new PrintWriter(out),
+                new PrintWriter(out)), out.toString());
+        assertTrue(out.toString().contains("FAIL  --dkim-key " + keyFile + ": --dkim-key "
+                + keyFile + " is writable by group"), out.toString());
     }
 }
