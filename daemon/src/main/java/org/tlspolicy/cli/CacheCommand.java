@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -50,15 +51,17 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         Path socket;
     }
 
-    /** Where the Debian package's unit reads the daemon's configuration. */
-    static final Path PACKAGED_CONFIG = Path.of("/etc/tlspolicyd/tlspolicyd.yml");
-
     static int ask(CommandLine.Model.CommandSpec spec, Where where, String request) {
+        return ask(spec, where, request, lines -> Main.EXIT_OK);
+    }
+
+    /** As above; {@code exit} turns the daemon's answer into the exit code. */
+    static int ask(CommandLine.Model.CommandSpec spec, Where where, String request,
+                   java.util.function.ToIntFunction<List<String>> exit) {
         PrintWriter err = spec.commandLine().getErr();
         Path socket = where.socket;
         if (socket == null) {
-            Path file = where.configFile != null ? where.configFile
-                    : Files.isRegularFile(PACKAGED_CONFIG) ? PACKAGED_CONFIG : null;
+            Path file = Main.configFile(where.configFile);
             Optional<DaemonConfig> config = Main.config(file, spec);
             if (config.isEmpty()) {
                 return Main.EXIT_CONFIG;
@@ -86,7 +89,7 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         reply.lines().forEach(out::println);
         out.flush();
-        return Main.EXIT_OK;
+        return exit.applyAsInt(reply.lines());
     }
 
     /** What every cache subcommand has: help, where the socket is, the request it sends. */
@@ -117,7 +120,8 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     @Command(name = "show", description = "The answer Postfix gets for DOMAIN now, and what "
-            + "is cached for it.")
+            + "is cached for it. Exits 3 when that answer is TEMP or TIMEOUT (mail to DOMAIN "
+            + "would be deferred), as query does.")
     static final class ShowCommand extends Subcommand {
         @Parameters(paramLabel = "DOMAIN")
         String domain;
@@ -125,6 +129,14 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         @Override
         String request() {
             return "show " + domain;
+        }
+
+        @Override
+        public Integer call() {
+            return ask(spec, where, request(), lines -> !lines.isEmpty()
+                    && (lines.get(0).contains(" reply=\"TEMP ")
+                    || lines.get(0).contains(" reply=\"TIMEOUT ")) ? Main.EXIT_DEFERRED
+                    : Main.EXIT_OK);
         }
     }
 

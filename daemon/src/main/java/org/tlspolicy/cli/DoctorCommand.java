@@ -57,8 +57,7 @@ final class DoctorCommand implements Callable<Integer> {
     @CommandLine.Mixin
     HelpOption help;
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "tlspolicyd's YAML configuration; without it the embedded defaults.")
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = Main.CONFIG_HELP)
     Path configFile;
 
     @Option(names = "--postfix-config", paramLabel = "DIR",
@@ -75,6 +74,12 @@ final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--probe-name", paramLabel = "NAME", defaultValue = ".",
             description = "A DNSSEC-signed name whose SOA must validate (default: the root).")
     String probeName;
+
+    @Option(names = "--resolver", paramLabel = "ADDRESS",
+            description = "Check only that the resolver at ADDRESS (e.g. 127.0.0.1, a freshly "
+                    + "installed unbound) answers and validates DNSSEC, and exit: 0 if it does, "
+                    + "4 if not. Before pointing /etc/resolv.conf at it.")
+    String resolver;
 
     /** resolv.conf cannot name a port; a test world's resolver is not on 53. */
     @Option(names = "--resolver-port", hidden = true, defaultValue = "53")
@@ -100,11 +105,16 @@ final class DoctorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Optional<DaemonConfig> loaded = Main.config(configFile, spec);
+        if (resolver != null) {
+            return resolverOnly();
+        }
+        Path file = Main.configFile(configFile);
+        Optional<DaemonConfig> loaded = Main.config(file, spec);
         if (loaded.isEmpty()) {
             return Main.EXIT_CONFIG;
         }
         DaemonConfig config = loaded.get();
+        add(Status.OK, "config", Main.describeConfig(file));
         JournalLog.install("warn");
         Name probe;
         try {
@@ -155,6 +165,30 @@ final class DoctorCommand implements Callable<Integer> {
                 : failed + " problem" + (failed == 1 ? "" : "s") + " to fix");
         out.flush();
         return failed == 0 ? Main.EXIT_OK : Main.EXIT_PROBLEMS;
+    }
+
+    /** {@code --resolver}: the one check, its line, its exit code. */
+    private int resolverOnly() {
+        PrintWriter out = spec.commandLine().getOut();
+        Name probe;
+        InetAddress address;
+        try {
+            probe = Name.fromString(probeName, Name.root);
+            address = InetAddress.getByName(resolver);
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("tlspolicyd: --resolver " + resolver + ": not "
+                    + "an address");
+            return Main.EXIT_USAGE;
+        }
+        String answer = adBit(new InetSocketAddress(address, resolverPort), probe);
+        Check c = answer.equals("AD")
+                ? new Check(Status.OK, "resolver", resolver + " validates (" + probe
+                + " SOA authenticated)")
+                : new Check(Status.FAIL, "resolver", resolver + ": " + answer + "; do not point "
+                + "resolv.conf at it yet (is it running? can it reach the internet?)");
+        out.println(c.line());
+        out.flush();
+        return c.status() == Status.OK ? Main.EXIT_OK : Main.EXIT_PROBLEMS;
     }
 
     private void add(Status s, String what, String detail) {
@@ -339,7 +373,8 @@ final class DoctorCommand implements Callable<Integer> {
             return m.getHeader().getFlag(Flags.AD) ? "AD"
                     : "does not validate (" + probe + " SOA not authenticated)";
         } catch (IOException e) {
-            return "no answer (" + e.getMessage() + ")";
+            return "no answer (" + (e instanceof java.net.SocketTimeoutException
+                    ? "timed out after 3 s" : ErrorWords.of(e)) + ")";
         }
     }
 

@@ -34,7 +34,7 @@ import java.util.Optional;
             "1:invalid configuration, the daemon could not start, or (cache) it could not "
                 + "be reached or refused the request",
             "2:usage error",
-            "3:query: the decision is TEMP or TIMEOUT (mail would be deferred)",
+            "3:query, cache show: the answer is TEMP or TIMEOUT (mail would be deferred)",
             "4:doctor: a check failed"})
 public final class Main {
 
@@ -49,7 +49,36 @@ public final class Main {
 
     public static void main(String[] args) {
         JournalLog.keepHandlersAtExit();
+        org.tlspolicy.cli.NettyMachineId.randomUnlessGiven();
         System.exit(run(args));
+    }
+
+    /** Where the Debian package's unit reads the daemon's configuration. */
+    static final Path PACKAGED_CONFIG = Path.of("/etc/tlspolicyd/tlspolicyd.yml");
+
+    /** The help text of the client commands' --config: which file they read without it. */
+    static final String CONFIG_HELP = "tlspolicyd's YAML configuration (default: "
+            + "/etc/tlspolicyd/tlspolicyd.yml where it exists, as the unit's, else the "
+            + "embedded defaults; the first output line says which was read).";
+
+    /**
+     * The file a client command (doctor, query, cache) reads: {@code given}, else the
+     * package's where it exists (the one the daemon runs on), else none (the defaults).
+     */
+    static Path configFile(Path given) {
+        return configFile(given, PACKAGED_CONFIG);
+    }
+
+    /** As {@link #configFile(Path)}, the package's file at {@code packaged}. */
+    static Path configFile(Path given, Path packaged) {
+        return given != null ? given : java.nio.file.Files.isRegularFile(packaged) ? packaged
+                : null;
+    }
+
+    /** {@code config: FILE} or {@code config: embedded defaults}. */
+    static String describeConfig(Path file) {
+        return file == null ? "embedded defaults (no /etc/tlspolicyd/tlspolicyd.yml)"
+                : file.toString();
     }
 
     /**

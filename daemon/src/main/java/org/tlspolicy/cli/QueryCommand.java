@@ -73,8 +73,7 @@ final class QueryCommand implements Callable<Integer> {
             + "e.g. example.com or [mx.example.com]:25.")
     String key;
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "YAML configuration file; without it the embedded defaults apply.")
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = Main.CONFIG_HELP)
     Path configFile;
 
     @Option(names = "--json", description = "Print the decision as one JSON object.")
@@ -91,7 +90,8 @@ final class QueryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Optional<DaemonConfig> loaded = Main.config(configFile, spec);
+        Path file = Main.configFile(configFile);
+        Optional<DaemonConfig> loaded = Main.config(file, spec);
         if (loaded.isEmpty()) {
             return Main.EXIT_CONFIG;
         }
@@ -99,6 +99,7 @@ final class QueryCommand implements Callable<Integer> {
         // Warnings only: the explanation is the output, the decision log line would repeat it.
         JournalLog.install("warn");
         long start = System.nanoTime();
+        facts.put("config", Main.describeConfig(file));
         facts.put("key", key);
         NextHop nextHop = NextHop.parse(key);
         SocketmapReply reply;

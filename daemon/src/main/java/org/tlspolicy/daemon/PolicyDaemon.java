@@ -261,7 +261,14 @@ public final class PolicyDaemon implements AutoCloseable {
                 next.tlsrpt(), next.postfix(), current.metrics(), next.tlsrptStore(),
                 current.controlSocket(), next.overrides());
         List<String> applied = new ArrayList<>();
-        if (!running.dns().equals(current.dns()) || !running.mtaSts().equals(current.mtaSts())
+        // Without dns.servers the resolvers are resolv.conf's, read at the engine's start: a
+        // resolv.conf changed since (unbound installed, say) needs a new engine too.
+        org.tlspolicy.dns.DnsServers before = engine.servers();
+        org.tlspolicy.dns.DnsServers after = PolicyEngine.servers(running.dns());
+        boolean resolvers = (running.mtaSts().enabled() || running.dane().enabled())
+                && !after.addresses().equals(before.addresses());
+        if (resolvers || !running.dns().equals(current.dns())
+                || !running.mtaSts().equals(current.mtaSts())
                 || !running.dane().equals(current.dane())
                 || !running.cache().equals(current.cache())
                 || !running.tlsrpt().equals(current.tlsrpt())
@@ -288,6 +295,9 @@ public final class PolicyDaemon implements AutoCloseable {
                     + 1000, TimeUnit.MILLISECONDS).execute(old::close);
             applied.add("policy engine (dns, mta_sts, dane, cache, tlsrpt, postfix, "
                     + "overrides), memory kept: " + kept);
+            if (resolvers) {
+                applied.add("resolvers now " + after + ", were " + before);
+            }
         }
         if (!running.limits().equals(current.limits())) {
             server.limits(running.limits());
@@ -317,7 +327,8 @@ public final class PolicyDaemon implements AutoCloseable {
     /**
      * Hands what {@code old} holds in memory to {@code fresh} where it rests on unchanged
      * settings: the MTA-STS states if {@code dns} and {@code mta_sts} are the same, the DANE
-     * results if {@code dns} and {@code dane} are. Why: "no MTA-STS" answers are not in the
+     * results if {@code dns} and {@code dane} are (and, without {@code dns.servers}, the
+     * resolvers of resolv.conf: answers of the old ones, failures among them, are not kept). Why: "no MTA-STS" answers are not in the
      * cache file; without this, a reload that only adds an override sends every known domain
      * without MTA-STS back to DNS, its lookups waiting their turn of
      * {@code cache.resolution_rate}.
@@ -325,7 +336,8 @@ public final class PolicyDaemon implements AutoCloseable {
      */
     private static String keepMemory(PolicyEngine old, PolicyEngine fresh, DaemonConfig was,
                                      DaemonConfig now) {
-        boolean sameDns = now.dns().equals(was.dns());
+        boolean sameDns = now.dns().equals(was.dns())
+                && old.servers().addresses().equals(fresh.servers().addresses());
         String sts = "none";
         if (sameDns && now.mtaSts().equals(was.mtaSts())
                 && old.stsCache().isPresent() && fresh.stsCache().isPresent()) {

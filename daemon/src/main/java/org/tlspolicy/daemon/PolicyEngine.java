@@ -33,6 +33,7 @@ import org.tlspolicy.policy.PolicyResolver;
 import org.tlspolicy.tlsrpt.TlsrptMode;
 import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
+import org.tlspolicy.dns.DnsServers;
 import org.xbill.DNS.ResolverConfig;
 
 import java.io.ByteArrayInputStream;
@@ -79,13 +80,15 @@ public final class PolicyEngine implements AutoCloseable {
     private final ResolutionRate rate;
     private final Optional<ValidationCheck> validation;
     private final Optional<SharedCache> shared;
+    private final DnsServers servers;
 
     private PolicyEngine(PolicyResolver resolver, Optional<StsCache> stsCache,
                          Optional<StsResolver> stsResolver, Optional<DaneCache> daneCache,
                          Optional<DaneResolver> daneResolver, Optional<PolicyStore> store,
                          boolean ownsStore, EventLoopGroup http, ScheduledExecutorService timer,
                          ResolutionRate rate, Optional<ValidationCheck> validation,
-                         Optional<SharedCache> shared) {
+                         Optional<SharedCache> shared, DnsServers servers) {
+        this.servers = servers;
         this.shared = shared;
         this.rate = rate;
         this.validation = validation;
@@ -130,8 +133,10 @@ public final class PolicyEngine implements AutoCloseable {
             return new PolicyEngine(withOverrides(config, new NoPolicyResolver(), metrics),
                     Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                     Optional.empty(), false, null, null, ResolutionRate.unlimited(),
-                    Optional.empty(), Optional.empty());
+                    Optional.empty(), Optional.empty(), new DnsServers(List.of(), "none"));
         }
+        // Read once: both clients ask the same servers, and a reload compares them.
+        DnsServers servers = servers(config.dns());
         // Everything that can fail on a bad configuration comes before any thread is started.
         boolean validate = config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE;
         String anchors = dane && validate ? trustAnchors(config) : "";
@@ -140,7 +145,8 @@ public final class PolicyEngine implements AutoCloseable {
                 : ResolutionRate.unlimited();
         metrics.gauge("tlspolicyd_resolutions_waiting", "Resolutions waiting for their turn "
                 + "(cache.resolution_rate).", rate::waiting);
-        DnsClient daneResolverDns = dane ? daneDnsClient(config, anchors, sockets[0]) : null;
+        DnsClient daneResolverDns = dane ? daneDnsClient(config, servers, anchors, sockets[0])
+                : null;
         Optional<DaneResolver> daneResolver = dane
                 ? Optional.of(new DaneResolver(daneResolverDns, rate)) : Optional.empty();
         SslContext tls = sts ? policyHostTls(config) : null;
@@ -167,7 +173,8 @@ public final class PolicyEngine implements AutoCloseable {
         Optional<StsCache> stsCache = Optional.empty();
         Optional<StsResolver> stsResolver = Optional.empty();
         if (sts) {
-            StsResolver r = stsResolver(config, tls, http, sockets[0], sockets[1], rate);
+            StsResolver r = stsResolver(config, servers, tls, http, sockets[0], sockets[1],
+                    rate);
             StsCache cache = new StsCache(r, store, tier, new StsCache.Settings(c.maxEntries(),
                     c.stsBytes(), c.negativeTtl(), c.failureTtl(), c.checkInterval(),
                     c.refreshRate()), System::currentTimeMillis);
@@ -224,7 +231,7 @@ public final class PolicyEngine implements AutoCloseable {
         }
         return new PolicyEngine(withOverrides(config, resolver, metrics), stsCache, stsResolver,
                 daneCache, daneResolver, Optional.of(store), ownsStore, http, timer, rate,
-                validation, shared);
+                validation, shared, servers);
     }
 
     /**
@@ -315,17 +322,18 @@ public final class PolicyEngine implements AutoCloseable {
      * that must all be on loopback (an AD bit that crossed a network proves nothing).
      */
     public static DnsClient daneDnsClient(DaemonConfig config) throws ConfigException {
-        return daneDnsClient(config, config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE
-                ? trustAnchors(config) : "", SocketBudget.unlimited("dns"));
+        return daneDnsClient(config, servers(config.dns()),
+                config.dane().dnssec() == DaemonConfig.Dnssec.VALIDATE ? trustAnchors(config)
+                        : "", SocketBudget.unlimited("dns"));
     }
 
     /** The client of {@link #daneDnsClient(DaemonConfig)} with the trust anchors already read. */
-    private static DnsClient daneDnsClient(DaemonConfig config, String anchors,
-                                           SocketBudget sockets) throws ConfigException {
+    private static DnsClient daneDnsClient(DaemonConfig config, DnsServers servers,
+                                           String anchors, SocketBudget sockets)
+            throws ConfigException {
         DaemonConfig.Dns dns = config.dns();
-        List<InetSocketAddress> servers = servers(dns);
         if (config.dane().dnssec() == DaemonConfig.Dnssec.RESOLVER) {
-            for (InetSocketAddress server : servers) {
+            for (InetSocketAddress server : servers.addresses()) {
                 if (!server.getAddress().isLoopbackAddress()) {
                     throw new ConfigException("config key dane.dnssec is resolver, which trusts "
                             + "the AD bit of the resolvers, but " + server.getAddress()
@@ -416,15 +424,17 @@ public final class PolicyEngine implements AutoCloseable {
     /** The MTA-STS resolver of the configuration, fetching with {@code tls}. */
     public static StsResolver stsResolver(DaemonConfig config, SslContext tls,
                                           EventLoopGroup http) {
-        return stsResolver(config, tls, http, SocketBudget.unlimited("dns"),
-                SocketBudget.unlimited("https"), ResolutionRate.unlimited());
+        return stsResolver(config, servers(config.dns()), tls, http,
+                SocketBudget.unlimited("dns"), SocketBudget.unlimited("https"),
+                ResolutionRate.unlimited());
     }
 
-    private static StsResolver stsResolver(DaemonConfig config, SslContext tls,
-                                           EventLoopGroup http, SocketBudget dnsSockets,
-                                           SocketBudget httpsSockets, ResolutionRate rate) {
+    private static StsResolver stsResolver(DaemonConfig config, DnsServers servers,
+                                           SslContext tls, EventLoopGroup http,
+                                           SocketBudget dnsSockets, SocketBudget httpsSockets,
+                                           ResolutionRate rate) {
         DaemonConfig.Dns dns = config.dns();
-        return new StsResolver(new DnsClient(servers(dns), dns.timeout(), dns.attempts(),
+        return new StsResolver(new DnsClient(servers, dns.timeout(), dns.attempts(),
                 Optional.empty(), dnsSockets), new PolicyFetcher(tls,
                 config.mtaSts().connectTimeout(), config.mtaSts().fetchTimeout(), HTTPS_PORT,
                 http, httpsSockets, config.mtaSts().allowPrivateAddresses()), rate);
@@ -440,20 +450,26 @@ public final class PolicyEngine implements AutoCloseable {
 
     /** The DNS client of the configuration: its servers, else those of /etc/resolv.conf. */
     public static DnsClient dnsClient(DaemonConfig.Dns dns) {
-        return new DnsClient(servers(dns), dns.timeout(), dns.attempts());
+        return new DnsClient(servers(dns), dns.timeout(), dns.attempts(), Optional.empty(),
+                SocketBudget.unlimited("dns"));
     }
 
-    private static List<InetSocketAddress> servers(DaemonConfig.Dns dns) {
-        List<InetSocketAddress> servers = dns.servers();
-        if (servers.isEmpty()) {
-            ResolverConfig.refresh();
-            servers = ResolverConfig.getCurrentConfig().servers();
+    /**
+     * The servers {@code dns} names: {@code dns.servers}, else /etc/resolv.conf's nameservers
+     * as they are now (read again on each call: a reload notices a changed resolv.conf).
+     */
+    public static DnsServers servers(DaemonConfig.Dns dns) {
+        if (!dns.servers().isEmpty()) {
+            return new DnsServers(dns.servers(), "dns.servers");
         }
+        ResolverConfig.refresh();
+        List<InetSocketAddress> servers = ResolverConfig.getCurrentConfig().servers();
         if (servers.isEmpty()) {
-            servers = List.of(new InetSocketAddress("127.0.0.1", 53));
             log.warn("no nameserver configured or in /etc/resolv.conf; using 127.0.0.1:53");
+            return new DnsServers(List.of(new InetSocketAddress("127.0.0.1", 53)),
+                    "the default (no nameserver in /etc/resolv.conf)");
         }
-        return servers;
+        return new DnsServers(servers, "/etc/resolv.conf");
     }
 
     private static ThreadFactory named(String name) {
@@ -463,6 +479,11 @@ public final class PolicyEngine implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
+    }
+
+    /** The DNS servers this engine asks, read when it started. */
+    public DnsServers servers() {
+        return servers;
     }
 
     public PolicyResolver resolver() {

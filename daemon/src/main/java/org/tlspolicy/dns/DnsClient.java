@@ -57,6 +57,8 @@ public final class DnsClient {
     private final Resolver resolver;
     /** The servers without validation (the same as {@code resolver} when not validating). */
     private final Resolver upstream;
+    /** The servers and where they came from, for the words of failures. */
+    private final DnsServers servers;
 
     /**
      * @param servers  recursive resolvers, tried in this order (recent failures last)
@@ -85,6 +87,17 @@ public final class DnsClient {
      */
     public DnsClient(List<InetSocketAddress> servers, Duration timeout, int attempts,
                      Optional<String> trustAnchors, SocketBudget sockets) {
+        this(new DnsServers(servers, "dns.servers"), timeout, attempts, trustAnchors, sockets);
+    }
+
+    /**
+     * As {@link #DnsClient(List, Duration, int, Optional, SocketBudget)}, the servers with
+     * where they came from.
+     */
+    public DnsClient(DnsServers serverList, Duration timeout, int attempts,
+                     Optional<String> trustAnchors, SocketBudget sockets) {
+        this.servers = serverList;
+        List<InetSocketAddress> servers = serverList.addresses();
         // addResolver keeps the configured order; ExtendedResolver's collection constructors
         // put the resolvers in a set. Without load balancing, servers are tried in that order,
         // those that failed recently last.
@@ -118,6 +131,11 @@ public final class DnsClient {
             this.resolver = budgeted;
         }
         this.upstream = budgeted;
+    }
+
+    /** The servers asked, and where they came from. */
+    public DnsServers servers() {
+        return servers;
     }
 
     /** Looks up {@code type} records of {@code name}, following CNAMEs. */
@@ -174,7 +192,7 @@ public final class DnsClient {
         query.getHeader().setFlag(Flags.AD); // RFC 6840 §5.7: ask for the AD bit
         return resolver.sendAsync(query, BudgetedResolver.COMPLETIONS).toCompletableFuture()
                 .thenCompose(response -> interpret(name, type, response, seen, hops))
-                .exceptionally(DnsClient::transportFailure);
+                .exceptionally(this::transportFailure);
     }
 
     private CompletableFuture<DnsResult> interpret(Name name, int type, Message response,
@@ -193,8 +211,7 @@ public final class DnsClient {
             }
         }
         if (rcode != Rcode.NOERROR) {
-            return done(new DnsResult.Failure("rcode " + Rcode.string(rcode) + " for " + name
-                    + " " + Type.string(type) + extendedError(response)));
+            return done(failure(name, type, response));
         }
         // Walk the chain inside this response: name -> CNAME target -> ... -> records.
         Name current = name;
@@ -272,10 +289,22 @@ public final class DnsClient {
                 .thenApply(response -> {
                     int rcode = response.getRcode();
                     return rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN ? (DnsResult) bogus
-                            : new DnsResult.Failure("rcode " + Rcode.string(rcode) + " for "
-                            + name + " " + Type.string(type) + extendedError(response));
+                            : failure(name, type, response);
                 })
-                .exceptionally(DnsClient::transportFailure);
+                .exceptionally(this::transportFailure);
+    }
+
+    /**
+     * An answer that is no answer. A SERVFAIL that is no validation failure means the resolver
+     * could not get an answer itself (offline, or its upstream broken): say which resolver was
+     * asked, whence it came, and that, rather than advise another resolver.
+     */
+    private DnsResult.Failure failure(Name name, int type, Message response) {
+        int rcode = response.getRcode();
+        return new DnsResult.Failure("rcode " + Rcode.string(rcode) + " for " + name + " "
+                + Type.string(type) + extendedError(response) + " from " + servers
+                + (rcode == Rcode.SERVFAIL ? ": the resolver failed to get an answer itself "
+                + "(is it offline, or its own upstream broken?)" : ""));
     }
 
     private static String extendedError(Message response) {
@@ -341,19 +370,21 @@ public final class DnsClient {
         return result;
     }
 
-    private static DnsResult transportFailure(Throwable t) {
+    private DnsResult transportFailure(Throwable t) {
         Throwable cause = t instanceof CompletionException && t.getCause() != null
                 ? t.getCause() : t;
         if (isTimeout(cause)) {
-            return new DnsResult.Timeout("no answer: " + cause.getMessage());
+            return new DnsResult.Timeout("no answer from " + servers + ": "
+                    + cause.getMessage());
         }
         if (cause instanceof PortUnreachableException) {
-            return new DnsResult.Failure("no DNS server listening (ICMP port unreachable)");
+            return new DnsResult.Failure("no DNS server listening at " + servers
+                    + " (ICMP port unreachable)");
         }
         if (cause instanceof IOException) {
             // The operator's words: "Network is unreachable", not the exception's class.
             return new DnsResult.Failure("transport: " + (cause.getMessage() == null
-                    ? "I/O error" : cause.getMessage()));
+                    ? "I/O error" : cause.getMessage()) + " (asking " + servers + ")");
         }
         return new DnsResult.Failure("unexpected: " + cause);
     }

@@ -44,10 +44,19 @@ public final class ValidationCheck implements AutoCloseable {
         record Fails(Name zone, String status, String reason) implements State {
             /** What it means for mail, and what to change: for /health and systemd's status. */
             public String problem() {
-                return "DNSSEC validation fails (" + zone + " SOA " + status + ": " + reason
-                        + "): every DANE lookup defers mail; point dns.servers at a resolver "
-                        + "that passes DNSSEC records on (e.g. unbound on 127.0.0.1), check "
-                        + "dane.trust_anchor_file, and run tlspolicyd doctor";
+                String start = "DNSSEC validation fails (" + zone + " SOA " + status + ": "
+                        + reason + "): every DANE lookup defers mail; ";
+                if (status.equals("indeterminate")) {
+                    // No answer at all: the resolver (named in the reason) is down, cannot
+                    // reach the internet, or its own upstream fails. Pointing elsewhere is not
+                    // the cure for a resolver that was just set up.
+                    return start + "the resolver gets no answer: check that it runs and reaches "
+                            + "the internet (a SERVFAIL is the resolver's own failure upstream), "
+                            + "then run tlspolicyd doctor";
+                }
+                return start + "point dns.servers at a resolver that passes DNSSEC records on "
+                        + "(e.g. unbound on 127.0.0.1), check dane.trust_anchor_file, and run "
+                        + "tlspolicyd doctor";
             }
         }
     }

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -89,7 +90,8 @@ class DoctorTest {
                 """, "nameserver 127.0.0.1\n");
         MainTest.Result r = doctor(pf);
         assertEquals(0, r.code(), r.out() + r.err());
-        assertTrue(r.out().startsWith("ok    postfix: version 3."), r.out());
+        assertTrue(r.out().startsWith("ok    config: "), r.out());
+        assertTrue(r.out().contains("\nok    postfix: version 3."), r.out());
         assertTrue(r.out().contains("\nok    smtp_tls_policy_maps: asks tlspolicyd "
                 + "(socketmap:inet:127.0.0.1:" + port + ":postfix)\n"), r.out());
         assertTrue(r.out().contains("\nok    listener: answers on inet:127.0.0.1:" + port
@@ -225,5 +227,32 @@ class DoctorTest {
         assertTrue(q.out().contains("\noverride:       policy=\"none\" reason=\"stale TLSA, "
                 + "ticket 9\"\n"), q.out());
         assertTrue(q.out().contains("\nreply:          NOTFOUND \n"), q.out());
+    }
+
+    /**
+     * Issue 35, §4 and §5: before resolv.conf is pointed at a new resolver, {@code doctor
+     * --resolver} says whether it validates; one that does not answer is named with the cause,
+     * never "(null)".
+     */
+    @Test
+    void aResolverIsCheckedAloneBeforeTheSwitch() {
+        MainTest.Result ok = MainTest.run("doctor", "--resolver", "127.0.0.1", "--probe-name",
+                "test.", "--resolver-port", Integer.toString(world.validatingResolver()
+                        .getPort()));
+        assertEquals(0, ok.code(), ok.out() + ok.err());
+        assertEquals("ok    resolver: 127.0.0.1 validates (test. SOA authenticated)\n",
+                ok.out());
+        MainTest.Result iterating = MainTest.run("doctor", "--resolver", "127.0.0.1",
+                "--probe-name", "test.", "--resolver-port", Integer.toString(world
+                        .iteratingResolver().getPort()));
+        assertEquals(4, iterating.code());
+        assertTrue(iterating.out().startsWith("FAIL  resolver: 127.0.0.1: does not validate"),
+                iterating.out());
+        MainTest.Result dead = MainTest.run("doctor", "--resolver", "127.0.0.1",
+                "--resolver-port", "9");
+        assertEquals(4, dead.code());
+        assertTrue(dead.out().startsWith("FAIL  resolver: 127.0.0.1: no answer ("),
+                dead.out());
+        assertFalse(dead.out().contains("null"), dead.out());
     }
 }

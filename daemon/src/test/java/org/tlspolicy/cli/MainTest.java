@@ -65,13 +65,31 @@ class MainTest {
     }
 
     @Test
-    void queryPrintsJsonForScripts() {
-        Result r = run("query", "--json", "[mx.example.com]:25");
+    void queryPrintsJsonForScripts(@TempDir Path dir) throws Exception {
+        Path config = Files.writeString(dir.resolve("q.yml"), "cache: {path: \"\"}\n");
+        Result r = run("query", "--config", config.toString(), "--json", "[mx.example.com]:25");
         assertEquals(0, r.code());
-        assertTrue(r.out().startsWith("{\"key\":\"[mx.example.com]:25\","
+        assertTrue(r.out().startsWith("{\"config\":\"" + config + "\","
+                + "\"key\":\"[mx.example.com]:25\","
                 + "\"next_hop\":\"not a policy domain\","
                 + "\"reason\":\"explicit relay: no MX lookup, no domain policy applies\","
                 + "\"status\":\"NOTFOUND\",\"reply\":\"NOTFOUND \",\"total_ms\":"), r.out());
+    }
+
+    /**
+     * Issue 35, §3: doctor, query and cache read the package's file by default, as the unit
+     * does, so that they check the setup the daemon runs; a given --config wins.
+     */
+    @Test
+    void clientCommandsReadThePackagesConfigByDefault(@TempDir Path dir) throws Exception {
+        Path packaged = dir.resolve("tlspolicyd.yml");
+        assertEquals(null, Main.configFile(null, packaged));
+        Files.writeString(packaged, "");
+        assertEquals(packaged, Main.configFile(null, packaged));
+        Path given = dir.resolve("other.yml");
+        assertEquals(given, Main.configFile(given, packaged));
+        assertEquals("embedded defaults (no /etc/tlspolicyd/tlspolicyd.yml)",
+                Main.describeConfig(null));
     }
 
     @Test

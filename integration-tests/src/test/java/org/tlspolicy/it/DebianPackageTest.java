@@ -63,7 +63,8 @@ class DebianPackageTest {
                 "/usr/bin/tlsrpt-sender", "/lib/systemd/system/tlspolicyd.service",
                 "/lib/systemd/system/tlsrpt-sender-collect.service",
                 "/lib/systemd/system/tlsrpt-sender-send.service",
-                "/lib/systemd/system/tlsrpt-sender-send.timer", "/etc/tlspolicyd/tlspolicyd.yml",
+                "/lib/systemd/system/tlsrpt-sender-send.timer",
+                "/lib/systemd/system/tlsrpt-sender-check.service", "/etc/tlspolicyd/tlspolicyd.yml",
                 "/etc/default/tlsrpt-sender", "/usr/share/doc/tlspolicy/examples/main.cf"}) {
                 run(c, "test -f " + path);
             }

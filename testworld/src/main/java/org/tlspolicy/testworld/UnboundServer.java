@@ -71,6 +71,16 @@ public final class UnboundServer implements AutoCloseable {
         return start(dir, null, authority, stubZones, null, refusedZones);
     }
 
+    /**
+     * As {@link #iterating(Path, InetSocketAddress, List, List)}, listening at {@code listen}
+     * (port 53 of a loopback address of its own, for a resolv.conf).
+     */
+    public static UnboundServer iterating(Path dir, InetSocketAddress listen,
+                                          InetSocketAddress authority, List<String> stubZones)
+            throws Exception {
+        return start(dir, listen, authority, stubZones, null, List.of());
+    }
+
     private static UnboundServer start(Path dir, InetSocketAddress listen,
                                        InetSocketAddress authority,
                                        List<String> stubZones, String trustAnchors,

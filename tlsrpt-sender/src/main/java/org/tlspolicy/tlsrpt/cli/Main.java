@@ -87,6 +87,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        org.tlspolicy.cli.NettyMachineId.randomUnlessGiven();
         System.exit(run(args, new PrintWriter(System.out, true, StandardCharsets.UTF_8),
                 new PrintWriter(System.err, true, StandardCharsets.UTF_8)));
     }
