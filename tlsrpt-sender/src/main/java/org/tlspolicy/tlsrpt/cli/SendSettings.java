@@ -144,7 +144,9 @@ final class SendSettings {
     void mta(InetSocketAddress smtp) {
         try (Socket s = new Socket()) {
             s.connect(smtp, 5000);
-            s.setSoTimeout(5000);
+            // An MTA may greet late: Postfix's smtpd looks the client's name up first, which
+            // takes the resolver's timeouts where DNS is slow or unreachable.
+            s.setSoTimeout(30_000);
             String greeting = new BufferedReader(new InputStreamReader(s.getInputStream(),
                     StandardCharsets.US_ASCII)).readLine();
             s.getOutputStream().write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
