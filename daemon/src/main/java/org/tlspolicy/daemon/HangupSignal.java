@@ -16,12 +16,27 @@ public final class HangupSignal {
     private HangupSignal() {
     }
 
-    /** Runs {@code action} on each SIGHUP, on a thread of its own. */
-    public static void onHangup(Runnable action) {
+    /**
+     * Runs {@code action} on each SIGHUP, on a thread of its own.
+     *
+     * @return whether SIGHUP will reach it: not when the process was started with SIGHUP
+     *         ignored (under nohup, or by a parent that ignores it), which HotSpot then leaves
+     *         ignored whatever handler is installed (and says so only by returning SIG_IGN)
+     */
+    public static boolean onHangup(Runnable action) {
         try {
-            Signal.handle(new Signal("HUP"), signal -> new Thread(action, "reload").start());
+            sun.misc.SignalHandler old = Signal.handle(new Signal("HUP"),
+                    signal -> new Thread(action, "reload").start());
+            if (old == sun.misc.SignalHandler.SIG_IGN) {
+                log.warn("SIGHUP is ignored in this process (it was started with SIGHUP "
+                        + "ignored, e.g. under nohup): kill -HUP and systemctl reload will not "
+                        + "reload; start it without nohup (systemd does)");
+                return false;
+            }
+            return true;
         } catch (IllegalArgumentException e) {
             log.warn("SIGHUP cannot be handled here, reload unavailable: {}", e.getMessage());
+            return false;
         }
     }
 }

@@ -45,6 +45,7 @@ class DoctorTest {
                 dns: {servers: ["127.0.0.1:%d"], timeout: 2s, attempts: 1}
                 dane: {dnssec: validate, trust_anchor_file: "%s"}
                 cache: {path: ""}
+                control: {socket: ""}
                 tlsrpt: auto
                 """.formatted(world.iteratingResolver().getPort(), world.trustAnchorFile());
         daemon = PolicyDaemon.start(ConfigLoader.parse("socketmap: {listen: [\"127.0.0.1:0\"]}\n"

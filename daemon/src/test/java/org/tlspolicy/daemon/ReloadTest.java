@@ -68,6 +68,7 @@ class ReloadTest {
                 dane: {dnssec: validate, trust_anchor_file: "%s"}
                 mta_sts: {enabled: false}
                 cache: {path: ""}
+                control: {socket: ""}
                 tlsrpt: "off"
                 """.formatted(dnsPort, anchorFile);
     }
@@ -104,7 +105,7 @@ class ReloadTest {
                 })
                 .bind(new DomainSocketAddress(socket.toString())).sync().channel();
         String listen = "socketmap: {listen: [\"127.0.0.1:0\"]}\n"
-                + "metrics: {listen: \"127.0.0.1:0\"}\n";
+                + "metrics: {listen: \"127.0.0.1:0\", tlsrpt_store: \"\"}\n";
         int dns = world.iteratingResolver().getPort();
         // The root's keys: test. is not under them, so nothing in this world validates.
         Path file = Files.writeString(dir.resolve("broken.yml"), config(listen, "", dns));
@@ -217,7 +218,7 @@ class ReloadTest {
         String anchors = world.trustAnchorFile().toString();
         int dns = world.iteratingResolver().getPort();
         String listen = "socketmap: {listen: [\"127.0.0.1:0\"]}\n"
-                + "metrics: {listen: \"127.0.0.1:0\"}\n";
+                + "metrics: {listen: \"127.0.0.1:0\", tlsrpt_store: \"\"}\n";
         String withSts = config(listen, anchors, dns).replace("mta_sts: {enabled: false}",
                 "mta_sts: {enabled: true}");
         Path file = Files.writeString(dir.resolve("keep.yml"), withSts);

@@ -41,7 +41,8 @@ class MetricsEndpointTest {
     @Test
     void countsFollowTheLookupsAndHealthAnswers() throws Exception {
         try (PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.parse(
-                "socketmap: {listen: [\"127.0.0.1:0\"]}\nmetrics: {listen: \"127.0.0.1:0\"}\n"
+                "socketmap: {listen: [\"127.0.0.1:0\"]}\n"
+                        + "metrics: {listen: \"127.0.0.1:0\", tlsrpt_store: \"\"}\n"
                         // No start-up DNSSEC check (DNS is unreachable here): /health is ok.
                         + "dane: {dnssec: resolver}\n" + Isolated.CONFIG), Optional.empty());
              TestClient s = new TestClient(daemon.boundAddresses().get(0))) {
@@ -124,7 +125,8 @@ class MetricsEndpointTest {
     @Test
     void otherHostNamesAreRefusedAndConnectionsCapped() throws Exception {
         try (PolicyDaemon daemon = PolicyDaemon.start(ConfigLoader.parse(
-                "socketmap: {listen: [\"127.0.0.1:0\"]}\nmetrics: {listen: \"127.0.0.1:0\"}\n"
+                "socketmap: {listen: [\"127.0.0.1:0\"]}\n"
+                        + "metrics: {listen: \"127.0.0.1:0\", tlsrpt_store: \"\"}\n"
                         + "dane: {dnssec: resolver}\n" + Isolated.CONFIG), Optional.empty())) {
             InetSocketAddress metrics = daemon.metricsAddress().orElseThrow();
             assertEquals("HTTP/1.1 421 Misdirected Request", rawGet(metrics,

@@ -65,6 +65,7 @@ class HostileClientsTest {
                 socketmap: {listen: ["127.0.0.1:%d"]}
                 dns: {servers: ["127.0.0.1:%d"], timeout: 3s, attempts: 2}
                 cache: {path: "%s"}
+                control: {socket: ""}
                 tlsrpt: "off"
                 """.formatted(port, blackhole.getLocalPort(), dir.resolve("flood.db")));
         try (DaemonProcess d = DaemonProcess.serve(config,
@@ -119,6 +120,7 @@ class HostileClientsTest {
         Path config = Files.writeString(dir.resolve("malformed.yml"), """
                 socketmap: {listen: ["127.0.0.1:%d"]}
                 cache: {path: ""}
+                control: {socket: ""}
                 mta_sts: {enabled: false}
                 dane: {enabled: false}
                 """.formatted(port));

@@ -182,6 +182,7 @@ abstract class MailDeliveryScenarios {
                 mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                 dane: {dnssec: resolver}
                 cache: {path: "%s"}
+                control: {socket: ""}
                 postfix: {postconf: "%s"}
                 """.formatted(port, MailWorld.RESOLVER.getAddress().getHostAddress(),
                 world.caFile(), dir.resolve(name + "-cache.db"), wrapper));
@@ -630,6 +631,7 @@ abstract class MailDeliveryScenarios {
                     mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                     dane: {dnssec: resolver}
                     cache: {path: "%s"}
+                    control: {socket: ""}
                     postfix: {postconf: "%s"}
                     """.formatted(socket, MailWorld.RESOLVER.getAddress().getHostAddress(),
                     world.caFile(), dir.resolve("cache-unix.db"), wrapper));

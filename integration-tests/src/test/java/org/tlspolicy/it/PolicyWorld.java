@@ -103,6 +103,7 @@ final class PolicyWorld implements AutoCloseable {
                 mta_sts: {allow_private_addresses: true, extra_ca_file: "%s"}
                 dane: {dnssec: validate, trust_anchor_file: "%s"}
                 cache: {path: "%s"}
+                control: {socket: ""}
                 tlsrpt: "off"
                 """.formatted(port, dns, ca, anchors, cache) + extra;
     }

@@ -31,6 +31,7 @@ class PostmapTest {
                 # Inside the test world: DNS to a closed loopback port, cache in the test dir.
                 dns: {servers: ["127.0.0.1:9"], timeout: 200ms, attempts: 1}
                 cache: {path: "%s"}
+                control: {socket: ""}
                 """.formatted(mapName, socket, dir.resolve("cache.db")));
         return file;
     }
@@ -91,6 +92,32 @@ class PostmapTest {
             assertTrue(postmap.query("example.com", tcp + "postfix").err()
                     .contains("unknown map name 'postfix'"));
             assertTrue(daemon.isAlive());
+        }
+    }
+
+    /**
+     * Issue 32, §1: a daemon started with SIGHUP ignored (under nohup) cannot be reloaded by a
+     * signal, and says so at start instead of ignoring reloads without a word.
+     */
+    @Test
+    void aDaemonStartedWithSighupIgnoredSaysSo() throws Exception {
+        Process p = new ProcessBuilder("perl", "-e", "$SIG{HUP} = 'IGNORE'; exec { $ARGV[0] } "
+                + "@ARGV or die", DaemonProcess.java(), "-jar", DaemonProcess.jar().toString(),
+                "serve", "--config", config("postfix", dir.resolve("n.sock")).toString())
+                .redirectErrorStream(true).start();
+        try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(
+                p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+            java.util.List<String> lines = new java.util.ArrayList<>();
+            for (String line; (line = r.readLine()) != null; ) {
+                lines.add(line);
+                if (line.contains("INFO started ")) {
+                    break;
+                }
+            }
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN SIGHUP is ignored in "
+                    + "this process")), String.join("\n", lines));
+        } finally {
+            p.destroyForcibly().waitFor();
         }
     }
 

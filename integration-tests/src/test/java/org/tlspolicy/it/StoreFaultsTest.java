@@ -81,7 +81,7 @@ class StoreFaultsTest {
         try {
             Path offline = Files.writeString(dir.resolve("offline.yml"), world.config(port,
                     "127.0.0.9:53", ro.resolve("cache.db"),
-                    "metrics: {listen: \"127.0.0.1:" + metricsPort + "\"}\n"));
+                    "metrics: {listen: \"127.0.0.1:" + metricsPort + "\", tlsrpt_store: \"\"}\n"));
             try (DaemonProcess d = DaemonProcess.serve(offline);
                  SocketmapClient c = new SocketmapClient(port, 30_000)) {
                 for (var e : answers.entrySet()) {
