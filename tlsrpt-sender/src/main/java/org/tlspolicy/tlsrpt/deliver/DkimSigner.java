@@ -4,6 +4,7 @@ import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.tlspolicy.dkim.DkimCanonical;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -67,23 +68,23 @@ public final class DkimSigner {
     /** {@code message} (CRLF lines, headers then body) with a DKIM-Signature header first. */
     public byte[] sign(byte[] message, Instant now) throws GeneralSecurityException {
         String text = new String(message, StandardCharsets.ISO_8859_1);
-        int split = text.indexOf("\r\n\r\n");
-        if (split < 0) {
+        if (text.indexOf("\r\n\r\n") < 0) {
             throw new IllegalArgumentException("no header/body separator");
         }
-        List<String[]> headers = headers(text.substring(0, split + 2));
-        String body = text.substring(split + 4);
+        DkimCanonical.Parts parts = DkimCanonical.split(text);
+        List<DkimCanonical.Field> headers = parts.header();
         String bh = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256")
-                .digest(relaxedBody(body).getBytes(StandardCharsets.ISO_8859_1)));
+                .digest(DkimCanonical.relaxedBody(parts.body())
+                        .getBytes(StandardCharsets.ISO_8859_1)));
         List<String> names = new ArrayList<>();
         StringBuilder signed = new StringBuilder();
         for (String want : SIGNED) {
             // The last instance of a header is signed first (RFC 6376 §5.4.2); ours has one.
             for (int i = headers.size() - 1; i >= 0; i--) {
-                if (headers.get(i)[0].equalsIgnoreCase(want)) {
+                if (headers.get(i).name().equalsIgnoreCase(want)) {
                     names.add(want);
-                    signed.append(relaxedHeader(headers.get(i)[0], headers.get(i)[1]))
-                            .append("\r\n");
+                    signed.append(DkimCanonical.relaxedHeader(headers.get(i).name(),
+                            headers.get(i).value())).append("\r\n");
                     break;
                 }
             }
@@ -92,7 +93,7 @@ public final class DkimSigner {
                 + selector + "; t=" + now.getEpochSecond() + ";\r\n\th="
                 + String.join(":", names).toLowerCase(Locale.ROOT) + ";\r\n\tbh=" + bh
                 + ";\r\n\tb=";
-        signed.append(relaxedHeader("DKIM-Signature", value));
+        signed.append(DkimCanonical.relaxedHeader("DKIM-Signature", value));
         byte[] data = signed.toString().getBytes(StandardCharsets.ISO_8859_1);
         byte[] sig;
         if (algorithm.equals("rsa-sha256")) {
@@ -118,51 +119,5 @@ public final class DkimSigner {
         System.arraycopy(h, 0, out, 0, h.length);
         System.arraycopy(message, 0, out, h.length, message.length);
         return out;
-    }
-
-    /** Header fields as (name, raw value with folding) pairs. */
-    private static List<String[]> headers(String block) {
-        List<String[]> out = new ArrayList<>();
-        String name = null;
-        StringBuilder value = null;
-        for (String line : block.split("\r\n")) {
-            if (line.isEmpty()) {
-                continue;
-            }
-            if ((line.charAt(0) == ' ' || line.charAt(0) == '\t') && value != null) {
-                value.append("\r\n").append(line);
-                continue;
-            }
-            if (name != null) {
-                out.add(new String[] {name, value.toString()});
-            }
-            int colon = line.indexOf(':');
-            name = line.substring(0, colon);
-            value = new StringBuilder(line.substring(colon + 1));
-        }
-        if (name != null) {
-            out.add(new String[] {name, value.toString()});
-        }
-        return out;
-    }
-
-    /** RFC 6376 §3.4.2. */
-    static String relaxedHeader(String name, String value) {
-        String v = value.replace("\r\n", "").replaceAll("[ \t]+", " ").strip();
-        return name.strip().toLowerCase(Locale.ROOT) + ":" + v;
-    }
-
-    /** RFC 6376 §3.4.4. */
-    static String relaxedBody(String body) {
-        String[] lines = body.split("\r\n", -1);
-        StringBuilder b = new StringBuilder();
-        int last = lines.length - 1;
-        while (last >= 0 && lines[last].replaceAll("[ \t]+$", "").isEmpty()) {
-            last--;
-        }
-        for (int i = 0; i <= last; i++) {
-            b.append(lines[i].replaceAll("[ \t]+", " ").replaceAll(" $", "")).append("\r\n");
-        }
-        return b.toString();
     }
 }
