@@ -1,5 +1,6 @@
 package org.tlspolicy.bench;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.tlspolicy.testworld.PostgresServer;
 import org.tlspolicy.tlsrpt.collect.Collector;
 import org.tlspolicy.tlsrpt.fleet.FleetStore;
@@ -98,7 +99,7 @@ public final class IngestBenchmark {
                         () -> Instant.parse("2026-11-23T12:00:00Z"));
                 Forwarder forwarder = null;
                 if (fleet) {
-                    forwarder = new Forwarder(lastStore, new FleetStore.Settings(postgres.uri(),
+                    forwarder = new Forwarder(lastStore, new PostgresTarget(postgres.uri(),
                             "postgres", Optional.empty()), "bench-" + round,
                             Clock.systemUTC());
                     forwarder.start(1);

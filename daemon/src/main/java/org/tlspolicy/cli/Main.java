@@ -21,13 +21,15 @@ import java.util.Optional;
  *   <li>3: {@code query} only: the decision is TEMP or TIMEOUT (mail would be deferred)</li>
  *   <li>4: {@code doctor} only: a check failed (what to change is printed)</li>
  * </ul>
+ * {@code audit} has its own, as monitoring plugins do: 0 ok, 1 warnings, 2 a failure, 3 the
+ * audit could not run.
  */
 @Command(name = "tlspolicyd",
         description = "MTA-STS and DANE policy daemon for Postfix smtp_tls_policy_maps.",
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         subcommands = {ServeCommand.class, QueryCommand.class, DoctorCommand.class,
-            CacheCommand.class, ConvertConfigCommand.class, VersionCommand.class},
+            CacheCommand.class, AuditCommand.class, ConvertConfigCommand.class, VersionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success (query: a policy or NOTFOUND was decided)",
@@ -35,7 +37,8 @@ import java.util.Optional;
                 + "be reached or refused the request",
             "2:usage error",
             "3:query, cache show: the answer is TEMP or TIMEOUT (mail would be deferred)",
-            "4:doctor: a check failed"})
+            "4:doctor: a check failed",
+            "audit:0 ok, 1 warnings, 2 a check failed, 3 could not run"})
 public final class Main {
 
     public static final int EXIT_OK = 0;
@@ -95,6 +98,10 @@ public final class Main {
     }
 
     static int exitCode(Throwable e) {
+        if (e instanceof CommandLine.ParameterException p
+                && p.getCommandLine().getCommand() instanceof AuditCommand) {
+            return AuditCommand.EXIT_UNKNOWN; // 2 is a failed check there
+        }
         return e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_CONFIG;
     }
 

@@ -149,6 +149,7 @@ public final class ConfigLoader {
         return new DaemonConfig(mapName, listen, limits, threads, grace, level, dns(t),
                 mtaSts(t), dane(t), cache(t), tlsrpt(t), postfix(t), metrics(t),
                 optionalPath(t, "metrics.tlsrpt_store"),
+                optionalPath(t, "metrics.tlsrpt_receiver_store"),
                 control.isEmpty() ? Optional.empty() : Optional.of(Path.of(control)),
                 overrides(t));
     }

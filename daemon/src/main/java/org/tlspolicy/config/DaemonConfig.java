@@ -28,6 +28,7 @@ import java.util.Optional;
  * @param postfix       how to ask the Postfix this daemon serves about itself
  * @param metrics       where the metrics and health endpoint listens; empty: nowhere
  * @param tlsrptStore   tlsrpt-sender's store, read for the status page; empty: none
+ * @param receiverStore tlsrpt-receiver's store, read for /domains and metrics; empty: none
  * @param controlSocket the control socket's path; empty: none
  * @param overrides     the operator's fixed answers, at most one per domain
  */
@@ -35,7 +36,8 @@ public record DaemonConfig(String mapName, List<ListenAddress> listen, Socketmap
                            int threads, Duration shutdownGrace, String logLevel, Dns dns,
                            MtaSts mtaSts, Dane dane, Cache cache, String tlsrpt,
                            Postfix postfix, Optional<InetSocketAddress> metrics,
-                           Optional<Path> tlsrptStore, Optional<Path> controlSocket,
+                           Optional<Path> tlsrptStore, Optional<Path> receiverStore,
+                           Optional<Path> controlSocket,
                            List<DomainOverride> overrides) {
 
     public DaemonConfig {

@@ -103,7 +103,7 @@ public final class PolicyDaemon implements AutoCloseable {
                         + this.bound.stream().map(a -> a instanceof InetSocketAddress i
                         ? hostPort(i) : "unix:" + a).toList());
                 m = MetricsServer.start(config.metrics().get(), metrics, this::health,
-                        view::page);
+                        view::page, view::domains, view::receiverMetrics);
                 log.info("metrics listening on http://{}/metrics", hostPort(m.address()));
             }
         } catch (IOException | RuntimeException e) {
@@ -259,7 +259,7 @@ public final class PolicyDaemon implements AutoCloseable {
                 next.cache().refreshRate(), next.cache().resolutionRate(),
                 next.cache().shared()),
                 next.tlsrpt(), next.postfix(), current.metrics(), next.tlsrptStore(),
-                current.controlSocket(), next.overrides());
+                next.receiverStore(), current.controlSocket(), next.overrides());
         List<String> applied = new ArrayList<>();
         // Without dns.servers the resolvers are resolv.conf's, read at the engine's start: a
         // resolv.conf changed since (unbound installed, say) needs a new engine too.

@@ -9,6 +9,8 @@ import org.tlspolicy.metrics.Health;
 import org.tlspolicy.metrics.Metrics;
 import org.tlspolicy.mtasts.StsState;
 import org.tlspolicy.policy.DomainOverride;
+import org.tlspolicy.status.DomainsPage;
+import org.tlspolicy.status.ReceivedReports;
 import org.tlspolicy.status.StatusPage;
 import org.tlspolicy.status.TlsrptSummary;
 
@@ -34,6 +36,9 @@ final class StatusView {
     private final Supplier<Health> health;
     private final CacheControl control;
     private final Supplier<String> serving;
+    /** The receiver's store as last configured, and its reader (kept: it caches a minute). */
+    private Optional<java.nio.file.Path> receiverPath = Optional.empty();
+    private Optional<ReceivedReports> receiver = Optional.empty();
 
     /** @param serving what it serves where, e.g. {@code map postfix on [/127.0.0.1:8461]} */
     StatusView(Supplier<PolicyEngine> engine, Supplier<DaemonConfig> config, Metrics metrics,
@@ -44,6 +49,27 @@ final class StatusView {
         this.metrics = metrics;
         this.health = health;
         this.control = control;
+    }
+
+    /** The "your domains" page, read off the event loop (SQLite). */
+    CompletableFuture<String> domains() {
+        return CompletableFuture.supplyAsync(() -> receiver().map(r -> DomainsPage.render(
+                r.reading())).orElse(DomainsPage.render(new ReceivedReports.Reading.Unavailable(
+                Instant.now(), "metrics.tlsrpt_receiver_store is empty: no view"))));
+    }
+
+    /** The tlsrpt_receiver_* series, or nothing without a store. */
+    String receiverMetrics() {
+        return receiver().map(ReceivedReports::metrics).orElse("");
+    }
+
+    private synchronized Optional<ReceivedReports> receiver() {
+        Optional<java.nio.file.Path> path = config.get().receiverStore();
+        if (!path.equals(receiverPath)) {
+            receiverPath = path;
+            receiver = path.map(p -> new ReceivedReports(p, java.time.Clock.systemUTC()));
+        }
+        return receiver;
     }
 
     /** The page, with the result of a search for {@code domain} if one is asked. */

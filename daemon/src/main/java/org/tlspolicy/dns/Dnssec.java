@@ -48,7 +48,7 @@ public sealed interface Dnssec {
     }
 
     /** Classifies a lookup's result. */
-    static Dnssec of(DnsResult result) {
+    public static Dnssec of(DnsResult result) {
         if (result instanceof DnsResult.Data data) {
             return data.authenticated() ? new Secure(data) : new Insecure(data);
         }

@@ -78,6 +78,21 @@ public final class MetricsServer implements AutoCloseable {
                                       Supplier<Health> health,
                                       Function<Optional<String>, CompletableFuture<String>> status)
             throws IOException {
+        return start(address, metrics, health, status, () -> CompletableFuture.completedFuture(
+                "<!DOCTYPE html><html lang=\"en\"><title>tlspolicyd</title><p>No domains view "
+                        + "here.</p></html>\n"), () -> "");
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress, Metrics, Supplier, Function)}, with {@code domains}
+     * making the HTML of GET /domains, and {@code more} series appended to /metrics.
+     */
+    public static MetricsServer start(InetSocketAddress address, Metrics metrics,
+                                      Supplier<Health> health,
+                                      Function<Optional<String>, CompletableFuture<String>> status,
+                                      Supplier<CompletableFuture<String>> domains,
+                                      Supplier<String> more)
+            throws IOException {
         EventLoopGroup group = new NioEventLoopGroup(1, r -> {
             Thread t = new Thread(r, "metrics");
             t.setDaemon(true);
@@ -102,7 +117,8 @@ public final class MetricsServer implements AutoCloseable {
                             c.pipeline().addLast(new ReadTimeoutHandler(10, TimeUnit.SECONDS),
                                     new HttpServerCodec(4096, 8192, 8192),
                                     new HttpObjectAggregator(8192),
-                                    new Handler(metrics, health, status, hosts.get()));
+                                    new Handler(metrics, health, status, domains, more,
+                                            hosts.get()));
                         }
                     })
                     .bind(address).awaitUninterruptibly().channel();
@@ -143,14 +159,19 @@ public final class MetricsServer implements AutoCloseable {
         private final Metrics metrics;
         private final Supplier<Health> health;
         private final Function<Optional<String>, CompletableFuture<String>> status;
+        private final Supplier<CompletableFuture<String>> domains;
+        private final Supplier<String> more;
         private final java.util.Set<String> hosts;
 
         Handler(Metrics metrics, Supplier<Health> health,
                 Function<Optional<String>, CompletableFuture<String>> status,
+                Supplier<CompletableFuture<String>> domains, Supplier<String> more,
                 java.util.Set<String> hosts) {
             this.metrics = metrics;
             this.health = health;
             this.status = status;
+            this.domains = domains;
+            this.more = more;
             this.hosts = hosts;
         }
 
@@ -167,18 +188,21 @@ public final class MetricsServer implements AutoCloseable {
                 response = text(HttpResponseStatus.MISDIRECTED_REQUEST, "this is "
                         + String.join(" or ", new java.util.TreeSet<>(hosts)) + "\n");
             } else if (!path.equals("/metrics") && !path.equals("/health")
-                    && !path.equals("/status") && !path.equals("/")) {
+                    && !path.equals("/status") && !path.equals("/")
+                    && !path.equals("/domains")) {
                 response = text(HttpResponseStatus.NOT_FOUND, "not found: /metrics, /health, "
-                        + "/status\n");
+                        + "/status, /domains\n");
             } else if (!request.method().equals(HttpMethod.GET)
                     && !request.method().equals(HttpMethod.HEAD)) {
                 response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET only\n");
-            } else if (path.equals("/status") || path.equals("/")) {
+            } else if (path.equals("/status") || path.equals("/") || path.equals("/domains")) {
                 List<String> domain = new QueryStringDecoder(request.uri()).parameters()
                         .getOrDefault("domain", List.of());
                 Optional<String> asked = domain.isEmpty() || domain.get(0).isBlank()
                         ? Optional.empty() : Optional.of(domain.get(0).strip());
-                status.apply(asked).orTimeout(60, TimeUnit.SECONDS).whenComplete((html, e) -> {
+                CompletableFuture<String> page = path.equals("/domains") ? domains.get()
+                        : status.apply(asked);
+                page.orTimeout(60, TimeUnit.SECONDS).whenComplete((html, e) -> {
                     FullHttpResponse r = e == null ? text(HttpResponseStatus.OK, html)
                             : text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "status page "
                             + "failed: " + e.getMessage() + "\n");
@@ -196,7 +220,7 @@ public final class MetricsServer implements AutoCloseable {
                 response = text(h.ok() ? HttpResponseStatus.OK
                         : HttpResponseStatus.SERVICE_UNAVAILABLE, h.text());
             } else {
-                response = text(HttpResponseStatus.OK, metrics.render());
+                response = text(HttpResponseStatus.OK, metrics.render() + more.get());
                 response.headers().set(HttpHeaderNames.CONTENT_TYPE,
                         "text/plain; version=0.0.4; charset=utf-8");
             }

@@ -49,19 +49,7 @@ public final class PolicyHostTrust {
     /** As {@link #context(Optional)}, on {@code provider} (tests run both). */
     static SslContext context(Optional<Path> extraCaFile, SslProvider provider)
             throws IOException, GeneralSecurityException {
-        X509ExtendedTrustManager tm = trustManager(null);
-        if (extraCaFile.isPresent()) {
-            // One PKIX validation over both sets of anchors, not one per set: a chain the
-            // first set rejects cost a failed path search and its exception first (the check
-            // took 2.7–6.9 ms a handshake tried per set, 1.2–3.9 ms over one, measured on the
-            // bench's policy host after 200 fetches).
-            KeyStore anchors = keyStore(extraCaFile.get());
-            int i = 0;
-            for (X509Certificate jvm : tm.getAcceptedIssuers()) {
-                anchors.setCertificateEntry("jvm-" + i++, jvm);
-            }
-            tm = trustManager(anchors);
-        }
+        X509ExtendedTrustManager tm = trustManager(extraCaFile);
         try {
             return SslContextBuilder.forClient()
                     .sslProvider(provider)
@@ -91,6 +79,28 @@ public final class PolicyHostTrust {
     public static String describeProvider() {
         return OpenSsl.isAvailable() ? OpenSsl.versionString()
                 : "JDK (BoringSSL unavailable: " + OpenSsl.unavailabilityCause() + ")";
+    }
+
+    /**
+     * PKIX trust in the JVM's anchors and those in {@code extraCaFile}, if given (also what
+     * {@code tlspolicyd audit} checks served chains with).
+     */
+    public static X509ExtendedTrustManager trustManager(Optional<Path> extraCaFile)
+            throws IOException, GeneralSecurityException {
+        X509ExtendedTrustManager tm = trustManager((KeyStore) null);
+        if (extraCaFile.isPresent()) {
+            // One PKIX validation over both sets of anchors, not one per set: a chain the
+            // first set rejects cost a failed path search and its exception first (the check
+            // took 2.7–6.9 ms a handshake tried per set, 1.2–3.9 ms over one, measured on the
+            // bench's policy host after 200 fetches).
+            KeyStore anchors = keyStore(extraCaFile.get());
+            int i = 0;
+            for (X509Certificate jvm : tm.getAcceptedIssuers()) {
+                anchors.setCertificateEntry("jvm-" + i++, jvm);
+            }
+            tm = trustManager(anchors);
+        }
+        return tm;
     }
 
     /** Reads every certificate of a PEM (or DER) file; fails when there is none. */

@@ -78,7 +78,9 @@ public final class StatusPage {
                 </style></head><body>
                 """);
         b.append("<h1>tlspolicyd status</h1>\n<p>").append(esc(s.version())).append(", serving ")
-                .append(esc(s.serving())).append(". Page made ").append(s.at()).append(".</p>\n");
+                .append(esc(s.serving())).append(". Page made ").append(s.at()).append(". "
+                        + "<a href=\"/domains\">Your domains</a>: the TLS reports others sent "
+                        + "you.</p>\n");
 
         b.append("<h2>Health</h2>\n");
         if (s.problems().isEmpty()) {

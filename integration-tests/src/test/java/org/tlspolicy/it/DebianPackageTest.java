@@ -65,12 +65,19 @@ class DebianPackageTest {
                 "/lib/systemd/system/tlsrpt-sender-send.service",
                 "/lib/systemd/system/tlsrpt-sender-send.timer",
                 "/lib/systemd/system/tlsrpt-sender-check.service", "/etc/tlspolicyd/tlspolicyd.yml",
-                "/etc/default/tlsrpt-sender", "/usr/share/doc/tlspolicy/examples/main.cf"}) {
+                "/etc/default/tlsrpt-sender", "/usr/share/doc/tlspolicy/examples/main.cf",
+                "/usr/share/tlsrpt-receiver/tlsrpt-receiver.jar", "/usr/bin/tlsrpt-receiver",
+                "/lib/systemd/system/tlsrpt-receiver-listen.service",
+                "/lib/systemd/system/tlsrpt-receiver-rollout.service",
+                "/lib/systemd/system/tlsrpt-receiver-rollout.timer",
+                "/etc/default/tlsrpt-receiver",
+                "/usr/share/doc/tlspolicy/examples/tlsrpt-receiver.master.cf"}) {
                 run(c, "test -f " + path);
             }
-            assertEquals("/etc/tlspolicyd/tlspolicyd.yml\n/etc/default/tlsrpt-sender\n",
-                    run(c, "cat /var/lib/dpkg/info/tlspolicy.conffiles"));
-            for (String user : new String[] {"tlspolicyd", "tlsrpt-sender"}) {
+            assertEquals("/etc/tlspolicyd/tlspolicyd.yml\n/etc/default/tlsrpt-sender\n"
+                    + "/etc/default/tlsrpt-receiver\n", run(c, "cat /var/lib/dpkg/info/"
+                    + "tlspolicy.conffiles"));
+            for (String user : new String[] {"tlspolicyd", "tlsrpt-sender", "tlsrpt-receiver"}) {
                 String entry = run(c, "getent passwd " + user);
                 assertTrue(entry.contains(":/var/lib/" + user + ":/usr/sbin/nologin"), entry);
             }
@@ -82,6 +89,13 @@ class DebianPackageTest {
             // The DKIM key's directory; man pages, the changelog and the manual.
             assertEquals("root tlsrpt-sender 750\n", run(c,
                     "stat -c '%U %G %a' /etc/tlsrpt-sender"));
+            // The reports received and the quarantine: the receiver's, its group may read.
+            assertEquals("tlsrpt-receiver tlsrpt-receiver 750\ntlsrpt-receiver "
+                    + "tlsrpt-receiver 750\n", run(c, "stat -c '%U %G %a' "
+                    + "/var/lib/tlsrpt-receiver /var/lib/tlsrpt-receiver/quarantine"));
+            assertTrue(run(c, "zcat /usr/share/man/man8/tlsrpt-receiver.8.gz").contains(
+                    "tlsrpt-receiver \\- takes in the RFC 8460 TLS reports"));
+            assertTrue(run(c, "tlsrpt-receiver --help").contains("rollout"));
             assertTrue(run(c, "zcat /usr/share/man/man8/tlspolicyd.8.gz").contains(
                     "tlspolicyd \\- MTA-STS and DANE policy daemon for Postfix"));
             assertTrue(run(c, "zcat /usr/share/man/man8/tlsrpt-sender.8.gz").contains(
@@ -143,7 +157,8 @@ class DebianPackageTest {
             for (String path : new String[] {"/usr/share/tlspolicyd", "/usr/bin/tlspolicyd",
                 "/lib/systemd/system/tlspolicyd.service", "/etc/tlspolicyd",
                 "/etc/default/tlsrpt-sender", "/var/lib/tlspolicyd", "/etc/tlsrpt-sender",
-                "/var/spool/postfix/run/tlsrpt"}) {
+                "/var/spool/postfix/run/tlsrpt", "/var/lib/tlsrpt-receiver",
+                "/etc/default/tlsrpt-receiver", "/usr/bin/tlsrpt-receiver"}) {
                 run(c, "test ! -e " + path);
             }
             assertEquals("", run(c, "dpkg-query -W -f='${Status}' tlspolicy 2>/dev/null "

@@ -48,7 +48,11 @@ final class MailWorld implements AutoCloseable {
         /** For the host's name, by a CA the sending Postfix does not trust. */
         UNTRUSTED_CA,
         /** No STARTTLS offered at all: what a downgrade attack leaves. */
-        NO_STARTTLS
+        NO_STARTTLS,
+        /** From an intermediate CA of the test CA, the server sending only its leaf. */
+        LEAF_ONLY,
+        /** Issued by the test CA for the host's name, expiring in 10 days. */
+        EXPIRING
     }
 
     /** The TLSA record published for an MX host. */
@@ -59,7 +63,9 @@ final class MailWorld implements AutoCloseable {
         /** 3 1 1 with the digest of some other key. */
         MISMATCHING,
         /** 1 1 1 (PKIX-EE) with the digest of the host's key: unusable for SMTP (RFC 7672 §3.1.3). */
-        UNUSABLE
+        UNUSABLE,
+        /** A key roll in progress: 3 1 1 of the host's key and 3 1 1 of another. */
+        ROLLOVER
     }
 
     /** How a domain's MTA-STS policy host answers. */
@@ -71,7 +77,11 @@ final class MailWorld implements AutoCloseable {
         /** 200 with a body that is no policy: an sts-policy-invalid. */
         INVALID,
         /** The policy, but over TLS with a certificate for another name: sts-webpki-invalid. */
-        WRONG_CERTIFICATE
+        WRONG_CERTIFICATE,
+        /** The policy, but over TLS with a certificate that expired yesterday. */
+        EXPIRED_CERTIFICATE,
+        /** 301 to another URL: not followed (RFC 8461 §3.3), an sts-policy-fetch-error. */
+        REDIRECT
     }
 
     /** An MX host {@code label.DOMAIN} at {@code ip}; the label may have dots. */
@@ -82,10 +92,14 @@ final class MailWorld implements AutoCloseable {
      * An MTA-STS policy: {@code mode} and {@code mx} patterns, served as {@code served}, with
      * {@code filler} more mx patterns of names nobody uses (a long policy).
      */
-    record Sts(String mode, List<String> mx, Served served, int filler) {
+    record Sts(String mode, List<String> mx, Served served, int filler, long maxAge) {
 
         Sts(String mode, List<String> mx) {
             this(mode, mx, Served.POLICY, 0);
+        }
+
+        Sts(String mode, List<String> mx, Served served, int filler) {
+            this(mode, mx, served, filler, 86400);
         }
 
         String body() {
@@ -97,7 +111,7 @@ final class MailWorld implements AutoCloseable {
             for (int i = 0; i < filler; i++) {
                 policy.append("mx: backup-").append(i).append(".filler-for-a-long-policy.test\n");
             }
-            return policy.append("max_age: 86400\n").toString();
+            return policy.append("max_age: ").append(maxAge).append('\n').toString();
         }
     }
 
@@ -137,6 +151,7 @@ final class MailWorld implements AutoCloseable {
     static MailWorld start(Path dir, List<Domain> domains) throws Exception {
         TestCa ca = TestCa.create("tlspolicy mail world CA");
         TestCa unknownCa = TestCa.create("a CA nobody in the mail world trusts");
+        TestCa intermediate = ca.intermediate("tlspolicy mail world intermediate CA");
         Instant now = Instant.now();
         StringBuilder parent = new StringBuilder("""
                 $ORIGIN test.
@@ -162,7 +177,8 @@ final class MailWorld implements AutoCloseable {
                             .append(host).append(".\n");
                     records.append(host).append(". A ").append(m.ip()).append('\n');
                     preference += 10;
-                    TestCa.ServerIdentity id = identity(ca, unknownCa, host, m.cert(), now);
+                    TestCa.ServerIdentity id = identity(ca, unknownCa, intermediate, host,
+                            m.cert(), now);
                     // A host without STARTTLS has no key: its records name some other key.
                     String own = id != null ? id.spkiSha256()
                             : TestCa.selfSigned(host).spkiSha256();
@@ -170,6 +186,8 @@ final class MailWorld implements AutoCloseable {
                         case MATCHING -> "TLSA 3 1 1 " + own;
                         case MISMATCHING -> "TLSA 3 1 1 " + TestCa.selfSigned(host).spkiSha256();
                         case UNUSABLE -> "TLSA 1 1 1 " + own;
+                        case ROLLOVER -> "TLSA 3 1 1 " + own + "\n_25._tcp." + host
+                                + ". TLSA 3 1 1 " + TestCa.selfSigned(host).spkiSha256();
                         case NONE -> null;
                     };
                     if (tlsa != null && d.bogus()) {
@@ -206,12 +224,17 @@ final class MailWorld implements AutoCloseable {
                             .append('\n');
                     PolicyHost.Responder responder = switch (sts.served()) {
                         case NOT_FOUND -> PolicyHost.status(404);
+                        case REDIRECT -> PolicyHost.redirect(301, "https://www." + d.fqdn()
+                                + "/mta-sts.txt");
                         case INVALID -> PolicyHost.ok("version: STSv1\nmode: enforce\n");
                         default -> PolicyHost.ok(sts.body());
                     };
                     String name = sts.served() == Served.WRONG_CERTIFICATE
                             ? "wrong-name.invalid" : "mta-sts." + d.fqdn();
-                    policyHosts.put(d.fqdn(), PolicyHost.start(ca.issue(name), responder,
+                    TestCa.ServerIdentity policyId = sts.served() == Served.EXPIRED_CERTIFICATE
+                            ? ca.issue(List.of(name), now.minus(Duration.ofDays(90)),
+                            now.minus(Duration.ofDays(1))) : ca.issue(name);
+                    policyHosts.put(d.fqdn(), PolicyHost.start(policyId, responder,
                             new InetSocketAddress(ip, 443)));
                 }
                 parent.append(records);
@@ -265,10 +288,14 @@ final class MailWorld implements AutoCloseable {
         }
     }
 
-    private static TestCa.ServerIdentity identity(TestCa ca, TestCa unknownCa, String host,
-                                                  Cert cert, Instant now) throws Exception {
+    private static TestCa.ServerIdentity identity(TestCa ca, TestCa unknownCa,
+                                                  TestCa intermediate, String host, Cert cert,
+                                                  Instant now) throws Exception {
         return switch (cert) {
             case VALID -> ca.issue(host);
+            case LEAF_ONLY -> intermediate.issue(host).leafOnly();
+            case EXPIRING -> ca.issue(List.of(host), now.minus(Duration.ofDays(80)),
+                    now.plus(Duration.ofDays(10)).plus(Duration.ofHours(1)));
             case UNTRUSTED_CA -> unknownCa.issue(host);
             case WRONG_NAME -> ca.issue("wrong-name.invalid");
             case EXPIRED -> ca.issue(List.of(host), now.minus(Duration.ofDays(30)),

@@ -152,8 +152,9 @@ class PostmapTest {
                 "--json", "Example.COM.");
         // DNS is unreachable in this world: DANE cannot be decided, the mail would wait (exit 3).
         assertEquals(3, r.exitCode(), r.err());
-        assertTrue(r.out().startsWith("{\"key\":\"Example.COM.\",\"domain\":\"example.com\","),
-                r.out());
+        // The configuration read comes first, then the key as given and the domain it names.
+        assertTrue(r.out().startsWith("{\"config\":\"" + config + "\",\"key\":\"Example.COM.\","
+                + "\"domain\":\"example.com\","), r.out());
         assertTrue(r.out().contains("\"mx\":\"indeterminate\""), r.out());
         assertTrue(r.out().contains("\"dane\":\"indeterminate: MX lookup failed: "), r.out());
         assertTrue(r.out().contains("\"status\":\"TEMP\",\"reply\":\"TEMP DNS lookup failed: "),

@@ -28,7 +28,8 @@ class SystemdUnitTest {
     static final Path UNIT = UNITS.resolve("tlspolicyd.service");
     static final List<String> SERVICES = List.of("tlspolicyd.service",
             "tlsrpt-sender-collect.service", "tlsrpt-sender-send.service",
-            "tlsrpt-sender-check.service");
+            "tlsrpt-sender-check.service", "tlsrpt-receiver-listen.service",
+            "tlsrpt-receiver-rollout.service");
     static final Pattern EXPOSURE = Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d)");
 
     record Run(int exit, String out) {
@@ -54,7 +55,8 @@ class SystemdUnitTest {
     void theUnitsVerifyClean() throws Exception {
         for (String unit : List.of("tlspolicyd.service", "tlsrpt-sender-collect.service",
                 "tlsrpt-sender-send.service", "tlsrpt-sender-check.service",
-                "tlsrpt-sender-send.timer")) {
+                "tlsrpt-sender-send.timer", "tlsrpt-receiver-listen.service",
+                "tlsrpt-receiver-rollout.service", "tlsrpt-receiver-rollout.timer")) {
             // --man=no: the man pages of Documentation= come with the package (checked by
             // DebianPackageTest), not with the build host.
             Run r = systemdAnalyze("verify", "--man=no", UNITS.resolve(unit).toString());

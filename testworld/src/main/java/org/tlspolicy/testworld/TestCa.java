@@ -41,10 +41,13 @@ public final class TestCa {
 
     private final KeyPair key;
     private final X509Certificate certificate;
+    /** This CA's certificate and those above it, up to the root: what a server sends after its leaf. */
+    private final X509Certificate[] above;
 
-    private TestCa(KeyPair key, X509Certificate certificate) {
+    private TestCa(KeyPair key, X509Certificate certificate, X509Certificate[] above) {
         this.key = key;
         this.certificate = certificate;
+        this.above = above;
     }
 
     /** A new root CA named {@code name}. */
@@ -54,7 +57,29 @@ public final class TestCa {
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
                 .addExtension(Extension.keyUsage, true,
                         new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-        return new TestCa(key, sign(b, key.getPrivate()));
+        X509Certificate root = sign(b, key.getPrivate());
+        return new TestCa(key, root, new X509Certificate[] {root});
+    }
+
+    /**
+     * An intermediate CA named {@code name} under this one: what public CAs issue server
+     * certificates from. Its chains are leaf, intermediate, root; a server that sends only
+     * the leaf ({@link ServerIdentity#leafOnly()}) is missing the intermediate.
+     */
+    public TestCa intermediate(String name) throws Exception {
+        KeyPair k = newKey();
+        Instant now = Instant.now();
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(certificate, serial(),
+                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(365))),
+                new X500Name("CN=" + name), k.getPublic())
+                .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
+                .addExtension(Extension.keyUsage, true,
+                        new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        X509Certificate c = sign(b, key.getPrivate());
+        X509Certificate[] chain = new X509Certificate[above.length + 1];
+        chain[0] = c;
+        System.arraycopy(above, 0, chain, 1, above.length);
+        return new TestCa(k, c, chain);
     }
 
     /** The root certificate. */
@@ -68,10 +93,13 @@ public final class TestCa {
         return file;
     }
 
-    /** A server certificate for {@code dnsName}, valid from yesterday for 30 days. */
+    /**
+     * A server certificate for {@code dnsName}, valid from yesterday for 90 days (what public
+     * CAs issue: far enough from its end that no expiry check warns).
+     */
     public ServerIdentity issue(String dnsName) throws Exception {
         Instant now = Instant.now();
-        return issue(dnsName, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
+        return issue(dnsName, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(90)));
     }
 
     /** A server certificate for {@code dnsName}, valid between the two instants. */
@@ -80,10 +108,10 @@ public final class TestCa {
         return issue(List.of(dnsName), notBefore, notAfter);
     }
 
-    /** A server certificate for all of {@code dnsNames}, valid from yesterday for 30 days. */
+    /** A server certificate for all of {@code dnsNames}, valid from yesterday for 90 days. */
     public ServerIdentity issue(List<String> dnsNames) throws Exception {
         Instant now = Instant.now();
-        return issue(dnsNames, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
+        return issue(dnsNames, now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(90)));
     }
 
     /** A server certificate for all of {@code dnsNames}, valid between the two instants. */
@@ -96,8 +124,10 @@ public final class TestCa {
                 Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + dnsNames.get(0)),
                 leaf.getPublic())
                 .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
-        return new ServerIdentity(leaf.getPrivate(),
-                new X509Certificate[] {sign(b, key.getPrivate()), certificate});
+        X509Certificate[] chain = new X509Certificate[above.length + 1];
+        chain[0] = sign(b, key.getPrivate());
+        System.arraycopy(above, 0, chain, 1, above.length);
+        return new ServerIdentity(leaf.getPrivate(), chain);
     }
 
     /**
@@ -146,7 +176,7 @@ public final class TestCa {
                         Instant now = Instant.now();
                         X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
                                 certificate, serial(), Date.from(now.minus(Duration.ofDays(1))),
-                                Date.from(now.plus(Duration.ofDays(30))),
+                                Date.from(now.plus(Duration.ofDays(90))),
                                 new X500Name("CN=" + name), leaf.getPublic())
                                 .addExtension(Extension.subjectAlternativeName, false,
                                         new GeneralNames(new GeneralName(GeneralName.dNSName,
@@ -197,6 +227,11 @@ public final class TestCa {
     /** A server's key and chain, ready for an SSLContext. */
     public record ServerIdentity(PrivateKey key, X509Certificate[] chain) {
 
+        /** The same key and certificate, sent without any CA certificate: an incomplete chain. */
+        public ServerIdentity leafOnly() {
+            return new ServerIdentity(key, new X509Certificate[] {chain[0]});
+        }
+
         public SSLContext serverContext() throws Exception {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
@@ -244,12 +279,12 @@ public final class TestCa {
                 + "\n-----END CERTIFICATE-----\n";
     }
 
-    /** A certificate naming {@code cn} as subject and issuer, valid from yesterday for 30 days. */
+    /** A certificate naming {@code cn} as subject and issuer, valid from yesterday for a year. */
     private static X509v3CertificateBuilder selfIssued(String cn, KeyPair key) {
         X500Name subject = new X500Name("CN=" + cn);
         Instant now = Instant.now();
         return new JcaX509v3CertificateBuilder(subject, serial(),
-                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))),
+                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(365))),
                 subject, key.getPublic());
     }
 

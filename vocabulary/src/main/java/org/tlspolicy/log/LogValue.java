@@ -44,4 +44,25 @@ public final class LogValue {
         }
         return b.toString();
     }
+
+    /**
+     * {@code s} for a line of text meant for people (a table, a report): control characters,
+     * line separators and bidirectional overrides written as escapes (x and u with hex digits),
+     * so that text from outside can neither break the line nor disguise itself; quotes kept.
+     */
+    public static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 8);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < ' ' || c == 0x7f) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029'
+                    || (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069')) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
 }

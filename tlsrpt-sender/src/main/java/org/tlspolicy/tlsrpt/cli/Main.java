@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.cli;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.tlspolicy.cli.ErrorWords;
 import org.tlspolicy.tlsrpt.fleet.FleetStore;
 import picocli.CommandLine;
@@ -68,8 +69,8 @@ public final class Main implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     /** The fleet's store settings, when --fleet is given. */
-    Optional<FleetStore.Settings> fleet() {
-        return fleet == null ? Optional.empty() : Optional.of(new FleetStore.Settings(fleet,
+    Optional<PostgresTarget> fleet() {
+        return fleet == null ? Optional.empty() : Optional.of(new PostgresTarget(fleet,
                 fleetUser, Optional.ofNullable(fleetPasswordFile),
                 Optional.ofNullable(fleetCaFile)));
     }

@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.fleet;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.tlspolicy.tlsrpt.report.AppliedPolicy;
 import org.tlspolicy.tlsrpt.report.SessionResult;
 import org.tlspolicy.tlsrpt.store.Delivery;
@@ -8,17 +9,12 @@ import org.tlspolicy.tlsrpt.store.ReportTables;
 import org.tlspolicy.tlsrpt.store.SessionCount;
 import org.tlspolicy.tlsrpt.store.SessionStore;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -32,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 
 /**
  * The fleet's TLS-RPT store in PostgreSQL: every relay's session counts, summed, and the
@@ -64,83 +59,6 @@ public final class FleetStore implements ReportStore {
     /** A day's reports wait this long past its end, at most, for relays to forward. */
     static final int WAIT_HOURS = 12;
 
-    /**
-     * Where the store is: {@code postgresql://HOST[:PORT]/DATABASE}, the user, a file holding
-     * the password (empty: none, e.g. peer or certificate authentication), and the CA
-     * certificates that vouch for the server (empty: the JVM's).
-     *
-     * <p>A server other than this host is reached over TLS with its certificate and name
-     * checked ({@code sslmode=verify-full}) unless the URI's query says otherwise: without it
-     * the driver's default, {@code prefer}, takes whatever certificate is shown, and what the
-     * store holds (the rua destinations every relay sends to) would be anybody's on the path.
-     */
-    public record Settings(String uri, String user, Optional<Path> passwordFile,
-                           Optional<Path> caFile) {
-
-        public Settings(String uri, String user, Optional<Path> passwordFile) {
-            this(uri, user, passwordFile, Optional.empty());
-        }
-
-        /** Whether {@code host} (from the URI) is this host: loopback, or localhost. */
-        static boolean local(String host) {
-            String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-            if (h.equalsIgnoreCase("localhost")) {
-                return true;
-            }
-            if (!h.contains(":") && !h.chars().allMatch(c -> c == '.' || Character.isDigit(c))) {
-                return false; // a name: never resolved here, so never taken for local
-            }
-            try {
-                return java.net.InetAddress.getByName(h).isLoopbackAddress();
-            } catch (java.net.UnknownHostException e) {
-                return false;
-            }
-        }
-
-        /**
-         * The TLS properties of the connection (see above): {@code sslmode=verify-full} for a
-         * server that is not local and whose URI names no sslmode, with the CA file or the
-         * JVM's trust; nothing for a local one (the driver's default).
-         */
-        java.util.Properties tls() throws SQLException {
-            java.util.Properties p = new java.util.Properties();
-            URI u = URI.create(jdbcUrl().substring("jdbc:".length()));
-            boolean named = u.getQuery() != null && java.util.Arrays.stream(u.getQuery()
-                    .split("&")).anyMatch(q -> q.startsWith("sslmode="));
-            boolean verify = !named && !local(u.getHost());
-            if (verify) {
-                p.setProperty("sslmode", "verify-full");
-            }
-            if (caFile.isPresent()) {
-                p.setProperty("sslrootcert", caFile.get().toString());
-            } else if (verify) {
-                // The JVM's trust store, as everywhere else in tlspolicy (the driver's own
-                // default is ~/.postgresql/root.crt, which a service user does not have).
-                p.setProperty("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
-            }
-            return p;
-        }
-
-        /** The JDBC URL of {@code uri}; an exception names what is wrong with it. */
-        String jdbcUrl() throws SQLException {
-            URI u;
-            try {
-                u = new URI(uri);
-            } catch (URISyntaxException e) {
-                u = null;
-            }
-            if (u == null || !"postgresql".equals(u.getScheme()) || u.getHost() == null
-                    || u.getPath() == null || u.getPath().length() < 2
-                    || u.getUserInfo() != null) {
-                throw new SQLException("--fleet must be postgresql://HOST[:PORT]/DATABASE (the "
-                        + "user and password go in --fleet-user and --fleet-password-file), "
-                        + "not " + uri);
-            }
-            return "jdbc:postgresql://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort()
-                    : "") + u.getPath() + (u.getQuery() == null ? "" : "?" + u.getQuery());
-        }
-    }
-
     private final Connection db;
     private final ReportTables tables;
 
@@ -150,32 +68,9 @@ public final class FleetStore implements ReportStore {
     }
 
     /** Connects and brings the schema up to date; fails within about 10 s if it cannot. */
-    public static FleetStore open(Settings s) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", s.user());
-        if (s.passwordFile().isPresent()) {
-            try {
-                for (String w : org.tlspolicy.secret.SecretFile.check(s.passwordFile().get(),
-                        "--fleet-password-file")) {
-                    org.slf4j.LoggerFactory.getLogger(FleetStore.class).warn("fleet-store {}", w);
-                }
-                p.setProperty("password", Files.readString(s.passwordFile().get()).strip());
-            } catch (IOException e) {
-                throw new SQLException("cannot read --fleet-password-file "
-                        + s.passwordFile().get() + ": " + e.getMessage(), e);
-            }
-        }
-        p.setProperty("connectTimeout", "10");
-        p.setProperty("socketTimeout", "120"); // no statement here takes longer
-        p.setProperty("tcpKeepAlive", "true");
-        p.setProperty("ApplicationName", "tlsrpt-sender");
-        // A batch of upserts as multi-row statements, not one round trip each (bench
-        // IngestBenchmark fleet: to PostgreSQL at 222,000 lines/s without it).
-        p.setProperty("reWriteBatchedInserts", "true");
-        // Days are bound as ISO text, as SQLite takes them (ReportTables): cast by the server.
-        p.setProperty("stringtype", "unspecified");
-        p.putAll(s.tls());
-        Connection db = DriverManager.getConnection(s.jdbcUrl(), p);
+    public static FleetStore open(PostgresTarget s) throws SQLException {
+        Connection db = s.connect("tlsrpt-sender", w -> org.slf4j.LoggerFactory.getLogger(
+                FleetStore.class).warn("fleet-store {}", w));
         try {
             db.setAutoCommit(false);
             Schema.migrate(db);

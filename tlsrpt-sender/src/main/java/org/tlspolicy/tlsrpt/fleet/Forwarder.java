@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.fleet;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.tlsrpt.store.SessionStore;
@@ -36,7 +37,7 @@ public final class Forwarder implements AutoCloseable {
     static final int BATCH = 20_000;
 
     private final Path file;
-    private final FleetStore.Settings settings;
+    private final PostgresTarget settings;
     private final String relayName;
     private final Clock clock;
     private SessionStore local;
@@ -49,7 +50,7 @@ public final class Forwarder implements AutoCloseable {
      * @param file      the local store, whose outbox is forwarded (its own connection)
      * @param relayName this relay's name in the fleet (default: the host name)
      */
-    public Forwarder(Path file, FleetStore.Settings settings, String relayName, Clock clock) {
+    public Forwarder(Path file, PostgresTarget settings, String relayName, Clock clock) {
         this.file = file;
         this.settings = settings;
         this.relayName = relayName;

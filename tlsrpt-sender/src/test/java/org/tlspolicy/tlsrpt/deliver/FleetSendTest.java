@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.deliver;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -124,7 +125,7 @@ class FleetSendTest {
                 }
                 s.add(counts, "log", "end");
             }
-            try (Forwarder f = new Forwarder(store, new FleetStore.Settings(fleet, "postgres",
+            try (Forwarder f = new Forwarder(store, new PostgresTarget(fleet, "postgres",
                     Optional.empty()), "relay" + r, Clock.systemUTC())) {
                 assertTrue(f.forwardOnce());
             }
@@ -156,7 +157,7 @@ class FleetSendTest {
     }
 
     private List<Delivery> deliveries() throws Exception {
-        try (FleetStore f = FleetStore.open(new FleetStore.Settings(fleet, "postgres",
+        try (FleetStore f = FleetStore.open(new PostgresTarget(fleet, "postgres",
                 Optional.empty()))) {
             return f.deliveries();
         }

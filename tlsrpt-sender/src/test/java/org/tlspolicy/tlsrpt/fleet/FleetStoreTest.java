@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.fleet;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,7 +51,7 @@ class FleetStoreTest {
 
     @TempDir
     Path dir;
-    FleetStore.Settings settings;
+    PostgresTarget settings;
 
     @BeforeAll
     static void start() throws Exception {
@@ -70,7 +71,7 @@ class FleetStoreTest {
              Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name);
         }
-        settings = new FleetStore.Settings(postgres.uri().replace("/postgres", "/" + name),
+        settings = new PostgresTarget(postgres.uri().replace("/postgres", "/" + name),
                 "postgres", Optional.empty());
     }
 

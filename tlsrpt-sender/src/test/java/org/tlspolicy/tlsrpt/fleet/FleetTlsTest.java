@@ -1,5 +1,6 @@
 package org.tlspolicy.tlsrpt.fleet;
 
+import org.tlspolicy.postgres.PostgresTarget;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,17 +45,17 @@ class FleetTlsTest {
 
     @Test
     void aServerElsewhereIsVerifiedFullyByDefault() throws Exception {
-        Properties remote = new FleetStore.Settings("postgresql://db.example.net/fleet",
+        Properties remote = new PostgresTarget("postgresql://db.example.net/fleet",
                 "u", Optional.empty()).tls();
         assertEquals("verify-full", remote.getProperty("sslmode"));
         assertEquals("org.postgresql.ssl.DefaultJavaSSLFactory",
                 remote.getProperty("sslfactory"));
         for (String local : java.util.List.of("postgresql://127.0.0.1:5432/fleet",
                 "postgresql://localhost/fleet", "postgresql://[::1]/fleet")) {
-            assertNull(new FleetStore.Settings(local, "u", Optional.empty()).tls()
+            assertNull(new PostgresTarget(local, "u", Optional.empty()).tls()
                     .getProperty("sslmode"), local);
         }
-        Properties named = new FleetStore.Settings("postgresql://db.example.net/fleet"
+        Properties named = new PostgresTarget("postgresql://db.example.net/fleet"
                 + "?sslmode=verify-ca", "u", Optional.empty(), Optional.of(Path.of("/ca.pem")))
                 .tls();
         assertNull(named.getProperty("sslmode"), "the URI's own choice stands");
@@ -70,20 +71,20 @@ class FleetTlsTest {
         Path caFile = ca.writePem(dir.resolve("ca.pem"));
         // The JVM's trust: the test CA is not in it.
         SQLException e = assertThrows(SQLException.class, () -> FleetStore.open(
-                new FleetStore.Settings(uri("sslmode=verify-full&sslfactory="
+                new PostgresTarget(uri("sslmode=verify-full&sslfactory="
                         + "org.postgresql.ssl.DefaultJavaSSLFactory"), "postgres",
                         Optional.empty())).close());
         assertTrue(e.getMessage().contains("SSL") || e.getMessage().contains("certificate")
                 || e.getMessage().contains("PKIX"), e.getMessage());
         // The CA given: trusted, and the name (127.0.0.1) is in the certificate.
-        try (FleetStore f = FleetStore.open(new FleetStore.Settings(uri("sslmode=verify-full"),
+        try (FleetStore f = FleetStore.open(new PostgresTarget(uri("sslmode=verify-full"),
                 "postgres", Optional.empty(), Optional.of(caFile)))) {
             assertTrue(f != null);
         }
         // A CA file that does not vouch for it: refused.
         TestCa other = TestCa.create("another CA");
         Path otherCa = other.writePem(dir.resolve("other.pem"));
-        assertThrows(SQLException.class, () -> FleetStore.open(new FleetStore.Settings(
+        assertThrows(SQLException.class, () -> FleetStore.open(new PostgresTarget(
                 uri("sslmode=verify-full"), "postgres", Optional.empty(),
                 Optional.of(otherCa))).close());
     }

@@ -1,0 +1,139 @@
+package org.tlspolicy.tlsrpt.receiver;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Report mail delivered to a Maildir (maildir(5)): every message is taken once. A message in
+ * {@code new/}, or in {@code cur/} without the Seen flag, is ingested; once its batch is
+ * committed to the store it is marked Seen (moved to {@code cur/NAME:2,S}, flags kept). Killed
+ * between the commit and the mark, it is read again and found a duplicate: taken once all the
+ * same. Batches of {@value #BATCH} mails share one commit.
+ */
+public final class Maildir {
+
+    private static final Logger log = LoggerFactory.getLogger(Maildir.class);
+
+    /** Mails per transaction. */
+    static final int BATCH = 500;
+
+    private final Path dir;
+
+    public Maildir(Path dir) {
+        this.dir = dir;
+    }
+
+    /** What one pass came to. */
+    public record Tally(long stored, long duplicate, long rejected) {
+        Tally plus(Ingest.Outcome o) {
+            return switch (o.word()) {
+                case "stored" -> new Tally(stored + 1, duplicate, rejected);
+                case "duplicate" -> new Tally(stored, duplicate + 1, rejected);
+                default -> new Tally(stored, duplicate, rejected + 1);
+            };
+        }
+
+        long total() {
+            return stored + duplicate + rejected;
+        }
+    }
+
+    /** Takes every message not taken yet. */
+    public Tally takeAll(Ingest ingest, ReceivedStore store) throws IOException, SQLException {
+        Files.createDirectories(dir.resolve("cur"));
+        Tally tally = new Tally(0, 0, 0);
+        List<Path> batch = new ArrayList<>(BATCH);
+        for (Path p : pending()) {
+            byte[] raw;
+            try {
+                raw = Files.readAllBytes(p);
+            } catch (NoSuchFileException gone) {
+                continue; // taken by another reader meanwhile
+            }
+            tally = tally.plus(ingest.mail(raw));
+            batch.add(p);
+            if (batch.size() >= BATCH) {
+                settle(store, batch);
+            }
+        }
+        settle(store, batch);
+        if (tally.total() > 0) {
+            log.info("maildir dir={} stored={} duplicate={} rejected={}", dir, tally.stored(),
+                    tally.duplicate(), tally.rejected());
+        }
+        return tally;
+    }
+
+    /** Takes new messages as they come, every {@code pollMillis}, until interrupted. */
+    public void watch(Ingest ingest, ReceivedStore store, long pollMillis)
+            throws IOException, SQLException {
+        while (!Thread.currentThread().isInterrupted()) {
+            takeAll(ingest, store);
+            try {
+                Thread.sleep(pollMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private List<Path> pending() throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (String sub : List.of("new", "cur")) {
+            Path d = dir.resolve(sub);
+            if (!Files.isDirectory(d)) {
+                continue;
+            }
+            try (Stream<Path> files = Files.list(d)) {
+                files.filter(Files::isRegularFile)
+                        .filter(f -> !f.getFileName().toString().startsWith("."))
+                        .filter(f -> sub.equals("new") || !seen(f))
+                        .sorted()
+                        .forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    /** Whether the file's maildir info ({@code :2,FLAGS}) has S. */
+    private static boolean seen(Path f) {
+        String n = f.getFileName().toString();
+        int info = n.indexOf(":2,");
+        return info >= 0 && n.indexOf('S', info + 3) >= 0;
+    }
+
+    private void settle(ReceivedStore store, List<Path> batch) throws IOException, SQLException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        store.commit();
+        for (Path p : batch) {
+            String n = p.getFileName().toString();
+            int info = n.indexOf(":2,");
+            String base = info >= 0 ? n.substring(0, info) : n;
+            String flags = info >= 0 ? n.substring(info + 3) : "";
+            try {
+                Files.move(p, dir.resolve("cur").resolve(base + ":2," + sortedFlags(flags
+                        + "S")), StandardCopyOption.ATOMIC_MOVE);
+            } catch (NoSuchFileException gone) {
+                // moved by another reader: it is stored, that is what counts
+            }
+        }
+        batch.clear();
+    }
+
+    private static String sortedFlags(String flags) {
+        return flags.chars().distinct().sorted().collect(StringBuilder::new,
+                StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    }
+}
