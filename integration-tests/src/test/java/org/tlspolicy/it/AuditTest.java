@@ -8,11 +8,29 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.tlspolicy.smtp.Mailbox;
+import org.tlspolicy.tlsrpt.deliver.ReportMail;
+import org.tlspolicy.tlsrpt.report.AppliedPolicy;
+import org.tlspolicy.tlsrpt.report.PolicyType;
+import org.tlspolicy.tlsrpt.report.ResultType;
+import org.tlspolicy.tlsrpt.report.SessionResult;
+import org.tlspolicy.tlsrpt.report.TlsReport;
+import org.tlspolicy.tlsrpt.store.SessionCount;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -233,6 +251,132 @@ class AuditTest {
         assertTrue(metrics.contains("role=\"policy-host\""), metrics);
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")));
+        }
+    }
+
+    /** A report mail of {@code org} about {@code domain}'s {@code day}, as tlsrpt-sender makes it. */
+    static byte[] reportMail(String org, String orgDomain, String domain, LocalDate day,
+                             long ok, String failedMx, long failed) {
+        TlsReport.Submitter submitter = new TlsReport.Submitter(org, "mailto:tlsrpt@"
+                + orgDomain, orgDomain, "192.0.2." + (org.length() % 200));
+        AppliedPolicy p = new AppliedPolicy(PolicyType.STS, domain, List.of("version: STSv1"),
+                List.of());
+        List<SessionCount> counts = new ArrayList<>(List.of(new SessionCount(day, p,
+                new SessionResult.Success(), "", "", ok)));
+        if (failed > 0) {
+            counts.add(new SessionCount(day, p, new SessionResult.Failure(
+                    ResultType.CERTIFICATE_EXPIRED, "certificate has expired"), failedMx,
+                    "127.0.2.63", failed));
+        }
+        TlsReport r = TlsReport.build(submitter, domain, day, counts);
+        return ReportMail.build(r, submitter, Mailbox.parse("tlsrpt@" + orgDomain),
+                Mailbox.parse("tlsrpt@" + domain), Instant.now());
+    }
+
+    static Path receiverJar() {
+        return Path.of(System.getProperty("tlsrpt-receiver.jar",
+                "../tlsrpt-receiver/target/tlsrpt-receiver.jar"));
+    }
+
+    /**
+     * Issue 31 §2-4 end to end: report mails from two reporters land in a Maildir; the
+     * receiver's jar takes them in; its rollout runs the packaged tlspolicyd's audit against
+     * the world and joins it with the reports (broken.test: stay in testing, the expired
+     * certificate on mx2 is the domain's, seen by the audit now; good.test: enforced and
+     * clean); the daemon, pointed at the receiver's store, shows the domains in a real browser
+     * and exports the receiver's series.
+     */
+    @Test
+    void reportsInRolloutOutAndTheDomainsViewInABrowser() throws Exception {
+        Path maildir = dir.resolve("Maildir");
+        for (String sub : List.of("tmp", "new", "cur")) {
+            Files.createDirectories(maildir.resolve(sub));
+        }
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        int n = 0;
+        for (int back = 1; back <= 9; back++) {
+            LocalDate day = today.minusDays(back);
+            for (String[] org : new String[][] {{"Google LLC", "google.test"},
+                {"Microsoft Corporation", "microsoft.test"}}) {
+                Files.write(maildir.resolve("new").resolve("good." + n++), reportMail(org[0],
+                        org[1], "good.test", day, 1000 + back, "", 0));
+                boolean google = org[0].startsWith("Google");
+                Files.write(maildir.resolve("new").resolve("broken." + n++), reportMail(org[0],
+                        org[1], "broken.test", day, 500, "mx2.broken.test", google ? 41 : 0));
+            }
+        }
+        Path store = dir.resolve("receiver/reports.db");
+        DaemonProcess.Result ingest = DaemonProcess.runJar(receiverJar(), List.of("--store",
+                store.toString(), "--quarantine", dir.resolve("quarantine").toString(),
+                "ingest", "--maildir", maildir.toString()));
+        assertEquals(0, ingest.exitCode(), ingest.toString());
+        assertTrue(ingest.out().contains("stored 36, duplicate 0, rejected 0"), ingest.out());
+
+        // tlspolicyd as the rollout runs it: the packaged jar on the world's configuration.
+        Path tlspolicyd = Files.writeString(dir.resolve("tlspolicyd.sh"), "#!/bin/sh\n"
+                + "exec " + DaemonProcess.java() + " -jar " + DaemonProcess.jar().toAbsolutePath()
+                + " \"$@\" --config " + config + " --timeout 5\n");
+        tlspolicyd.toFile().setExecutable(true);
+        DaemonProcess.Result broken = DaemonProcess.runJar(receiverJar(), List.of("--store",
+                store.toString(), "rollout", "broken.test", "--tlspolicyd",
+                tlspolicyd.toString()));
+        assertEquals(0, broken.exitCode(), broken.toString());
+        assertTrue(broken.out().startsWith("broken.test: stay-testing\n"), broken.out());
+        assertTrue(broken.out().contains("your side: 369 failed sessions certificate-expired on "
+                + "mx2.broken.test, reported by Google LLC (the audit finds it now: "
+                + "mx-certificate-expiry mx2.broken.test: expired on"), broken.out());
+        DaemonProcess.Result good = DaemonProcess.runJar(receiverJar(), List.of("--store",
+                store.toString(), "rollout", "good.test", "--json", "--tlspolicyd",
+                tlspolicyd.toString()));
+        JsonNode advice = new ObjectMapper().readTree(good.out());
+        assertEquals("stay-enforce", advice.get("action").asText(), good.out());
+        assertTrue(advice.get("reasons").get(0).asText().startsWith("enforced; 9 clean days "
+                + "with reports, from 2 reporters"), good.out());
+
+        int port = MailDeliveryScenarios.freePort();
+        Path daemonConfig = Files.writeString(dir.resolve("daemon.yml"), """
+                socketmap: {listen: ["127.0.0.1:0"]}
+                metrics: {listen: "127.0.0.1:%d", tlsrpt_store: "", tlsrpt_receiver_store: "%s"}
+                control: {socket: ""}
+                cache: {path: ""}
+                dns: {servers: ["%s"], timeout: 2s, attempts: 1}
+                dane: {dnssec: resolver}
+                """.formatted(port, store, MailWorld.RESOLVER.getAddress().getHostAddress()
+                + ":53"));
+        try (DaemonProcess d = DaemonProcess.serve(daemonConfig)) {
+            String dom = StatusPageTest.chromium(dir.resolve("profile"), "--dump-dom",
+                    "http://127.0.0.1:" + port + "/domains");
+            assertTrue(dom.contains("<title>tlspolicyd: your domains</title>"), dom);
+            assertTrue(dom.contains("<p id=\"outcomes\">Reports taken in: 36 stored, 0 "
+                    + "duplicate, 0 rejected"), dom);
+            int section = dom.indexOf("<section id=\"domain-broken.test\">");
+            assertTrue(section >= 0, dom);
+            String b = dom.substring(section, dom.indexOf("</section>", section));
+            assertTrue(b.contains("9000 successful, 369 failed sessions in 18 reports"), b);
+            Matcher sts = Pattern.compile("<polyline class=\"series\" data-type=\"sts\"[^>]* "
+                    + "points=\"([^\"]*)\"").matcher(b);
+            assertTrue(sts.find(), b);
+            assertEquals(9, sts.group(1).split(" ").length, sts.group(1));
+            assertTrue(b.contains("<th scope=\"row\">certificate-expired</th><td>369</td>"), b);
+            assertTrue(b.contains("<code>FAIL mx-certificate-expiry mx2.broken.test: expired "
+                    + "on"), b);
+            assertTrue(b.contains("<td>Google LLC</td><td>9</td>"), b);
+            assertTrue(b.contains("<td>Microsoft Corporation</td><td>9</td>"), b);
+            HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest
+                    .newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertTrue(metrics.body().contains("tlsrpt_receiver_sessions_total{domain="
+                    + "\"broken.test\",policy_type=\"sts\",result=\"failed\"} 369\n"),
+                    metrics.body());
+            assertTrue(metrics.body().contains("tlsrpt_receiver_failed_sessions_total{domain="
+                    + "\"broken.test\",policy_type=\"sts\",result_type=\"certificate-expired\"} "
+                    + "369\n"), metrics.body());
+            assertTrue(metrics.body().contains("tlsrpt_receiver_reports_total{outcome="
+                    + "\"stored\"} 36\n"), metrics.body());
+            Matcher age = Pattern.compile("tlsrpt_receiver_newest_report_age_seconds\\{domain="
+                    + "\"good.test\"} (\\d+)\n").matcher(metrics.body());
+            assertTrue(age.find(), metrics.body());
+            assertTrue(Long.parseLong(age.group(1)) < 600, age.group(1));
         }
     }
 
