@@ -10,7 +10,10 @@ import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.utility.DockerImageName;
 import org.testcontainers.utility.MountableFile;
+import org.tlspolicy.smtp.Mailbox;
 import org.tlspolicy.testworld.TestCa;
+import org.tlspolicy.tlsrpt.deliver.ReportMail;
+import org.tlspolicy.tlsrpt.report.TlsReport;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,12 +36,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * to a second listener of its own, and the collector, under its unit, counts that session
  * from the journal and {@code status} shows it (issue 35: under ProcSubset=pid it stayed
  * active and read nothing); on Debian 13 the collector then takes Postfix 3.10's datagrams.
+ * The "Your own domains" block: the audit and publish say what the missing network keeps from
+ * them, the pipe transport takes a report mail into the receiver's store (its files stay the
+ * receiver's though root ran its commands), the daily rollout unit logs its advice.
  * At the end, {@code doctor} finds nothing wrong that the missing network does not explain.
  *
  * <p>The container needs CAP_SYS_ADMIN (systemd mounts) and no seccomp filter of Docker's own
  * (the units install theirs); it has no network, so nothing can leave it.
  */
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
+@Timeout(value = 420, unit = TimeUnit.SECONDS)
 class SystemdRunTest {
 
     private static final String DATAGRAM_SOCKET = "/var/spool/postfix/run/tlsrpt/tlsrpt.sock";
@@ -341,6 +347,52 @@ class SystemdRunTest {
                     "systemctl show -p Result tlsrpt-sender-send"));
             assertTrue(run(c, "journalctl -u tlsrpt-sender-send --no-pager").contains(
                     "send planned=0 sent=0"));
+
+            // README "Your own domains", in order. No network here: the audit fails on DNS and
+            // says so, publish finds no MX records; the rest works as it would online.
+            List<String> own = readmeBlock("## Your own domains");
+            for (String command : own) {
+                if (command.startsWith("tlspolicyd audit ")) {
+                    Container.ExecResult audit = attempt(c, command);
+                    assertEquals(2, audit.getExitCode(), audit.getStdout() + audit.getStderr());
+                    assertTrue(audit.getStdout().contains("\nexample.com  FAIL\n"),
+                            audit.getStdout());
+                } else if (command.startsWith("tlsrpt-receiver publish ")) {
+                    Container.ExecResult publish = attempt(c, command);
+                    assertEquals(1, publish.getExitCode(), publish.getStdout());
+                    assertTrue(publish.getStderr().contains("no MX records for example.com"),
+                            publish.getStderr());
+                } else if (command.startsWith("editor ")) {
+                    run(c, "sed -i 's/^TLSRPT_RECEIVER_DOMAINS=.*/TLSRPT_RECEIVER_DOMAINS="
+                            + "\"example.com\"/' /etc/default/tlsrpt-receiver");
+                } else if (command.startsWith("tlsrpt-receiver rollout ")) {
+                    assertTrue(run(c, command).startsWith("example.com: publish\n"));
+                } else if (command.equals("tlsrpt-receiver summary")) {
+                    assertTrue(run(c, command).startsWith("no reports since "));
+                } else {
+                    run(c, command);
+                }
+            }
+            // The timer's service, run now: the advice in the journal, the audit kept.
+            run(c, "systemctl start tlsrpt-receiver-rollout || { journalctl -u "
+                    + "tlsrpt-receiver-rollout --no-pager; exit 1; }");
+            assertTrue(run(c, "journalctl -u tlsrpt-receiver-rollout --no-pager").contains(
+                    "example.com: publish"));
+            // A report mail to the rua address, through Postfix's pipe into the store, which
+            // stays the receiver's (the root-run commands above ran as it too).
+            TlsReport report = ReceiverPipeTest.report(java.time.LocalDate.now(
+                    java.time.ZoneOffset.UTC).minusDays(1));
+            Files.write(dir.resolve("report.eml"), ReportMail.build(report,
+                    ReceiverPipeTest.SUBMITTER, Mailbox.parse("tlsrpt-noreply@sender.test"),
+                    Mailbox.parse("tlsrpt@example.com"), java.time.Instant.now()));
+            c.copyFileToContainer(MountableFile.forHostPath(dir.resolve("report.eml")),
+                    "/tmp/report.eml");
+            run(c, "sendmail -i -f tlsrpt-noreply@sender.test -t < /tmp/report.eml");
+            String summary = awaitOutput(c, "tlsrpt-receiver summary",
+                    "example.net: 4711 successful, 41 failed sessions");
+            assertTrue(summary.contains("0 DKIM-authenticated"), summary);
+            assertEquals("tlsrpt-receiver tlsrpt-receiver\n", run(c, "stat -c '%U %G' "
+                    + "/var/lib/tlsrpt-receiver/reports.db* | sort -u"));
 
             // Stops are clean: SIGTERM's 143 counts as success.
             run(c, "systemctl stop tlsrpt-sender-collect tlspolicyd");

@@ -65,8 +65,8 @@ public final class ReceivedSummary {
         try (PreparedStatement q = db.prepareStatement("""
                 SELECT policy_domain, day, policy_type, organization, SUM(successful), SUM(failed),
                   COUNT(DISTINCT report)
-                FROM received_policy""" + where + """
-                 GROUP BY policy_domain, day, policy_type, organization""")) {
+                FROM received_policy""" + where
+                + " GROUP BY policy_domain, day, policy_type, organization")) {
             bind(q, since, domain);
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
@@ -106,8 +106,8 @@ public final class ReceivedSummary {
         }
         try (PreparedStatement q = db.prepareStatement("""
                 SELECT policy_domain, day, result_type, sending_ip, receiving_mx, SUM(count)
-                FROM received_failure""" + where + """
-                 GROUP BY policy_domain, day, result_type, sending_ip, receiving_mx""")) {
+                FROM received_failure""" + where
+                + " GROUP BY policy_domain, day, result_type, sending_ip, receiving_mx")) {
             bind(q, since, domain);
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
