@@ -12,7 +12,9 @@ SYSTEM_PATHS=(/run/tlspolicyd /run/tlspolicyd/control.sock /var/lib/tlspolicyd
 
 system_paths_snapshot() {
     local p
-    for p in "${SYSTEM_PATHS[@]}"; do
+    # Instances (tlspolicyd@NAME) and the receiver have paths of their own.
+    for p in "${SYSTEM_PATHS[@]}" /run/tlspolicyd-* /var/lib/tlspolicyd-* \
+        /var/lib/tlsrpt-receiver /var/lib/tlsrpt-receiver/reports.db; do
         if [ -e "$p" ]; then
             echo "$p $(stat -c %i "$p")"
         fi

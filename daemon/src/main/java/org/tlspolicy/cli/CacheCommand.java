@@ -29,6 +29,10 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Mixin
     HelpOption help;
 
+    /** Also before the subcommand: {@code cache --config FILE list}, as an instance's. */
+    @CommandLine.Mixin
+    Where where;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -49,6 +53,14 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         @Option(names = "--control", paramLabel = "SOCKET",
                 description = "The control socket itself (overrides the configuration's).")
         Path socket;
+
+        /** These options, else {@code outer}'s (given before the subcommand). */
+        Where or(Where outer) {
+            Where w = new Where();
+            w.configFile = configFile != null ? configFile : outer.configFile;
+            w.socket = socket != null ? socket : outer.socket;
+            return w;
+        }
     }
 
     static int ask(CommandLine.Model.CommandSpec spec, Where where, String request) {
@@ -100,13 +112,20 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
         Where where;
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
+        @CommandLine.ParentCommand
+        CacheCommand parent;
 
         /** The request line, e.g. {@code show example.com}. */
         abstract String request();
 
+        /** Where the socket is: this subcommand's options, else those given before it. */
+        Where where() {
+            return parent == null ? where : where.or(parent.where);
+        }
+
         @Override
         public Integer call() {
-            return ask(spec, where, request());
+            return ask(spec, where(), request());
         }
     }
 
@@ -133,7 +152,7 @@ final class CacheCommand implements java.util.concurrent.Callable<Integer> {
 
         @Override
         public Integer call() {
-            return ask(spec, where, request(), lines -> !lines.isEmpty()
+            return ask(spec, where(), request(), lines -> !lines.isEmpty()
                     && (lines.get(0).contains(" reply=\"TEMP ")
                     || lines.get(0).contains(" reply=\"TIMEOUT ")) ? Main.EXIT_DEFERRED
                     : Main.EXIT_OK);

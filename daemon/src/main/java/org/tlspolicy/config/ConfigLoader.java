@@ -61,7 +61,32 @@ public final class ConfigLoader {
         }
     }
 
-    /** The defaults with {@code file} laid over them. */
+    /**
+     * The instance a configuration file stands for: its name without {@code .yml} or {@code
+     * .yaml}, when that is a word of lower-case letters, digits and hyphens other than {@code
+     * tlspolicyd} (the package's own file); else empty, the default instance. {@code
+     * /etc/tlspolicyd/submission.yml} is instance {@code submission}, as the template unit
+     * {@code tlspolicyd@submission} runs it.
+     */
+    public static Optional<String> instance(Path file) {
+        String name = file.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+        return name.matches("[a-z0-9][a-z0-9-]{0,31}") && !name.equals("tlspolicyd")
+                ? Optional.of(name) : Optional.empty();
+    }
+
+    /**
+     * The paths an instance gets by default, so that two daemons on one host never share a
+     * control socket or a cache file (what {@code tlspolicyd@NAME}'s RuntimeDirectory and
+     * StateDirectory make): {@code /run/tlspolicyd-NAME/control.sock} and {@code
+     * /var/lib/tlspolicyd-NAME/cache.db}. A file's own {@code control.socket} or {@code
+     * cache.path} still wins.
+     */
+    static Map<String, Object> instanceDefaults(String name) {
+        return Map.of("control", Map.of("socket", "/run/tlspolicyd-" + name + "/control.sock"),
+                "cache", Map.of("path", "/var/lib/tlspolicyd-" + name + "/cache.db"));
+    }
+
+    /** The defaults with {@code file} laid over them (and its instance's paths, if any). */
     public static DaemonConfig load(Path file) throws ConfigException {
         String text;
         try {
@@ -76,12 +101,20 @@ public final class ConfigLoader {
                     : e instanceof AccessDeniedException ? "permission denied"
                     : e.getMessage()));
         }
-        return parse(text);
+        return parse(text, instance(file));
     }
 
     /** The defaults with the YAML document {@code text} laid over them. */
     public static DaemonConfig parse(String text) throws ConfigException {
+        return parse(text, Optional.empty());
+    }
+
+    private static DaemonConfig parse(String text, Optional<String> instance)
+            throws ConfigException {
         Map<String, Object> defaults = yaml(defaultsText(), "embedded defaults");
+        if (instance.isPresent()) {
+            defaults = ConfigTree.merge(defaults, instanceDefaults(instance.get())).root();
+        }
         ConfigTree tree = ConfigTree.merge(defaults, yaml(text, "config"));
         return build(tree);
     }

@@ -23,6 +23,11 @@ final class ConfigTree {
         this.root = root;
     }
 
+    /** The merged keys, as a map (to lay another file over). */
+    Map<String, Object> root() {
+        return root;
+    }
+
     /** Lays {@code overrides} over {@code defaults}, rejecting keys the defaults do not have. */
     static ConfigTree merge(Map<String, Object> defaults, Map<String, Object> overrides)
             throws ConfigException {

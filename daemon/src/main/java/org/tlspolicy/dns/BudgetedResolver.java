@@ -12,12 +12,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 
 /**
- * A resolver whose queries each hold a permit of a {@link SocketBudget} while they are on the
- * wire: dnsjava opens a socket per query (UDP, or TCP after truncation, one attempt at a time),
- * so the budget bounds DNS sockets, the validator's own queries (DNSKEY, DS) included.
+ * A resolver (one server's) whose queries each hold a permit of a {@link SocketBudget} while
+ * they are on the wire: dnsjava opens a socket per attempt (UDP, or TCP after truncation), so
+ * the budget, around each attempt, bounds DNS sockets, the validator's own queries (DNSKEY,
+ * DS) and retries included.
  */
 final class BudgetedResolver implements Resolver {
 
@@ -33,6 +36,24 @@ final class BudgetedResolver implements Resolver {
         t.setDaemon(true);
         return t;
     });
+
+    /**
+     * How long a failed query keeps its permit after dnsjava gave up on it. dnsjava closes a
+     * timed-out query's channel on its selector thread, all the queries of a tick at once; the
+     * JDK closes a selector-registered channel's descriptor only at that selector's next
+     * select, after the futures have completed. Handed on at once, the permits opened as many
+     * new sockets while the old descriptors were still open: a silent resolver under a
+     * pipelined burst doubled the DNS sockets at every tick (peak 287 descriptors for a
+     * budget of 150; issue 32 §5). The next select follows within milliseconds.
+     */
+    static final long CLOSE_GRACE_MILLIS = 100;
+
+    private static final ScheduledExecutorService LATER =
+            Executors.newSingleThreadScheduledExecutor(task -> {
+                Thread t = new Thread(task, "dns-permit-release");
+                t.setDaemon(true);
+                return t;
+            });
 
     private final Resolver delegate;
     private final SocketBudget budget;
@@ -56,7 +77,13 @@ final class BudgetedResolver implements Resolver {
             } catch (RuntimeException e) {
                 sent = CompletableFuture.failedFuture(e);
             }
-            return sent.whenComplete((m, e) -> permit.release());
+            return sent.whenComplete((m, e) -> {
+                if (e == null) {
+                    permit.release();
+                } else {
+                    LATER.schedule(permit::release, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            });
         });
     }
 

@@ -105,7 +105,9 @@ public final class DnsClient {
         for (InetSocketAddress server : servers) {
             SimpleResolver r = new SimpleResolver(server);
             r.setTimeout(timeout);
-            extended.addResolver(r);
+            // Each attempt holds a permit, not each query: an attempt that timed out hands its
+            // socket's place to the next only once that socket is closed (BudgetedResolver).
+            extended.addResolver(new BudgetedResolver(r, sockets));
         }
         extended.setLoadBalance(false);
         // EDNS (RFC 6891) so that a validating resolver can say why it failed (RFC 8914).
@@ -117,7 +119,7 @@ public final class DnsClient {
         // the deadline and the others would never be asked.
         extended.setTimeout(timeout.plus(SELECTOR_TICK)
                 .multipliedBy((long) attempts * Math.max(1, servers.size())));
-        Resolver budgeted = new BudgetedResolver(extended, sockets);
+        Resolver budgeted = extended;
         if (trustAnchors.isPresent()) {
             ValidatingResolver validating = new ValidatingResolver(budgeted);
             try {

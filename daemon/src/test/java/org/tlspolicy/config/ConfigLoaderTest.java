@@ -172,6 +172,30 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anInstanceFileGetsItsOwnControlSocketAndCache(@TempDir Path dir) throws Exception {
+        // Issue 32 §2: tlspolicyd@submission reads /etc/tlspolicyd/submission.yml.
+        DaemonConfig second = ConfigLoader.load(Files.writeString(dir.resolve(
+                "submission.yml"), "socketmap: {listen: [\"127.0.0.1:8471\"]}\n"));
+        assertEquals(Optional.of(Path.of("/run/tlspolicyd-submission/control.sock")),
+                second.controlSocket());
+        assertEquals(Optional.of(Path.of("/var/lib/tlspolicyd-submission/cache.db")),
+                second.cache().path());
+        // The package's own file, and a name that is no instance name: the defaults.
+        DaemonConfig first = ConfigLoader.load(Files.writeString(dir.resolve("tlspolicyd.yml"),
+                ""));
+        assertEquals(Optional.of(Path.of("/run/tlspolicyd/control.sock")),
+                first.controlSocket());
+        assertEquals(Optional.of(Path.of("/var/lib/tlspolicyd/cache.db")), first.cache().path());
+        assertEquals(Optional.empty(), ConfigLoader.instance(Path.of("My Relay.yml")));
+        assertEquals(Optional.of("out-2"), ConfigLoader.instance(Path.of("/x/out-2.yaml")));
+        // What the file says still wins.
+        DaemonConfig own = ConfigLoader.load(Files.writeString(dir.resolve("edge.yml"),
+                "control: {socket: \"\"}\ncache: {path: /srv/edge.db}\n"));
+        assertEquals(Optional.empty(), own.controlSocket());
+        assertEquals(Optional.of(Path.of("/srv/edge.db")), own.cache().path());
+    }
+
+    @Test
     void reportsAnUnreadableFile(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("missing.yml");
         String e = assertThrows(ConfigException.class, () -> ConfigLoader.load(missing))

@@ -71,7 +71,10 @@ class DebianPackageTest {
                 "/lib/systemd/system/tlsrpt-receiver-rollout.service",
                 "/lib/systemd/system/tlsrpt-receiver-rollout.timer",
                 "/etc/default/tlsrpt-receiver",
-                "/usr/share/doc/tlspolicy/examples/tlsrpt-receiver.master.cf"}) {
+                "/usr/share/doc/tlspolicy/examples/tlsrpt-receiver.master.cf",
+                "/usr/lib/tlsrpt-receiver/spool", "/lib/systemd/system/tlspolicyd@.service",
+                "/lib/systemd/system/tlsrpt-receiver-ingest.path",
+                "/lib/systemd/system/tlsrpt-receiver-ingest.service"}) {
                 run(c, "test -f " + path);
             }
             assertEquals("/etc/tlspolicyd/tlspolicyd.yml\n/etc/default/tlsrpt-sender\n"
@@ -90,9 +93,9 @@ class DebianPackageTest {
             assertEquals("root tlsrpt-sender 750\n", run(c,
                     "stat -c '%U %G %a' /etc/tlsrpt-sender"));
             // The reports received and the quarantine: the receiver's, its group may read.
-            assertEquals("tlsrpt-receiver tlsrpt-receiver 750\ntlsrpt-receiver "
-                    + "tlsrpt-receiver 750\n", run(c, "stat -c '%U %G %a' "
-                    + "/var/lib/tlsrpt-receiver /var/lib/tlsrpt-receiver/quarantine"));
+            assertEquals("tlsrpt-receiver tlsrpt-receiver 750\n".repeat(3), run(c,
+                    "stat -c '%U %G %a' /var/lib/tlsrpt-receiver "
+                    + "/var/lib/tlsrpt-receiver/quarantine /var/lib/tlsrpt-receiver/spool/new"));
             assertTrue(run(c, "zcat /usr/share/man/man8/tlsrpt-receiver.8.gz").contains(
                     "tlsrpt-receiver \\- takes in the RFC 8460 TLS reports"));
             assertTrue(run(c, "tlsrpt-receiver --help").contains("rollout"));

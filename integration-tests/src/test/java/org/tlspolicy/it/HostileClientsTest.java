@@ -72,6 +72,11 @@ class HostileClientsTest {
                 List.of("prlimit", "--nofile=" + FD_LIMIT + ":" + FD_LIMIT))) {
             String budget = d.awaitLine("sockets fd_limit=", 5);
             assertTrue(budget.contains("fd_limit=" + FD_LIMIT), budget);
+            java.util.regex.Matcher sizes = java.util.regex.Pattern.compile(
+                    "outbound_dns=(\\d+) outbound_https=(\\d+)").matcher(budget);
+            assertTrue(sizes.find(), budget);
+            long outbound = Long.parseLong(sizes.group(1)) + Long.parseLong(sizes.group(2));
+            long before = openFds(d.pid());
             List<Socket> attackers = new ArrayList<>();
             for (int c = 0; c < 6; c++) {
                 Socket s = new Socket("127.0.0.1", port);
@@ -106,8 +111,13 @@ class HostileClientsTest {
                 s.close();
             }
             System.out.println("HostileClientsTest: peak open descriptors " + peak + " of "
-                    + FD_LIMIT + "; " + budget);
-            assertTrue(peak < FD_LIMIT - 200, "peak " + peak + " of " + FD_LIMIT);
+                    + FD_LIMIT + ", " + before + " before the flood; " + budget);
+            // The budget holds at every instant, timeouts included (issue 32 §5: a silent
+            // resolver's timed-out sockets stayed open while their permits opened new ones,
+            // 287 descriptors for a DNS budget of 150): what was open before, the outbound
+            // budget, the 7 connections, and a few for the JVM's own use.
+            long bound = before + outbound + 7 + 8;
+            assertTrue(peak <= bound, "peak " + peak + " over " + bound);
             assertTrue(d.isAlive());
             assertFalse(d.output().stream().anyMatch(l -> l.contains("Too many open files")),
                     String.join("\n", d.output()));

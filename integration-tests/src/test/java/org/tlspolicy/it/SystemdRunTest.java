@@ -36,6 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * to a second listener of its own, and the collector, under its unit, counts that session
  * from the journal and {@code status} shows it (issue 35: under ProcSubset=pid it stayed
  * active and read nothing); on Debian 13 the collector then takes Postfix 3.10's datagrams.
+ * A second instance, {@code tlspolicyd@submission}, runs beside the first with its own port,
+ * control socket and cache, and {@code cache}/{@code doctor --config} reach it (issue 32 §2).
  * The "Your own domains" block: the audit and publish say what the missing network keeps from
  * them, the pipe transport takes a report mail into the receiver's store (its files stay the
  * receiver's though root ran its commands), the daily rollout unit logs its advice.
@@ -348,6 +350,36 @@ class SystemdRunTest {
             assertTrue(run(c, "journalctl -u tlsrpt-sender-send --no-pager").contains(
                     "send planned=0 sent=0"));
 
+            // A second instance (issue 32 §2): tlspolicyd@submission on its own file, port,
+            // control socket and cache; cache and doctor reach it through --config, and the
+            // first instance keeps its own.
+            run(c, "printf 'socketmap: {listen: [\"127.0.0.1:8471\"]}\\n' > "
+                    + "/etc/tlspolicyd/submission.yml && systemctl enable --now "
+                    + "tlspolicyd@submission");
+            awaitState(c, "tlspolicyd@submission", "active");
+            assertEquals("srw-rw---- tlspolicyd tlspolicyd\nsrw-rw---- tlspolicyd tlspolicyd\n",
+                    run(c, "stat -c '%A %U %G' /run/tlspolicyd/control.sock "
+                            + "/run/tlspolicyd-submission/control.sock"));
+            Container.ExecResult second = attempt(c, "postmap -q gmail.com "
+                    + "socketmap:inet:127.0.0.1:8471:postfix");
+            // It answers (TEMP: no network to resolve in here), as the first one does.
+            assertTrue(second.getStderr().contains("socketmap:inet:127.0.0.1:8471:postfix "
+                    + "socketmap server temporary error: DNS lookup failed"), second.getStderr());
+            run(c, "tlspolicyd cache --config /etc/tlspolicyd/submission.yml purge example.net "
+                    + "--reason 'second instance'");
+            assertTrue(run(c, "journalctl -u tlspolicyd@submission --no-pager").contains(
+                    "control action=purge domain=example.net uid=0 reason=\"second instance\""));
+            assertFalse(run(c, "journalctl -u tlspolicyd --no-pager").contains(
+                    "second instance"), "the first instance was not asked");
+            assertTrue(run(c, "tlspolicyd cache list").contains("gmail.com"),
+                    "the first instance still answers on its own socket");
+            String doctorSecond = attempt(c, "tlspolicyd doctor --config "
+                    + "/etc/tlspolicyd/submission.yml").getStdout();
+            assertTrue(doctorSecond.contains("\nok    listener: answers on inet:127.0.0.1:8471 "
+                    + "(map postfix)\n"), doctorSecond);
+            run(c, "test -f /var/lib/tlspolicyd-submission/cache.db");
+            run(c, "systemctl stop tlspolicyd@submission");
+
             // README "Your own domains", in order. No network here: the audit fails on DNS and
             // says so, publish finds no MX records; the rest works as it would online.
             List<String> own = readmeBlock("## Your own domains");
@@ -386,10 +418,18 @@ class SystemdRunTest {
                     ReceiverPipeTest.SUBMITTER, Mailbox.parse("tlsrpt-noreply@sender.test"),
                     Mailbox.parse("tlsrpt@example.com"), java.time.Instant.now()));
             c.copyFileToContainer(MountableFile.forHostPath(dir.resolve("report.eml")),
-                    "/tmp/report.eml");
-            run(c, "sendmail -i -f tlsrpt-noreply@sender.test -t < /tmp/report.eml");
-            String summary = awaitOutput(c, "tlsrpt-receiver summary",
-                    "example.net: 4711 successful, 41 failed sessions");
+                    "/root/report.eml");
+            run(c, "sendmail -i -f tlsrpt-noreply@sender.test -t < /root/report.eml");
+            String summary = "";
+            for (int i = 0; i < 120 && !summary.contains("example.net: 4711 successful, 41 "
+                    + "failed sessions"); i++) {
+                Thread.sleep(500);
+                summary = attempt(c, "tlsrpt-receiver summary").getStdout();
+            }
+            assertTrue(summary.contains("example.net: 4711 successful, 41 failed sessions"),
+                    summary + attempt(c, "journalctl --no-pager | grep -E "
+                            + "'postfix/(pipe|qmgr|bounce|error)|status=' | tail -40; "
+                            + "postqueue -p").getStdout());
             assertTrue(summary.contains("0 DKIM-authenticated"), summary);
             assertEquals("tlsrpt-receiver tlsrpt-receiver\n", run(c, "stat -c '%U %G' "
                     + "/var/lib/tlsrpt-receiver/reports.db* | sort -u"));

@@ -29,7 +29,7 @@ class SystemdUnitTest {
     static final List<String> SERVICES = List.of("tlspolicyd.service",
             "tlsrpt-sender-collect.service", "tlsrpt-sender-send.service",
             "tlsrpt-sender-check.service", "tlsrpt-receiver-listen.service",
-            "tlsrpt-receiver-rollout.service");
+            "tlsrpt-receiver-rollout.service", "tlsrpt-receiver-ingest.service");
     static final Pattern EXPOSURE = Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d)");
 
     record Run(int exit, String out) {
@@ -56,12 +56,32 @@ class SystemdUnitTest {
         for (String unit : List.of("tlspolicyd.service", "tlsrpt-sender-collect.service",
                 "tlsrpt-sender-send.service", "tlsrpt-sender-check.service",
                 "tlsrpt-sender-send.timer", "tlsrpt-receiver-listen.service",
-                "tlsrpt-receiver-rollout.service", "tlsrpt-receiver-rollout.timer")) {
+                "tlsrpt-receiver-rollout.service", "tlsrpt-receiver-rollout.timer",
+                "tlsrpt-receiver-ingest.service", "tlsrpt-receiver-ingest.path")) {
             // --man=no: the man pages of Documentation= come with the package (checked by
             // DebianPackageTest), not with the build host.
             Run r = systemdAnalyze("verify", "--man=no", UNITS.resolve(unit).toString());
             assertEquals(new Run(0, ""), r, unit);
         }
+    }
+
+    @Test
+    void theInstanceTemplateVerifiesAndRatesAsTheUnit(@TempDir Path dir) throws Exception {
+        // A template is verified as one of its instances.
+        Path instance = Files.copy(UNITS.resolve("tlspolicyd@.service"),
+                dir.resolve("tlspolicyd@submission.service"));
+        assertEquals(new Run(0, ""), systemdAnalyze("verify", "--man=no", instance.toString()));
+        assertTrue(exposure(instance) <= 2.0);
+        String text = Files.readString(instance);
+        for (String line : List.of("serve --config /etc/tlspolicyd/%i.yml'",
+                "RuntimeDirectory=tlspolicyd-%i", "StateDirectory=tlspolicyd-%i",
+                "SyslogIdentifier=tlspolicyd-%i")) {
+            assertTrue(text.contains(line), line);
+        }
+        // The sandbox is the first unit's, line for line.
+        String unit = Files.readString(UNIT);
+        assertEquals(unit.substring(unit.indexOf("# Sandbox.")), text.substring(
+                text.indexOf("# Sandbox.")));
     }
 
     @Test

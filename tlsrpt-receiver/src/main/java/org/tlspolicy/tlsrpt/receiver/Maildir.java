@@ -18,7 +18,8 @@ import java.util.stream.Stream;
  * {@code new/}, or in {@code cur/} without the Seen flag, is ingested; once its batch is
  * committed to the store it is marked Seen (moved to {@code cur/NAME:2,S}, flags kept). Killed
  * between the commit and the mark, it is read again and found a duplicate: taken once all the
- * same. Batches of {@value #BATCH} mails share one commit.
+ * same. Batches of {@value #BATCH} mails share one commit. A spool (Postfix's pipe queues
+ * there) has its mails removed instead of marked, once committed.
  */
 public final class Maildir {
 
@@ -28,9 +29,16 @@ public final class Maildir {
     static final int BATCH = 500;
 
     private final Path dir;
+    private final boolean delete;
 
     public Maildir(Path dir) {
+        this(dir, false);
+    }
+
+    /** A Maildir whose mails are removed, not marked Seen, once stored ({@code delete}). */
+    public Maildir(Path dir, boolean delete) {
         this.dir = dir;
+        this.delete = delete;
     }
 
     /** What one pass came to. */
@@ -118,6 +126,10 @@ public final class Maildir {
         }
         store.commit();
         for (Path p : batch) {
+            if (delete) {
+                Files.deleteIfExists(p);
+                continue;
+            }
             String n = p.getFileName().toString();
             int info = n.indexOf(":2,");
             String base = info >= 0 ? n.substring(0, info) : n;

@@ -47,6 +47,10 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--watch", description = "With --maildir: keep taking new mail.")
     boolean watch;
 
+    @Option(names = "--delete", description = "With --maildir: remove each mail once stored "
+            + "instead of marking it Seen (the spool Postfix's pipe queues to).")
+    boolean delete;
+
     @Option(names = "--poll", paramLabel = "SECONDS", defaultValue = "30",
             description = "With --watch: how often to look (default: ${DEFAULT-VALUE}).")
     int pollSeconds;
@@ -57,9 +61,9 @@ final class IngestCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        if (watch && maildir == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--watch needs "
-                    + "--maildir");
+        if ((watch || delete) && maildir == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--watch and --delete "
+                    + "need --maildir");
         }
         ReceivedStore store;
         try {
@@ -75,7 +79,7 @@ final class IngestCommand implements Callable<Integer> {
             Ingest ingest = new Ingest(store, ReportLimits.DEFAULT, main.dkim(),
                     new Quarantine(main.quarantine), Instant::now);
             if (maildir != null) {
-                Maildir m = new Maildir(maildir);
+                Maildir m = new Maildir(maildir, delete);
                 if (watch) {
                     m.watch(ingest, store, pollSeconds * 1000L);
                     return 0;
