@@ -83,7 +83,7 @@ public final class AuditBenchmark {
         ZoneSigner.Key key = ZoneSigner.newKey("test.");
         String signed = ZoneSigner.sign(zone.toString(), "test.", key,
                 now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(7)));
-        Path list = Files.writeString(dir.resolve("domains.txt"), String.join("\n",
+        Path list = Files.writeString(Files.createDirectories(dir).resolve("domains.txt"), String.join("\n",
                 mxNames.stream().map(m -> m.substring(3)).toList()) + "\n");
         ExecutorService responders = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "smtp");

@@ -60,8 +60,11 @@ final class ChainCollector {
      */
     static Handshake handshake(Socket plain, String host, int timeoutMs, String goodbye)
             throws IOException {
-        SSLSocket tls = (SSLSocket) TAKE_ALL.getSocketFactory().createSocket(plain,
-                plain.getInetAddress().getHostAddress(), plain.getPort(), false);
+        // The name, not the address, keys the JDK's session cache: many names share one
+        // address (a hosting provider's policy hosts), and a session resumed from another
+        // name's handshake would show that name's certificate (bench AuditBenchmark found it).
+        SSLSocket tls = (SSLSocket) TAKE_ALL.getSocketFactory().createSocket(plain, host,
+                plain.getPort(), false);
         SSLParameters p = tls.getSSLParameters();
         p.setServerNames(List.of(new SNIHostName(host)));
         tls.setSSLParameters(p);
@@ -77,6 +80,8 @@ final class ChainCollector {
         }
         Handshake secured = new Handshake.Secured(tls.getSession().getProtocol(),
                 tls.getSession().getCipherSuite(), chain);
+        // Never resumed: each probe must see the chain the server sends now.
+        tls.getSession().invalidate();
         if (goodbye != null) {
             try {
                 tls.getOutputStream().write(goodbye.getBytes(StandardCharsets.US_ASCII));

@@ -67,8 +67,32 @@ public final class DkimCanonical {
 
     /** RFC 6376 §3.4.2: "relaxed" header canonicalization, without the line's CRLF. */
     public static String relaxedHeader(String name, String value) {
-        String v = value.replace("\r\n", "").replaceAll("[ \t]+", " ").strip();
+        String v = collapsed(value.replace("\r\n", ""), true);
         return name.strip().toLowerCase(Locale.ROOT) + ":" + v;
+    }
+
+    /**
+     * {@code s} with each run of spaces and tabs (WSP) made one space, and none at its end; with
+     * {@code strip}, none at its start either (RFC 6376 §3.4.2 and §3.4.4). A loop, not a
+     * regular expression: it runs on every line of every mail verified (a regex replacement per
+     * line was most of the receiver's ingest time: bench ReceiverBenchmark).
+     */
+    static String collapsed(String s, boolean strip) {
+        StringBuilder b = new StringBuilder(s.length());
+        boolean space = false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == ' ' || c == '\t') {
+                space = true;
+            } else {
+                if (space && !(strip && b.length() == 0)) {
+                    b.append(' ');
+                }
+                space = false;
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     /** RFC 6376 §3.4.1: "simple" header canonicalization, without the line's CRLF. */
@@ -85,7 +109,7 @@ public final class DkimCanonical {
             last--;
         }
         for (int i = 0; i <= last; i++) {
-            b.append(lines[i].replaceAll("[ \t]+", " ").replaceAll(" $", "")).append("\r\n");
+            b.append(collapsed(lines[i], false)).append("\r\n");
         }
         return b.toString();
     }

@@ -84,6 +84,18 @@ public final class Ingest {
         this.clock = clock;
     }
 
+    /** A mail read, verified and judged, not yet stored: what {@link #take} stores. */
+    public sealed interface Prepared {
+        /** A report, the bytes to keep of it, and the mail's DKIM result. */
+        record Report(ReceivedReport report, byte[] raw, DkimVerifier.Result signed)
+                implements Prepared {
+        }
+
+        /** A mail refused, whole, with why. */
+        record Refused(byte[] raw, String reason) implements Prepared {
+        }
+    }
+
     /**
      * One mail, as Postfix's pipe(8) or a Maildir hands it over.
      *
@@ -91,8 +103,17 @@ public final class Ingest {
      * @throws IOException  when a refused mail cannot be put in the quarantine
      */
     public Outcome mail(byte[] raw) throws SQLException, IOException {
+        return take(prepare(raw));
+    }
+
+    /**
+     * Reads, bounds, parses and DKIM-verifies one mail: everything but storing it, so that
+     * several mails can be prepared at once (a Maildir's batch; safe from any thread).
+     */
+    public Prepared prepare(byte[] raw) {
         if (raw.length > MAX_MAIL) {
-            return reject(raw, "mail of " + raw.length + " bytes is over " + MAX_MAIL);
+            return new Prepared.Refused(raw, "mail of " + raw.length + " bytes is over "
+                    + MAX_MAIL);
         }
         ReportMessage message;
         ReceivedReport report;
@@ -100,10 +121,18 @@ public final class Ingest {
             message = ReportMessage.read(raw, limits.maxCompressed());
             report = json.parse(message.report());
         } catch (ReportRejected e) {
-            return reject(raw, e.getMessage());
+            return new Prepared.Refused(raw, e.getMessage());
         }
-        DkimVerifier.Result signed = dkim.verify(raw);
-        return store(report, message.report(), "mail", signed);
+        return new Prepared.Report(report, message.report(), dkim.verify(raw));
+    }
+
+    /** Stores a prepared mail (or quarantines it); one thread at a time, as the store. */
+    public Outcome take(Prepared p) throws SQLException, IOException {
+        if (p instanceof Prepared.Refused r) {
+            return reject(r.raw(), r.reason());
+        }
+        Prepared.Report r = (Prepared.Report) p;
+        return store(r.report(), r.raw(), "mail", r.signed());
     }
 
     /** One HTTPS POST's body (RFC 8460 §5.4). */

@@ -11,6 +11,11 @@ import java.nio.file.StandardCopyOption;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 /**
@@ -27,6 +32,9 @@ public final class Maildir {
 
     /** Mails per transaction. */
     static final int BATCH = 500;
+
+    /** Threads preparing mails (reading, parsing, verifying) at once. */
+    static final int PREPARERS = Math.max(2, Runtime.getRuntime().availableProcessors()) * 2;
 
     private final Path dir;
     private final boolean delete;
@@ -56,25 +64,46 @@ public final class Maildir {
         }
     }
 
-    /** Takes every message not taken yet. */
+    /**
+     * Takes every message not taken yet. A batch's mails are read, parsed and verified on
+     * {@link #PREPARERS} threads at once (the MIME walk and DKIM are most of the work, and a
+     * DKIM key may wait on the DNS), then stored one by one in file order, and committed.
+     */
     public Tally takeAll(Ingest ingest, ReceivedStore store) throws IOException, SQLException {
         Files.createDirectories(dir.resolve("cur"));
         Tally tally = new Tally(0, 0, 0);
-        List<Path> batch = new ArrayList<>(BATCH);
-        for (Path p : pending()) {
-            byte[] raw;
-            try {
-                raw = Files.readAllBytes(p);
-            } catch (NoSuchFileException gone) {
-                continue; // taken by another reader meanwhile
-            }
-            tally = tally.plus(ingest.mail(raw));
-            batch.add(p);
-            if (batch.size() >= BATCH) {
+        List<Path> pending = pending();
+        ExecutorService preparers = Executors.newFixedThreadPool(PREPARERS, r -> {
+            Thread t = new Thread(r, "ingest-prepare");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int from = 0; from < pending.size(); from += BATCH) {
+                List<Path> files = pending.subList(from, Math.min(pending.size(), from + BATCH));
+                List<Future<Optional<Ingest.Prepared>>> prepared = new ArrayList<>();
+                for (Path p : files) {
+                    prepared.add(preparers.submit(() -> {
+                        try {
+                            return Optional.of(ingest.prepare(Files.readAllBytes(p)));
+                        } catch (NoSuchFileException gone) {
+                            return Optional.empty(); // taken by another reader meanwhile
+                        }
+                    }));
+                }
+                List<Path> batch = new ArrayList<>(BATCH);
+                for (int i = 0; i < files.size(); i++) {
+                    Optional<Ingest.Prepared> p = result(prepared.get(i));
+                    if (p.isPresent()) {
+                        tally = tally.plus(ingest.take(p.get()));
+                        batch.add(files.get(i));
+                    }
+                }
                 settle(store, batch);
             }
+        } finally {
+            preparers.shutdownNow();
         }
-        settle(store, batch);
         if (tally.total() > 0) {
             log.info("maildir dir={} stored={} duplicate={} rejected={}", dir, tally.stored(),
                     tally.duplicate(), tally.rejected());
@@ -92,6 +121,21 @@ public final class Maildir {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    private static Optional<Ingest.Prepared> result(Future<Optional<Ingest.Prepared>> f)
+            throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException(e.getCause());
         }
     }
 

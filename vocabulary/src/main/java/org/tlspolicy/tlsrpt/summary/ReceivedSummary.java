@@ -6,7 +6,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,45 +61,24 @@ public final class ReceivedSummary {
             throws SQLException {
         Map<String, Acc> acc = new TreeMap<>();
         String where = " WHERE day >= ?" + (domain.isPresent() ? " AND policy_domain = ?" : "");
+        // One pass over the policies (their covering index, in order): sessions per day, type
+        // and reporter; reports and signed reports from the first row of each report for its
+        // domain; each reporter's newest report.
         try (PreparedStatement q = db.prepareStatement("""
-                SELECT policy_domain, day, policy_type, organization, SUM(successful), SUM(failed),
-                  COUNT(DISTINCT report)
+                SELECT policy_domain, day, policy_type, organization, SUM(successful),
+                  SUM(failed), SUM(first_of_report), SUM(first_of_report * dkim_pass),
+                  MAX(received_at)
                 FROM received_policy""" + where
                 + " GROUP BY policy_domain, day, policy_type, organization")) {
             bind(q, since, domain);
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {
-                    acc.computeIfAbsent(r.getString(1), Acc::new).policy(
-                            LocalDate.parse(r.getString(2)), r.getString(3), r.getString(4),
-                            r.getLong(5), r.getLong(6));
-                }
-            }
-        }
-        try (PreparedStatement q = db.prepareStatement("""
-                SELECT p.policy_domain, COUNT(DISTINCT p.report),
-                  COUNT(DISTINCT CASE WHEN r.dkim_result = 'pass' THEN p.report END)
-                FROM received_policy p JOIN received_report r ON r.id = p.report"""
-                + where.replace("day", "p.day").replace("policy_domain =",
-                "p.policy_domain =") + " GROUP BY p.policy_domain")) {
-            bind(q, since, domain);
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
                     Acc a = acc.computeIfAbsent(r.getString(1), Acc::new);
-                    a.reports = r.getLong(2);
-                    a.authenticated = r.getLong(3);
-                }
-            }
-        }
-        try (PreparedStatement q = db.prepareStatement("""
-                SELECT p.policy_domain, r.organization, MAX(r.received_at), COUNT(DISTINCT r.id)
-                FROM received_policy p JOIN received_report r ON r.id = p.report"""
-                + where.replace("day", "p.day").replace("policy_domain =",
-                "p.policy_domain =") + " GROUP BY p.policy_domain, r.organization")) {
-            bind(q, since, domain);
-            try (ResultSet r = q.executeQuery()) {
-                while (r.next()) {
-                    acc.computeIfAbsent(r.getString(1), Acc::new).reporters.add(
-                            new Reporter(r.getString(2), r.getLong(3), r.getLong(4)));
+                    a.policy(LocalDate.parse(r.getString(2)), r.getString(3), r.getString(4),
+                            r.getLong(5), r.getLong(6));
+                    a.reports += r.getLong(7);
+                    a.authenticated += r.getLong(8);
+                    a.reporter(r.getString(4), r.getLong(9), r.getLong(7));
                 }
             }
         }
@@ -182,10 +160,16 @@ public final class ReceivedSummary {
         final Map<String, Long> failuresByResult = new TreeMap<>();
         final Map<String, Long> ips = new LinkedHashMap<>();
         final Map<String, Long> mx = new LinkedHashMap<>();
-        final List<Reporter> reporters = new ArrayList<>();
+        final Map<String, Reporter> reporters = new TreeMap<>();
 
         Acc(String domain) {
             this.domain = domain;
+        }
+
+        void reporter(String organization, long received, long reports) {
+            reporters.merge(organization, new Reporter(organization, received, reports),
+                    (a, b) -> new Reporter(organization, Math.max(a.lastReceived(),
+                            b.lastReceived()), a.reports() + b.reports()));
         }
 
         void policy(LocalDate day, String type, String org, long s, long f) {
@@ -214,9 +198,8 @@ public final class ReceivedSummary {
                 days.add(new Day(d, dayTotals.get(d), byType.getOrDefault(d, Map.of()),
                         byOrg.getOrDefault(d, Map.of()), failures.getOrDefault(d, Map.of())));
             }
-            reporters.sort(Comparator.comparing(Reporter::organization));
             return new Domain(domain, total, reports, authenticated, days, top(ips), top(mx),
-                    failuresByResult, reporters);
+                    failuresByResult, List.copyOf(reporters.values()));
         }
 
         private static List<Map.Entry<String, Long>> top(Map<String, Long> m) {

@@ -59,9 +59,8 @@ public record ReceivedTotals(List<Sessions> sessions, List<Failures> failures,
     public static ReceivedTotals read(Connection db) throws SQLException {
         Map<String, Instant> newest = new LinkedHashMap<>();
         try (PreparedStatement q = db.prepareStatement("""
-                SELECT p.policy_domain, MAX(r.received_at) AS newest
-                FROM received_policy p JOIN received_report r ON r.id = p.report
-                GROUP BY p.policy_domain ORDER BY newest DESC, p.policy_domain LIMIT ?""")) {
+                SELECT policy_domain, MAX(received_at) AS newest FROM received_policy
+                GROUP BY policy_domain ORDER BY newest DESC, policy_domain LIMIT ?""")) {
             q.setInt(1, MAX_DOMAINS);
             try (ResultSet r = q.executeQuery()) {
                 while (r.next()) {

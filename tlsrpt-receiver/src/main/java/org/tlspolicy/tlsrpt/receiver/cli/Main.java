@@ -141,10 +141,40 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** DKIM verification, its keys from {@link #resolver()} (RFC 6376 §3.6.2.1). */
+    /** A DKIM key record as looked up, and until when it is used again without asking. */
+    private record Key(Optional<String> record, long until) {
+    }
+
+    /** Keys looked up at most: past it, the cache starts over. */
+    static final int MAX_KEYS = 10_000;
+
+    /**
+     * DKIM verification, its keys from {@link #resolver()} (RFC 6376 §3.6.2.1), each key kept
+     * for an hour: a Maildir's reports come from a few reporters, each signing with one key,
+     * and asking the DNS once per mail would make the DNS the pace of ingest.
+     */
     DkimVerifier dkim() {
-        Resolver resolver = resolver();
+        java.util.concurrent.ConcurrentHashMap<String, Key> keys =
+                new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.function.BiFunction<String, String, Optional<String>> lookup = lookup();
         return new DkimVerifier((selector, domain) -> {
+            String name = selector + "._domainkey." + domain;
+            long now = System.nanoTime();
+            Key k = keys.get(name);
+            if (k == null || now - k.until() > 0) {
+                if (keys.size() >= MAX_KEYS) {
+                    keys.clear();
+                }
+                k = new Key(lookup.apply(selector, domain), now + 3_600_000_000_000L);
+                keys.put(name, k);
+            }
+            return k.record();
+        });
+    }
+
+    private java.util.function.BiFunction<String, String, Optional<String>> lookup() {
+        Resolver resolver = resolver();
+        return (selector, domain) -> {
             try {
                 Lookup l = new Lookup(Name.fromString(selector + "._domainkey." + domain + "."),
                         Type.TXT);
@@ -163,6 +193,6 @@ public final class Main implements Callable<Integer> {
             } catch (TextParseException e) {
                 return Optional.empty();
             }
-        });
+        };
     }
 }
