@@ -107,6 +107,7 @@ public final class ReceivedStore implements AutoCloseable {
                       sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL,
                       receiving_helo TEXT NOT NULL, receiving_ip TEXT NOT NULL,
                       count BIGINT NOT NULL, additional TEXT NOT NULL, reason_code TEXT NOT NULL)""");
+            upgradePolicyRows(s);
             // The summary reads every column it groups and adds from this index alone, in its
             // order: no table lookups, no sort (bench ReceiverBenchmark summary: a year of a
             // large provider's reports, 1,000,000 rows).
@@ -124,6 +125,40 @@ public final class ReceivedStore implements AutoCloseable {
                       json TEXT NOT NULL, lines TEXT NOT NULL, PRIMARY KEY (domain, at))""");
         }
         db.setAutoCommit(false);
+    }
+
+    /**
+     * A store made by the first release of the receiver (0fa85e3) has policy rows without
+     * what the summary now reads from them alone: the columns are added and filled from their
+     * reports, once, on both databases.
+     */
+    private void upgradePolicyRows(Statement s) throws SQLException {
+        boolean has;
+        try (ResultSet cols = db.getMetaData().getColumns(null, null,
+                "received_policy", "received_at")) {
+            has = cols.next();
+        }
+        if (has) {
+            return;
+        }
+        db.setAutoCommit(false);
+        s.execute("ALTER TABLE received_policy ADD COLUMN received_at BIGINT NOT NULL DEFAULT 0");
+        s.execute("ALTER TABLE received_policy ADD COLUMN dkim_pass INTEGER NOT NULL DEFAULT 0");
+        s.execute("ALTER TABLE received_policy ADD COLUMN first_of_report INTEGER NOT NULL "
+                + "DEFAULT 0");
+        s.execute("""
+                UPDATE received_policy SET
+                  received_at = (SELECT r.received_at FROM received_report r
+                                 WHERE r.id = received_policy.report),
+                  dkim_pass = (SELECT CASE WHEN r.dkim_result = 'pass' THEN 1 ELSE 0 END
+                               FROM received_report r WHERE r.id = received_policy.report),
+                  first_of_report = CASE WHEN idx = (SELECT MIN(q.idx) FROM received_policy q
+                                      WHERE q.report = received_policy.report
+                                      AND q.policy_domain = received_policy.policy_domain)
+                                    THEN 1 ELSE 0 END""");
+        s.execute("DROP INDEX IF EXISTS received_policy_domain_day");
+        db.commit();
+        db.setAutoCommit(true);
     }
 
     /**
