@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  * java -cp tlspolicy-bench.jar org.tlspolicy.bench.LoadGenerator \
  *     --host 127.0.0.1 --port 8461 --map postfix --keys keys.txt \
  *     --connections 100 --warmup 3 --duration 10 [--max-requests N] [--label NAME]
+ *     [--once true]
  * </pre>
  *
  * <p>Prints one line: {@code label=... connections=N lookups_per_s=... p50_us=... p90_us=...
@@ -44,7 +45,8 @@ public final class LoadGenerator {
 
     /** The run's parameters. */
     record Options(String host, int port, String map, Path keys, int connections,
-                   int warmupSeconds, int durationSeconds, long maxRequests, String label) {
+                   int warmupSeconds, int durationSeconds, long maxRequests, String label,
+                   boolean once) {
 
         static Options parse(String[] args) {
             Map<String, String> o = new TreeMap<>();
@@ -62,7 +64,8 @@ public final class LoadGenerator {
                     Integer.parseInt(o.getOrDefault("warmup", "3")),
                     Integer.parseInt(o.getOrDefault("duration", "10")),
                     Long.parseLong(o.getOrDefault("max-requests", "100000000")),
-                    o.getOrDefault("label", "server"));
+                    o.getOrDefault("label", "server"),
+                    Boolean.parseBoolean(o.getOrDefault("once", "false")));
             if (opts.durationSeconds() < 1 || opts.durationSeconds() > 600
                     || opts.connections() < 1 || opts.connections() > 10_000) {
                 throw new IllegalArgumentException("duration 1..600 s, connections 1..10000");
@@ -144,7 +147,11 @@ public final class LoadGenerator {
                 send(c, requests);
             }
             long now = System.nanoTime();
-            while (now < end && completed < opts.maxRequests() && !conns.isEmpty()) {
+            // --once: one request a connection, all sent at once, and the run lasts until
+            // every one is answered (a burst: the slowest is the figure, so none may be left
+            // out by a request count reached with faster connections' further requests).
+            long wanted = opts.once() ? opts.connections() : opts.maxRequests();
+            while (now < end && completed < wanted && !conns.isEmpty()) {
                 selector.select(100);
                 now = System.nanoTime();
                 for (SelectionKey key : selector.selectedKeys()) {
@@ -171,7 +178,9 @@ public final class LoadGenerator {
                         replies.merge(status, 1L, Long::sum);
                         completed++;
                     }
-                    send(c, requests);
+                    if (!opts.once()) {
+                        send(c, requests);
+                    }
                 }
                 selector.selectedKeys().clear();
             }

@@ -177,7 +177,7 @@ public final class Soak {
             System.out.println("# " + java.time.LocalTime.now() + " phase " + label);
         }
         return LoadGenerator.run(new LoadGenerator.Options("127.0.0.1", port, "postfix", keys,
-                CONNECTIONS, warmup, seconds, maxRequests, label));
+                CONNECTIONS, warmup, seconds, maxRequests, label, false));
     }
 
     /**

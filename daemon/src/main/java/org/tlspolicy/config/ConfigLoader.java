@@ -86,7 +86,10 @@ public final class ConfigLoader {
                 "cache", Map.of("path", "/var/lib/tlspolicyd-" + name + "/cache.db"));
     }
 
-    /** The defaults with {@code file} laid over them (and its instance's paths, if any). */
+    /**
+     * The defaults with {@code file} laid over them (and its instance's paths, if any), its
+     * {@code ${NAME}} and {@code ${NAME:-default}} replaced from the environment.
+     */
     public static DaemonConfig load(Path file) throws ConfigException {
         String text;
         try {
@@ -101,7 +104,7 @@ public final class ConfigLoader {
                     : e instanceof AccessDeniedException ? "permission denied"
                     : e.getMessage()));
         }
-        return parse(text, instance(file));
+        return parse(EnvironmentReferences.resolve(text, System.getenv()), instance(file));
     }
 
     /** The defaults with the YAML document {@code text} laid over them. */

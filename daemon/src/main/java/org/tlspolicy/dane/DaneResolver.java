@@ -56,7 +56,7 @@ public final class DaneResolver {
      */
     public CompletableFuture<DaneLookup> resolve(String domain, boolean background) {
         return background ? resolveNow(domain)
-                : rate.acquire().thenCompose(go -> resolveNow(domain));
+                : rate.acquire(domain).thenCompose(go -> resolveNow(domain));
     }
 
     private CompletableFuture<DaneLookup> resolveNow(String domain) {

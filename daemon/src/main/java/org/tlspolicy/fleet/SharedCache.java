@@ -115,6 +115,19 @@ public final class SharedCache implements SharedTier, AutoCloseable {
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong writes = new AtomicLong();
     private final AtomicLong leasesWaited = new AtomicLong();
+    /**
+     * Where a reply's continuations run (the relay's work that follows it: verifying the
+     * entry, writing the store, starting a resolution), never on Lettuce's I/O thread: there
+     * they held up the reading of the next replies, so that under a burst of new domains
+     * commands the server had answered timed out, the tier was taken for down, and every relay
+     * fetched every policy itself (bench/run-burst: three fetches a domain).
+     */
+    private final java.util.concurrent.ExecutorService callbacks =
+            java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+                Thread t = new Thread(r, "shared-cache");
+                t.setDaemon(true);
+                return t;
+            });
     private final LogThrottle rejectLog = new LogThrottle(10, TimeUnit.MINUTES);
     private final LogThrottle errorLog = new LogThrottle(10, TimeUnit.MINUTES);
 
@@ -267,14 +280,14 @@ public final class SharedCache implements SharedTier, AutoCloseable {
             failed(e);
             return CompletableFuture.completedFuture(absent);
         }
-        return stage.toCompletableFuture().handle((value, error) -> {
+        return stage.toCompletableFuture().handleAsync((value, error) -> {
             if (error == null) {
                 up();
                 return value;
             }
             failed(error);
             return absent;
-        });
+        }, callbacks);
     }
 
     private void failed(Throwable error) {
@@ -428,6 +441,7 @@ public final class SharedCache implements SharedTier, AutoCloseable {
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);
+        callbacks.shutdown();
     }
 
     /** Waits until the server has been reached (tests). */

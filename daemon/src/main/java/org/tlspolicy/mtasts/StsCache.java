@@ -354,6 +354,24 @@ public final class StsCache implements AutoCloseable {
                                                      String wantedId, boolean acceptNone,
                                                      long deadline,
                                                      Supplier<CompletableFuture<StsState>> fetch) {
+        return onceForFleet(domain, newerThan, wantedId, acceptNone, deadline, fetch, 0);
+    }
+
+    /**
+     * The longest wait between two looks for another relay's entry: the first comes after
+     * {@link SharedTier#pollInterval()}, each next one after twice the last, up to this. A
+     * burst of new domains on several relays leaves each waiting for hundreds of others'
+     * fetches at once; looking every 50 ms for each made tens of thousands of commands a second
+     * for the shared server, which then timed out, the tier was taken for down and every relay
+     * fetched every policy itself (bench/run-burst: three fetches a domain).
+     */
+    private static final long MAX_POLL_MILLIS = 800;
+
+    private CompletableFuture<StsState> onceForFleet(String domain, long newerThan,
+                                                     String wantedId, boolean acceptNone,
+                                                     long deadline,
+                                                     Supplier<CompletableFuture<StsState>> fetch,
+                                                     int looks) {
         return shared.lease(domain).thenCompose(lease -> {
             if (lease == SharedTier.Lease.UNAVAILABLE) {
                 return fetch.get();
@@ -367,14 +385,16 @@ public final class StsCache implements AutoCloseable {
                                 : fetch.get()).whenComplete((state, error) ->
                         shared.release(domain));
             }
+            long wait = Math.min(MAX_POLL_MILLIS,
+                    shared.pollInterval().toMillis() << Math.min(looks, 10));
             return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(
-                            shared.pollInterval().toMillis(), TimeUnit.MILLISECONDS, Runnable::run))
+                            wait, TimeUnit.MILLISECONDS, Runnable::run))
                     .thenCompose(waited -> fromShared(domain, newerThan, wantedId, acceptNone))
                     .thenCompose(found -> found.isPresent()
                             ? CompletableFuture.completedFuture(found.get())
                             : System.nanoTime() - deadline >= 0 ? fetch.get()
                             : onceForFleet(domain, newerThan, wantedId, acceptNone, deadline,
-                                    fetch));
+                                    fetch, looks + 1));
         });
     }
 

@@ -210,7 +210,7 @@ public final class StsResolver {
      */
     public CompletableFuture<StsLookup> resolve(String domain, boolean background) {
         return background ? resolveNow(domain)
-                : rate.acquire().thenCompose(go -> resolveNow(domain));
+                : rate.acquire(domain).thenCompose(go -> resolveNow(domain));
     }
 
     private CompletableFuture<StsLookup> resolveNow(String domain) {

@@ -236,7 +236,7 @@ class DaneCacheTest {
     void refreshesDoNotWaitBehindTheResolutionRate() throws Exception {
         try (PolicyStore store = PolicyStore.open(Optional.empty());
              org.tlspolicy.outbound.ResolutionRate rate =
-                     org.tlspolicy.outbound.ResolutionRate.of(1)) {
+                     org.tlspolicy.outbound.ResolutionRate.of(1, 1)) {
             DaneResolver resolver = new DaneResolver(new DnsClient(List.of(world.authority()),
                     Duration.ofMillis(500), 1, Optional.of(Files.readString(
                     world.trustAnchorFile()))), rate);

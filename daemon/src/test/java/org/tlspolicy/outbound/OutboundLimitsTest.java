@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The outbound budgets: what waits, in which order, and what the fd limit leaves. */
@@ -45,7 +46,7 @@ class OutboundLimitsTest {
     /** Over the rate, resolutions wait their turn, first come first served, none dropped. */
     @Test
     void overTheRateResolutionsWaitTheirTurnInOrder() throws Exception {
-        try (ResolutionRate rate = ResolutionRate.of(20)) {
+        try (ResolutionRate rate = ResolutionRate.of(20, 20)) {
             for (int i = 0; i < 20; i++) {
                 assertTrue(rate.acquire().isDone(), "the first second's worth at once");
             }
@@ -65,6 +66,26 @@ class OutboundLimitsTest {
             assertEquals(0, rate.waiting());
             // Six tokens at 20 a second take at least 250 ms to come (less a timer tick).
             assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(240));
+        }
+    }
+
+    /**
+     * A burst of new domains after a quiet spell starts at once, up to ten seconds' worth; a
+     * domain's DANE and MTA-STS resolutions take one turn between them.
+     */
+    @Test
+    void aBurstStartsAtOnceAndADomainTakesOneTurn() throws Exception {
+        try (ResolutionRate rate = ResolutionRate.of(20)) {
+            for (int i = 0; i < 20 * ResolutionRate.BURST_SECONDS; i++) {
+                CompletableFuture<Void> dane = rate.acquire("d" + i + ".test");
+                assertTrue(dane.isDone(), "domain " + i + " of the burst waits");
+                assertSame(dane, rate.acquire("d" + i + ".test"), "MTA-STS took a turn too");
+            }
+            CompletableFuture<Void> over = rate.acquire("over.test");
+            assertFalse(over.isDone(), "beyond the burst");
+            assertSame(over, rate.acquire("over.test"));
+            assertEquals(1, rate.waiting());
+            over.get(5, TimeUnit.SECONDS);
         }
     }
 }

@@ -62,19 +62,30 @@ final class PostfixContainer implements AutoCloseable {
     static PostfixContainer start(PostfixRelease release, Path dir, Map<String, String> files,
                                   Map<Path, String> binds)
             throws IOException, InterruptedException {
+        return start(release, dir, files, binds, c -> c.withNetworkMode("host"));
+    }
+
+    /**
+     * As {@link #start(PostfixRelease, Path, Map, Map)}, on the network {@code network} sets
+     * (instead of the host's): a mail-server stack's Postfix beside other containers.
+     */
+    static PostfixContainer start(PostfixRelease release, Path dir, Map<String, String> files,
+                                  Map<Path, String> binds,
+                                  java.util.function.Consumer<GenericContainer<?>> network)
+            throws IOException, InterruptedException {
         Path config = Files.createDirectories(dir.resolve("config"));
         Path logDir = Files.createDirectories(dir.resolve("log"));
         for (Map.Entry<String, String> f : files.entrySet()) {
             Files.writeString(config.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
         }
         GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image(release)))
-                .withNetworkMode("host")
                 .withFileSystemBind(config.toString(), "/config", BindMode.READ_ONLY)
                 .withFileSystemBind(logDir.toString(), "/var/log/postfix", BindMode.READ_WRITE)
                 // Ready when Postfix's own log says its master daemon started (below).
                 .waitingFor(ContainerShell.noWait());
         binds.forEach((host, path) -> c.withFileSystemBind(host.toString(), path,
                 BindMode.READ_WRITE));
+        network.accept(c);
         c.start();
         PostfixLog log = new PostfixLog(logDir.resolve("mail.log"));
         try {
@@ -137,6 +148,11 @@ final class PostfixContainer implements AutoCloseable {
                     + r.getExitCode() + ": " + r.getStdout() + r.getStderr());
         }
         return r.getStdout();
+    }
+
+    /** Runs a command in the container; returns how it ended, whatever that was. */
+    Container.ExecResult execResult(String... command) throws IOException, InterruptedException {
+        return container.execInContainer(command);
     }
 
     /**

@@ -107,6 +107,10 @@ public final class UnboundServer implements AutoCloseable {
                 .append("  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n")
                 .append("  num-threads: 1\n  so-reuseport: no\n")
                 .append("  access-control: 127.0.0.0/8 allow\n")
+                // A resolver for containers on a network of the test's: its /24 too.
+                .append(address.getAddress().isLoopbackAddress() ? "" : "  access-control: "
+                        + address.getAddress().getHostAddress().replaceAll("\\.\\d+$", ".0/24")
+                        + " allow\n")
                 .append("  qname-minimisation: no\n")
                 // Cached answers would hide a zone the test has just changed.
                 .append("  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n")

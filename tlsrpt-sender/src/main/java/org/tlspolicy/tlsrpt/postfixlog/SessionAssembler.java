@@ -40,6 +40,19 @@ public final class SessionAssembler {
             return size() > MAX_PROCESSES;
         }
     };
+    /** MX hosts whose last verification failure is remembered (resumed sessions). */
+    static final int MAX_CAUSES = 4_096;
+    /**
+     * Each MX host's (name and address) last certificate verification failure, from whichever
+     * process logged it: a session resumed with an untrusted peer is logged without one
+     * ("look for details earlier in the log"), and this is where they are.
+     */
+    private final Map<String, String> causes = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > MAX_CAUSES;
+        }
+    };
     private final Map<String, String> senders = new LinkedHashMap<>() {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
@@ -188,6 +201,13 @@ public final class SessionAssembler {
                 // The first cause stands: unusable TLSA records explain what fails after.
                 a.verificationFailure = v.reason();
             }
+            causes.put(key(v.mx()), v.reason());
+        } else if (event instanceof SmtpLogEvent.SessionResumedUntrusted r) {
+            Attempt a = attempt(p, r.mx());
+            if (a.verificationFailure == null) {
+                a.verificationFailure = causes.getOrDefault(key(r.mx()),
+                        "re-using session with untrusted certificate");
+            }
         } else if (event instanceof SmtpLogEvent.HandshakeFailed h) {
             attempt(p, h.mx()).handshakeFailure = "SSL_connect error: " + h.reason();
         } else if (event instanceof SmtpLogEvent.TlsLibraryProblem t) {
@@ -222,6 +242,10 @@ public final class SessionAssembler {
      */
     public long dropped() {
         return dropped;
+    }
+
+    private static String key(Endpoint mx) {
+        return mx.host().toLowerCase(java.util.Locale.ROOT) + "[" + mx.ip() + "]";
     }
 
     private static Attempt attempt(ProcessState p, Endpoint mx) {

@@ -37,6 +37,15 @@ public sealed interface SmtpLogEvent {
     }
 
     /**
+     * {@code HOST[IP]:PORT: re-using session with untrusted certificate, look for details
+     * earlier in the log} (tls_client.c; {@code untrusted peer credential} from Postfix 3.9): a
+     * TLS session resumed from the session cache, whose peer failed verification when it was
+     * first made; OpenSSL does not verify again, so Postfix logs no reason this time.
+     */
+    record SessionResumedUntrusted(Endpoint mx) implements SmtpLogEvent {
+    }
+
+    /**
      * {@code SSL_connect error to HOST[IP]:PORT: REASON} (tls_client.c): the TLS handshake
      * failed (REASON is a number, errno's text, or {@code lost connection}); Postfix 3.10's
      * own TLSRPT calls it {@code validation-failure}, {@code tls-handshake-failure}.

@@ -79,7 +79,7 @@ final class SmtpLogParser {
         }
         int colon = queueIdEnd(m);
         if (colon < 0) {
-            return Optional.empty();
+            return resumedUntrusted(m);
         }
         String queueId = m.substring(0, colon);
         String rest = m.substring(colon + 2);
@@ -90,6 +90,21 @@ final class SmtpLogParser {
             return Optional.empty(); // other key=value records (e.g. sender non-delivery notice)
         }
         return Optional.of(new SmtpLogEvent.HostFailed(queueId, rest));
+    }
+
+    // tls_client.c verify_extract_name: a resumed session whose peer was not verified.
+    private static final String RESUMED_UNTRUSTED = ": re-using session with untrusted ";
+
+    /** {@code HOST[IP]:PORT: re-using session with untrusted …}, if {@code m} is that line. */
+    private static Optional<SmtpLogEvent> resumedUntrusted(String m) {
+        int at = m.indexOf(RESUMED_UNTRUSTED);
+        if (at <= 0 || !(m.startsWith("certificate", at + RESUMED_UNTRUSTED.length())
+                || m.startsWith("peer credential", at + RESUMED_UNTRUSTED.length()))) {
+            return Optional.empty();
+        }
+        Endpoint mx = Endpoint.parse(m, 0, at);
+        return mx == null ? Optional.empty()
+                : Optional.of(new SmtpLogEvent.SessionResumedUntrusted(mx));
     }
 
     private static Optional<SmtpLogEvent> warning(String m) {
