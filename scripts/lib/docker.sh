@@ -24,6 +24,12 @@ ensure_docker_engine() {
         export DOCKER_HOST=unix:///var/run/docker.sock
         return 0
     fi
+    # An engine this script started earlier (another run's, still going) is used as it is.
+    if [ -S "$TLSPOLICY_DOCKER_RUN/docker.sock" ] &&
+        DOCKER_HOST="unix://$TLSPOLICY_DOCKER_RUN/docker.sock" docker info >/dev/null 2>&1; then
+        export DOCKER_HOST="unix://$TLSPOLICY_DOCKER_RUN/docker.sock"
+        return 0
+    fi
     mkdir -p "$TLSPOLICY_DOCKER_DIR" "$TLSPOLICY_DOCKER_RUN"
     export DOCKER_HOST="unix://$TLSPOLICY_DOCKER_RUN/docker.sock"
     echo "starting dockerd ($DOCKER_HOST, log $TLSPOLICY_DOCKER_DIR/dockerd.log)"
