@@ -1,5 +1,7 @@
 package org.tlspolicy.dkim;
 
+import org.tlspolicy.smtp.Domain;
+
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -110,6 +112,13 @@ public final class DkimVerifier {
             if (!"1".equals(tags.get("v")) || a == null || s == null || h == null || b == null
                     || bh == null || d.isEmpty()) {
                 return new Result.Fail(d, "signature lacks a required tag");
+            }
+            // RFC 6376 §3.5: d= is a domain name and s= sub-domains of letters, digits and
+            // hyphens; both name the DNS record of the key, so anything else is refused
+            // before any query is made.
+            if (Domain.problem(d) != null
+                    || Domain.problem((s + "." + d).toLowerCase(Locale.ROOT)) != null) {
+                return new Result.Fail("", "d= or s= is not a domain name");
             }
             String[] c = tags.getOrDefault("c", "simple/simple").toLowerCase(Locale.ROOT)
                     .split("/", 2);

@@ -160,6 +160,21 @@ class IngestTest {
         store.commit();
     }
 
+    /** A signature's d= and s= name the key's DNS record: not domain names, no query. */
+    @Test
+    void aSignatureNamingNoDomainAsksTheDnsNothing() throws Exception {
+        String text = new String(mail(report("example.test"), true),
+                StandardCharsets.ISO_8859_1).replace("s=sel;", "s=sel\\046x;");
+        assertTrue(text.contains("s=sel\\046x;"), "the test's signature has s=sel;");
+        List<String> asked = new java.util.ArrayList<>();
+        DkimVerifier.Result r = new DkimVerifier((selector, domain) -> {
+            asked.add(selector + "/" + domain);
+            return Optional.empty();
+        }).verify(text.getBytes(StandardCharsets.ISO_8859_1));
+        assertEquals(List.of(), asked);
+        assertEquals("fail", r.word());
+    }
+
     @Test
     void aBrokenReportIsQuarantinedWholeAndNothingIsStored() throws Exception {
         byte[] m = ("From: a@b.test\r\nTo: tlsrpt@example.test\r\nSubject: x\r\n"

@@ -141,11 +141,7 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** A DKIM key record as looked up, and until when it is used again without asking. */
-    private record Key(Optional<String> record, long until) {
-    }
-
-    /** Keys looked up at most: past it, the cache starts over. */
+    /** Keys kept at most (the least used go first). */
     static final int MAX_KEYS = 10_000;
 
     /**
@@ -154,22 +150,14 @@ public final class Main implements Callable<Integer> {
      * and asking the DNS once per mail would make the DNS the pace of ingest.
      */
     DkimVerifier dkim() {
-        java.util.concurrent.ConcurrentHashMap<String, Key> keys =
-                new java.util.concurrent.ConcurrentHashMap<>();
+        com.github.benmanes.caffeine.cache.Cache<String, Optional<String>> keys =
+                com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                        .expireAfterWrite(java.time.Duration.ofHours(1))
+                        .maximumSize(MAX_KEYS)
+                        .build();
         java.util.function.BiFunction<String, String, Optional<String>> lookup = lookup();
-        return new DkimVerifier((selector, domain) -> {
-            String name = selector + "._domainkey." + domain;
-            long now = System.nanoTime();
-            Key k = keys.get(name);
-            if (k == null || now - k.until() > 0) {
-                if (keys.size() >= MAX_KEYS) {
-                    keys.clear();
-                }
-                k = new Key(lookup.apply(selector, domain), now + 3_600_000_000_000L);
-                keys.put(name, k);
-            }
-            return k.record();
-        });
+        return new DkimVerifier((selector, domain) -> keys.get(selector + "._domainkey." + domain,
+                name -> lookup.apply(selector, domain)));
     }
 
     private java.util.function.BiFunction<String, String, Optional<String>> lookup() {
