@@ -249,23 +249,10 @@ class ContainerImageTest {
 
     private static Map<String, String> senderFiles(TestCa ca) throws Exception {
         Map<String, String> files = new LinkedHashMap<>();
-        files.put("main.cf", """
-                compatibility_level = 3.6
-                myhostname = sender.ct.test
-                mydestination =
-                alias_maps =
-                inet_interfaces = loopback-only
-                inet_protocols = ipv4
-                maillog_file = /var/log/postfix/mail.log
-                smtp_tls_loglevel = 1
-                smtp_tls_CAfile = /config/ca.pem
-                smtp_connect_timeout = 5s
-                queue_run_delay = 1h
-                minimal_backoff_time = 1h
-                maximal_backoff_time = 1h
-                # docs/container.md's line, as docker-mailserver's postfix-main.cf or
-                # mailcow's extra.cf would carry it:
-                """ + ContainerDocs.overrideLine() + "\n");
+        // docs/container.md's line, as docker-mailserver's postfix-main.cf or mailcow's
+        // extra.cf would carry it:
+        files.put("main.cf", MailWorld.senderMainCf("sender.ct.test")
+                + ContainerDocs.overrideLine() + "\n");
         files.put("ca.pem", TestCa.pem(ca.certificate()));
         files.put("setup.sh", "postconf -MX smtp/inet\n");
         return files;

@@ -390,9 +390,29 @@ final class MailWorld implements AutoCloseable {
     private PostfixContainer startSender(PostfixRelease release, String name,
                                          String readmeLines, Map<Path, String> binds,
                                          String setup) throws Exception {
-        String mainCf = """
+        String mainCf = senderMainCf("sender.test")
+                + "# The README's lines (postfix-conf/main.cf), pointed at the test's tlspolicyd:\n"
+                + readmeLines;
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put("main.cf", mainCf);
+        files.put("ca.pem", TestCa.pem(ca.certificate()));
+        // glibc passes the AD bit on only with trust-ad; Postfix's DANE needs it.
+        files.put("resolv.conf", "nameserver " + RESOLVER.getAddress().getHostAddress()
+                + "\noptions trust-ad\n");
+        // It sends; nothing listens on :25.
+        files.put("setup.sh", "postconf -MX smtp/inet\n" + setup);
+        return PostfixContainer.start(release, dir.resolve(name), files, binds);
+    }
+
+    /**
+     * The main.cf of a sending Postfix of the tests, named {@code myhostname}, before its
+     * policy map line: it sends only (loopback), logs TLS at level 1 to the file the tests
+     * read, trusts the test CA's {@code /config/ca.pem}, and tries each message once.
+     */
+    static String senderMainCf(String myhostname) {
+        return """
                 compatibility_level = 3.6
-                myhostname = sender.test
+                myhostname = %s
                 mydestination =
                 alias_maps =
                 inet_interfaces = loopback-only
@@ -407,17 +427,7 @@ final class MailWorld implements AutoCloseable {
                 minimal_backoff_time = 1h
                 maximal_backoff_time = 1h
                 smtp_destination_concurrency_failed_cohort_limit = 1000
-                # The README's lines (postfix-conf/main.cf), pointed at the test's tlspolicyd:
-                """ + readmeLines;
-        Map<String, String> files = new LinkedHashMap<>();
-        files.put("main.cf", mainCf);
-        files.put("ca.pem", TestCa.pem(ca.certificate()));
-        // glibc passes the AD bit on only with trust-ad; Postfix's DANE needs it.
-        files.put("resolv.conf", "nameserver " + RESOLVER.getAddress().getHostAddress()
-                + "\noptions trust-ad\n");
-        // It sends; nothing listens on :25.
-        files.put("setup.sh", "postconf -MX smtp/inet\n" + setup);
-        return PostfixContainer.start(release, dir.resolve(name), files, binds);
+                """.formatted(myhostname);
     }
 
     /** Writes the test CA's certificate as PEM (tlspolicyd's mta_sts.extra_ca_file). */
