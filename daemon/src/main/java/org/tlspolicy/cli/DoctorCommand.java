@@ -10,6 +10,7 @@ import org.tlspolicy.dns.DnsResult;
 import org.tlspolicy.dns.Dnssec;
 import org.tlspolicy.policy.DomainOverride;
 import org.tlspolicy.postfix.Postconf;
+import org.tlspolicy.postfix.TlsLogLevel;
 import org.tlspolicy.postfix.TlsrptSocket;
 import org.tlspolicy.socketmap.ListenAddress;
 import org.tlspolicy.socketmap.SocketmapClient;
@@ -439,6 +440,22 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     /**
+     * Reports counted from the log need Postfix to log each TLS session: at smtp_tls_loglevel
+     * 0 (the default) a session with TLS looks like one in the clear, and tlsrpt-sender counts
+     * nothing rather than report every delivery as starttls-not-supported.
+     */
+    private void checkTlsLogging(Postconf postconf) {
+        Optional<String> problem = TlsLogLevel.problem(postconf);
+        if (problem.isPresent()) {
+            add(Status.WARN, "smtp_tls_loglevel", "tlsrpt-sender collect --journal counts "
+                    + "nothing: " + problem.get());
+        } else {
+            add(Status.OK, "smtp_tls_loglevel", "Postfix logs each TLS session (what "
+                    + "tlsrpt-sender counts)");
+        }
+    }
+
+    /**
      * Where TLS-RPT reports should come from: Postfix before 3.10 only logs TLS outcomes;
      * 3.10 and later built with libtlsrpt send a datagram per TLS session when their TLSRPT
      * client is on, and then the socket must be reachable by the (possibly chrooted) smtp(8)
@@ -449,6 +466,7 @@ final class DoctorCommand implements Callable<Integer> {
         if (!TlsrptMode.supports(version)) {
             add(Status.OK, what, "Postfix " + version + " only logs TLS outcomes: collect them "
                     + "with tlsrpt-sender collect --journal (or --log FILE)");
+            checkTlsLogging(postconf);
             return;
         }
         Optional<List<String>> v = postconf.values("smtp_tlsrpt_enable",
@@ -456,6 +474,7 @@ final class DoctorCommand implements Callable<Integer> {
         if (v.isEmpty()) {
             add(Status.WARN, what, "postconf does not know smtp_tlsrpt_enable: collect from "
                     + "the log with tlsrpt-sender collect --journal (or --log FILE)");
+            checkTlsLogging(postconf);
             return;
         }
         String enable = v.get().get(0);
@@ -470,6 +489,7 @@ final class DoctorCommand implements Callable<Integer> {
                     + "run/tlsrpt/tlsrpt.sock and tlsrpt-sender collect --datagram-socket "
                     + Path.of(queueDirectory, "run/tlsrpt/tlsrpt.sock")
                     : "(this Postfix is built without libtlsrpt)"));
+            checkTlsLogging(postconf);
             return;
         }
         if (!linked) {

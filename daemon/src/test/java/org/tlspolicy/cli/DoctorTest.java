@@ -88,6 +88,7 @@ class DoctorTest {
                 smtp_dns_support_level = dnssec
                 smtp_tls_security_level = dane
                 smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                smtp_tls_loglevel = 1
                 """, "nameserver 127.0.0.1\n");
         MainTest.Result r = doctor(pf);
         assertEquals(0, r.code(), r.out() + r.err());
@@ -106,6 +107,8 @@ class DoctorTest {
         assertTrue(r.out().contains(" only logs TLS outcomes: collect them with tlsrpt-sender "
                 + "collect --journal (or --log FILE)\n"), r.out());
         assertTrue(r.out().contains("\nok    dane.dnssec: validate: test. SOA validates\n"),
+                r.out());
+        assertTrue(r.out().contains("\nok    smtp_tls_loglevel: Postfix logs each TLS session"),
                 r.out());
         assertTrue(r.out().endsWith("no problems found\n"), r.out());
     }
@@ -126,7 +129,31 @@ class DoctorTest {
                 + "use the dane and dane-only replies"), r.out());
         assertTrue(r.out().contains("nameserver 192.0.2.53 is not on loopback"), r.out());
         assertTrue(r.out().contains("\nwarn  smtp_tls_security_level: may: "), r.out());
+        // Postfix's default smtp_tls_loglevel (0), also on master.cf's smtp service.
+        assertTrue(r.out().contains("\nwarn  smtp_tls_loglevel: tlsrpt-sender collect "
+                + "--journal counts nothing: Postfix does not log its TLS sessions (smtp/unix "
+                + "smtp_tls_loglevel = 0)"), r.out());
         assertTrue(r.out().endsWith("3 problems to fix\n"), r.out());
+    }
+
+    /** A master.cf override is what smtp(8) runs with, whatever main.cf says. */
+    @Test
+    void aMasterCfOverrideOfTheLogLevelIsSeen() throws Exception {
+        Path pf = postfix("override", """
+                smtp_dns_support_level = dnssec
+                smtp_tls_security_level = dane
+                smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
+                smtp_tls_loglevel = 1
+                """, "nameserver 127.0.0.1\n");
+        Files.writeString(pf.resolve("master.cf"), """
+                smtp      unix  -       -       y       -       -       smtp
+                relay     unix  -       -       y       -       -       smtp
+                  -o smtp_tls_loglevel=untrusted
+                """);
+        MainTest.Result r = doctor(pf);
+        assertTrue(r.out().contains("\nwarn  smtp_tls_loglevel: tlsrpt-sender collect "
+                + "--journal counts nothing: Postfix does not log its TLS sessions (relay/unix "
+                + "smtp_tls_loglevel = untrusted)"), r.out());
     }
 
     @Test

@@ -252,7 +252,7 @@ class ContainerImageTest {
         // docs/container.md's line, as docker-mailserver's postfix-main.cf or mailcow's
         // extra.cf would carry it:
         files.put("main.cf", MailWorld.senderMainCf("sender.ct.test")
-                + ContainerDocs.overrideLine() + "\n");
+                + "smtp_tls_loglevel = 1\n" + ContainerDocs.overrideLine() + "\n");
         files.put("ca.pem", TestCa.pem(ca.certificate()));
         files.put("setup.sh", "postconf -MX smtp/inet\n");
         return files;

@@ -672,8 +672,11 @@ abstract class MailDeliveryScenarios {
     }
 
     private void collectSenderLog() throws Exception {
+        // --postfix-config: the sender's, not whatever Postfix this host has (its
+        // smtp_tls_loglevel would decide whether anything is counted).
         DaemonProcess.Result collect = tlsrptSender("tlsrpt.db", "collect", "--once",
                 "--timezone", "UTC", "--log", dir.resolve("sender/log/mail.log").toString(),
+                "--postfix-config", dir.resolve("sender/config").toString(),
                 "--policy-server", "inet:127.0.0.1:" + daemon.port());
         assertEquals(0, collect.exitCode(), collect.toString());
     }

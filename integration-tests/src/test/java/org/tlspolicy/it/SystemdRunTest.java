@@ -173,7 +173,6 @@ class SystemdRunTest {
                     inet_protocols = ipv4
                     mynetworks = 127.0.0.0/8
                     transport_maps = inline:{example.test=smtp:[127.0.0.2]:25}
-                    smtp_tls_loglevel = 1
                     """ + (release.tlsrpt() ? MailWorld.readmeTlsrptLines() : ""));
             c.copyFileToContainer(MountableFile.forHostPath(mainCf), "/etc/postfix/main.cf");
             TestCa.ServerIdentity mx = TestCa.create("systemd test CA").issue("mx.example.test");
@@ -231,6 +230,7 @@ class SystemdRunTest {
             assertEquals("socketmap:inet:127.0.0.1:8461:postfix\n", run(c,
                     "postconf -h smtp_tls_policy_maps"));
             assertEquals("dane\n", run(c, "postconf -h smtp_tls_security_level"));
+            assertEquals("1\n", run(c, "postconf -h smtp_tls_loglevel"));
             awaitState(c, "tlspolicyd", "active");
             assertTrue(run(c, "journalctl -t tlspolicyd --no-pager").contains(
                     "reloaded config=/etc/tlspolicyd/tlspolicyd.yml"), "SyslogIdentifier=");
@@ -309,6 +309,44 @@ class SystemdRunTest {
             assertTrue(status.contains(" state=ok"), status);
             assertFalse(run(c, "journalctl -t tlsrpt-sender --no-pager").contains("waiting:"),
                     "the collector reads the journal without trouble");
+            assertTrue(run(c, "journalctl -u tlsrpt-sender-check --no-pager").contains(
+                    "ok    smtp_tls_loglevel: Postfix logs its TLS sessions"));
+
+            // Postfix's default smtp_tls_loglevel (0) logs no TLS session: the mail over TLS
+            // below would read as one in the clear. The collector counts nothing and says
+            // why; the checks warn. Then 1 again, and counting goes on.
+            run(c, "postconf -e 'smtp_tls_loglevel = 0' && postfix reload");
+            run(c, "systemctl restart tlsrpt-sender-collect");
+            awaitState(c, "tlsrpt-sender-collect", "active");
+            run(c, "printf 'Subject: unseen\\n\\nA test.\\n' | sendmail -f alice@relay.test "
+                    + "bob@example.test");
+            awaitOutput(c, "journalctl -t postfix/smtp --no-pager | grep -c status=sent",
+                    "2");
+            String off = awaitOutput(c, "tlsrpt-sender status", "dropped_sessions=1");
+            assertTrue(off.contains(" state=failing since="), off);
+            assertTrue(off.contains("problem=\"counting nothing: Postfix does not log its TLS "
+                    + "sessions (smtp/unix smtp_tls_loglevel = 0)"), off);
+            assertTrue(off.contains("day=" + today + " domain=example.test successful=1 "
+                    + "failed=0"), off);
+            assertTrue(run(c, "journalctl -t tlsrpt-sender --no-pager").contains(
+                    "collect source=journal \"counting nothing: Postfix does not log"));
+            run(c, "systemctl restart tlsrpt-sender-check"); // a warning: it still passes
+            assertTrue(run(c, "journalctl -u tlsrpt-sender-check --no-pager").contains(
+                    "warn  collect --journal/--log counts nothing: Postfix does not log its "
+                    + "TLS sessions (smtp/unix smtp_tls_loglevel = 0)"));
+            // (Postfix 3.10 with its TLSRPT client on: doctor advises its datagrams, which
+            // need no log.)
+            assertEquals(!release.tlsrpt(), attempt(c, "tlspolicyd doctor").getStdout()
+                    .contains("\nwarn  smtp_tls_loglevel: tlsrpt-sender collect --journal "
+                            + "counts nothing: "));
+            run(c, "postconf -e 'smtp_tls_loglevel = 1' && postfix reload");
+            run(c, "systemctl restart tlsrpt-sender-collect");
+            awaitState(c, "tlsrpt-sender-collect", "active");
+            run(c, "printf 'Subject: seen\\n\\nA test.\\n' | sendmail -f alice@relay.test "
+                    + "bob@example.test");
+            String on = awaitOutput(c, "tlsrpt-sender status",
+                    "day=" + today + " domain=example.test successful=2 failed=0");
+            assertTrue(on.contains(" state=ok"), on);
 
             if (release.tlsrpt()) {
                 // Postfix 3.10's own datagrams instead of the journal.

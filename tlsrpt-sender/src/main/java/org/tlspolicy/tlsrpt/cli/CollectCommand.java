@@ -4,6 +4,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlspolicy.tlsrpt.collect.Collector;
 import org.tlspolicy.tlsrpt.collect.JournalCollector;
+import org.tlspolicy.tlsrpt.collect.TlsLogging;
+import org.tlspolicy.postfix.Postconf;
 import org.tlspolicy.tlsrpt.datagram.DatagramCollector;
 import org.tlspolicy.tlsrpt.fleet.Forwarder;
 import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;
@@ -20,6 +22,7 @@ import java.time.ZoneId;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -92,6 +95,13 @@ final class CollectCommand implements Callable<Integer> {
             + "recipient domain's and are not counted (repeatable; next hops on a port "
             + "other than 25, such as content filters, never are)")
     List<String> relayhosts = List.of();
+
+    @Option(names = "--postfix-config", description = "The configuration directory of the "
+            + "Postfix whose log this is (postconf -c; default: Postfix's own). Its "
+            + "smtp_tls_loglevel must be 1 or more: at 0 a session with TLS looks like one in "
+            + "the clear, and nothing is counted. Where postconf is not installed, nothing "
+            + "is checked")
+    Path postfixConfig;
 
     @Option(names = "--once", description = "Read to the end and exit instead of following")
     boolean once;
@@ -180,6 +190,11 @@ final class CollectCommand implements Callable<Integer> {
         Set<String> own = new HashSet<>();
         ownSenders.forEach(s -> own.add(s.toLowerCase(Locale.ROOT)));
         Clock clock = Clock.systemUTC();
+        TlsLogging logging = TlsLogging.of(Postconf.find(Optional.ofNullable(postfixConfig)));
+        if (!logging.checks()) {
+            log.info("collect postconf=none: smtp_tls_loglevel not checked (every session "
+                    + "counts; at level 0 Postfix's log does not show TLS)");
+        }
         try (SessionStore s = openStore(); AutoCloseable forwarding = forwarder();
              DaemonPolicySource policies = new DaemonPolicySource(policyServer,
                      Duration.ofSeconds(30), Duration.ofMinutes(5), clock::millis)) {
@@ -188,7 +203,7 @@ final class CollectCommand implements Callable<Integer> {
                 List<String> journalctl = journalFile == null ? List.of("journalctl")
                         : List.of("journalctl", "--file=" + journalFile);
                 JournalCollector j = new JournalCollector(s, policies, own, journalctl,
-                        identifiers, uid(postfixUser), new NextHops(relayhosts));
+                        identifiers, uid(postfixUser), new NextHops(relayhosts), logging);
                 stopOnTerm();
                 if (once) {
                     log.info("collect source=journal entries={}", j.readToEnd());
@@ -198,7 +213,7 @@ final class CollectCommand implements Callable<Integer> {
                 return 0;
             }
             Collector c = new Collector(s, policies, own, zone, clock::instant,
-                    new NextHops(relayhosts));
+                    new NextHops(relayhosts), logging);
             stopOnTerm();
             if (once) {
                 long n = c.readToEnd(source.log);

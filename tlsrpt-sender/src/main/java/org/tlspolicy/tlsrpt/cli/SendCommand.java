@@ -101,7 +101,8 @@ final class SendCommand implements Callable<Integer> {
 
     @Option(names = "--check", description = "Check the settings and exit, sending "
             + "nothing: who you are (not the shipped placeholders), the DKIM key (readable, "
-            + "private, valid), the MTA (answers with a greeting). Exit 0 all ok, 1 a problem. "
+            + "private, valid), the MTA (answers with a greeting), and that Postfix logs its TLS sessions "
+            + "(smtp_tls_loglevel). Exit 0 all ok, 1 a problem. "
             + "The send unit runs this when its timer is enabled or started.")
     boolean check;
 
@@ -115,6 +116,7 @@ final class SendCommand implements Callable<Integer> {
             } else {
                 settings.mta(Main.hostPort("--smtp", smtp));
             }
+            settings.tlsLogging(org.tlspolicy.postfix.Postconf.find(java.util.Optional.empty()));
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

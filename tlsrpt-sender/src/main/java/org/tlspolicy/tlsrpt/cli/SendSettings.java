@@ -164,6 +164,23 @@ final class SendSettings {
         }
     }
 
+    /**
+     * Postfix here logs its TLS sessions, which counting from its log needs (a warning only:
+     * Postfix 3.10's datagrams need no log, and reports already counted can still go).
+     */
+    void tlsLogging(java.util.Optional<org.tlspolicy.postfix.Postconf> postconf) {
+        if (postconf.isEmpty()) {
+            return; // no Postfix on this host: its log is collected elsewhere
+        }
+        java.util.Optional<String> problem = org.tlspolicy.postfix.TlsLogLevel.problem(
+                postconf.get());
+        if (problem.isPresent()) {
+            warn("collect --journal/--log counts nothing: " + problem.get());
+        } else {
+            ok("smtp_tls_loglevel: Postfix logs its TLS sessions");
+        }
+    }
+
     /** The sendmail command exists and may be run. */
     void sendmail(String command) {
         Path p = Path.of(command.strip().split("\\s+")[0]);

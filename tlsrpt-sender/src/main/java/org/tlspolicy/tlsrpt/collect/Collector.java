@@ -47,6 +47,7 @@ public final class Collector {
     private final ZoneId zone;
     private final Supplier<Instant> clock;
     private final NextHops nextHops;
+    private final TlsLogging logging;
     private long skipped;
 
     /**
@@ -61,6 +62,14 @@ public final class Collector {
     /** As above; sessions with {@code nextHops}' excluded hosts are not counted. */
     public Collector(SessionStore store, PolicySource policies, Set<String> ownSenders,
                      ZoneId zone, Supplier<Instant> clock, NextHops nextHops) {
+        this(store, policies, ownSenders, zone, clock, nextHops, TlsLogging.unchecked());
+    }
+
+    /** As above; nothing is counted while {@code logging} says Postfix logs no TLS. */
+    public Collector(SessionStore store, PolicySource policies, Set<String> ownSenders,
+                     ZoneId zone, Supplier<Instant> clock, NextHops nextHops,
+                     TlsLogging logging) {
+        this.logging = logging;
         this.nextHops = nextHops;
         this.store = store;
         this.policies = policies;
@@ -94,7 +103,7 @@ public final class Collector {
         SessionAssembler assembler = new SessionAssembler(ended::add, nextHops);
         SyslogLine.Parser parser = new SyslogLine.Parser(zone);
         Instant now = clock.get();
-        SessionCounter counter = new SessionCounter(policies, ownSenders);
+        SessionCounter counter = new SessionCounter(policies, ownSenders, logging);
         long lines = 0;
         long batchLines = 0;
         long garbage = 0;
@@ -205,8 +214,10 @@ public final class Collector {
                     now = clock.get();
                     if (line == null) {
                         if (lines > 0) {
-                            store.read(source, newest, clock.get(), assembler.dropped());
+                            store.read(source, newest, clock.get(),
+                                    assembler.dropped() + counter.uncounted());
                         }
+                        logging.report(store, source);
                         skipped += garbage + in.skipped();
                         if (garbage > 0 || in.skipped() > 0) {
                             log.warn("collect file={} skipped lines={} (not UTF-8 text, or a NUL "

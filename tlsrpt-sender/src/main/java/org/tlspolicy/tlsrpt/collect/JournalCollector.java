@@ -56,6 +56,7 @@ public final class JournalCollector {
     private final List<String> identifiers;
     private final long postfixUid;
     private final NextHops nextHops;
+    private final TlsLogging logging;
 
     /**
      * @param journalctl  the command and its journal selection, e.g. {@code [journalctl]} or
@@ -74,6 +75,15 @@ public final class JournalCollector {
     public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
                             List<String> journalctl, List<String> identifiers,
                             long postfixUid, NextHops nextHops) {
+        this(store, policies, ownSenders, journalctl, identifiers, postfixUid, nextHops,
+                TlsLogging.unchecked());
+    }
+
+    /** As above; nothing is counted while {@code logging} says Postfix logs no TLS. */
+    public JournalCollector(SessionStore store, PolicySource policies, Set<String> ownSenders,
+                            List<String> journalctl, List<String> identifiers,
+                            long postfixUid, NextHops nextHops, TlsLogging logging) {
+        this.logging = logging;
         this.postfixUid = postfixUid;
         this.nextHops = nextHops;
         this.store = store;
@@ -272,7 +282,7 @@ public final class JournalCollector {
         private final Position from;
         private final List<TlsSession> ended = new ArrayList<>();
         private final SessionAssembler assembler = new SessionAssembler(ended::add, nextHops);
-        private final SessionCounter counter = new SessionCounter(policies, ownSenders);
+        private final SessionCounter counter = new SessionCounter(policies, ownSenders, logging);
         // Sequence number (in this reading) → cursor, for entries from the oldest open on.
         private final TreeMap<Long, String> cursors = new TreeMap<>();
         private boolean counting;
@@ -324,6 +334,7 @@ public final class JournalCollector {
         }
 
         void commit() throws SQLException {
+            logging.report(store, SOURCE);
             if (batch == 0 || lastCursor == null) {
                 return; // nothing new, or nothing past the earlier reading yet
             }
@@ -340,8 +351,8 @@ public final class JournalCollector {
                     .encode());
             store.read(SOURCE, Instant.ofEpochSecond(lastMicros / 1_000_000,
                     (lastMicros % 1_000_000) * 1000), Instant.now(),
-                    assembler.dropped() - droppedBefore);
-            droppedBefore = assembler.dropped();
+                    assembler.dropped() + counter.uncounted() - droppedBefore);
+            droppedBefore = assembler.dropped() + counter.uncounted();
             batch = 0;
         }
     }

@@ -32,15 +32,22 @@ final class SessionCounter {
     private final PolicySource policies;
     private final Set<String> ownSenders;
     private final Map<Key, Long> counts = new LinkedHashMap<>();
+    private final TlsLogging logging;
+    private long uncounted;
 
-    SessionCounter(PolicySource policies, Set<String> ownSenders) {
+    SessionCounter(PolicySource policies, Set<String> ownSenders, TlsLogging logging) {
         this.policies = policies;
         this.ownSenders = Set.copyOf(ownSenders);
+        this.logging = logging;
     }
 
     /** @throws IOException when the domain's policy cannot be had now */
     void count(TlsSession s) throws IOException {
         if (ownSenders.contains(s.sender().toLowerCase(Locale.ROOT))) {
+            return;
+        }
+        if (logging.problem().isPresent()) {
+            uncounted++; // no TLS lines to tell TLS from the clear: not counted (TlsLogging)
             return;
         }
         AppliedPolicy policy = policies.policy(s.domain());
@@ -51,6 +58,11 @@ final class SessionCounter {
                     : new Key(day, policy, result, "", "");
             counts.merge(k, 1L, Long::sum);
         });
+    }
+
+    /** Sessions not counted because Postfix did not log TLS sessions, since this was made. */
+    long uncounted() {
+        return uncounted;
     }
 
     /** The counts so far, as store rows; starts again from nothing. */

@@ -95,6 +95,13 @@ public final class SessionAssembler {
             if (!notOffered && trust == null && handshakeFailure != null) {
                 return new SessionFacts.HandshakeFailed(handshakeFailure);
             }
+            if (!notOffered && trust == null && verificationFailure != null) {
+                // tls_client.c logs a failed verification after the handshake, and the
+                // session's summary line only at smtp_tls_loglevel 1 or more: TLS was
+                // negotiated, with a peer not verified.
+                return new SessionFacts.Negotiated(SmtpLogEvent.Trust.UNTRUSTED,
+                        verificationFailure, refused);
+            }
             if (notOffered || trust == null) {
                 return new SessionFacts.StarttlsNotOffered(delivered && !notOffered);
             }

@@ -131,6 +131,68 @@ class CollectorTest {
         }
     }
 
+    /**
+     * While Postfix logs no TLS sessions (smtp_tls_loglevel = 0) a delivery with TLS reads
+     * like one in the clear: nothing is counted, the sessions are counted as dropped, status
+     * names the problem. Once Postfix logs them (checked again within a minute), counting
+     * starts again with the lines that come after, and the problem clears.
+     */
+    @Test
+    void nothingIsCountedWhilePostfixLogsNoTlsSessions() throws Exception {
+        List<String> lines = fixtureLines();
+        List<SessionCount> whole = oneReading(lines);
+        long sessions = whole.stream().mapToLong(SessionCount::count).sum();
+        // Every session the log holds, also those that would not count (a policy lookup
+        // without a DNSSEC failure), except the report mail's own.
+        long logged = org.tlspolicy.tlsrpt.postfixlog.SessionAssembler.assemble(lines, NOW,
+                ZoneOffset.UTC).stream().filter(t -> !t.sender().equals(
+                "tlsrpt-noreply@sender.test")).count();
+        Path file = dir.resolve("mail.log");
+        Files.write(file, lines);
+        long droppedAnyway; // recipients whose domain is no host name
+        try (SessionStore store = SessionStore.open(dir.resolve("plain.db"))) {
+            collector(store).readToEnd(file);
+            droppedAnyway = store.health().get(0).dropped();
+        }
+        String level = "Postfix does not log its TLS sessions (smtp/unix smtp_tls_loglevel = 0)";
+        java.util.concurrent.atomic.AtomicReference<String> problem =
+                new java.util.concurrent.atomic.AtomicReference<>(level);
+        java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        TlsLogging logging = new TlsLogging(() -> java.util.Optional.ofNullable(problem.get()),
+                nanos::get);
+        try (SessionStore store = SessionStore.open(dir.resolve("gate.db"))) {
+            Collector c = new Collector(store, POLICIES, Set.of("tlsrpt-noreply@sender.test"),
+                    ZoneOffset.UTC, () -> NOW,
+                    org.tlspolicy.tlsrpt.postfixlog.NextHops.MX_PORT_ONLY, logging);
+            c.readToEnd(file);
+            assertEquals(List.of(), store.counts(DAY, null));
+            var health = store.health().get(0);
+            assertEquals("counting nothing: " + level, health.problem());
+            assertEquals(logged + droppedAnyway, health.dropped());
+
+            // Fixed: not seen before the next check, then the new lines count.
+            problem.set(null);
+            nanos.addAndGet(TlsLogging.RECHECK_NANOS);
+            List<String> later = lines.stream().map(l -> l.replace("Nov 23", "Nov 24")).toList();
+            Files.write(file, later, StandardOpenOption.APPEND);
+            c.readToEnd(file);
+            assertEquals("", store.health().get(0).problem());
+            List<SessionCount> nextDay = store.counts(DAY.plusDays(1), null);
+            assertEquals(sessions, nextDay.stream().mapToLong(SessionCount::count).sum());
+            assertEquals(List.of(), store.counts(DAY, null));
+
+            // Off again, then a restart after the fix: the new run clears what was stored.
+            problem.set(level);
+            nanos.addAndGet(TlsLogging.RECHECK_NANOS);
+            c.readToEnd(file);
+            assertEquals("counting nothing: " + level, store.health().get(0).problem());
+            new Collector(store, POLICIES, Set.of(), ZoneOffset.UTC, () -> NOW,
+                    org.tlspolicy.tlsrpt.postfixlog.NextHops.MX_PORT_ONLY,
+                    new TlsLogging(java.util.Optional::empty, nanos::get)).readToEnd(file);
+            assertEquals("", store.health().get(0).problem());
+        }
+    }
+
     @Test
     void ownReportMailIsNotCounted() throws Exception {
         List<String> lines = new ArrayList<>();

@@ -1,8 +1,5 @@
 package org.tlspolicy.postfix;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,7 +16,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Postconf {
 
-    private static final Logger log = LoggerFactory.getLogger(Postconf.class);
     private static final List<String> PROGRAMS = List.of("/usr/sbin/postconf", "/usr/bin/postconf");
     private static final int MAX_OUTPUT = 64 * 1024;
 
@@ -78,6 +74,19 @@ public final class Postconf {
                 .map(l -> List.of(l.get(0).trim().split("\\s+")));
     }
 
+    /**
+     * The value {@code name} has for the master.cf service {@code serviceAndType} (e.g.
+     * {@code smtp/unix}): its {@code -o name=value} there (postconf -P), else main.cf's; empty
+     * if postconf failed.
+     */
+    public Optional<String> serviceValue(String serviceAndType, String name) {
+        Optional<List<String>> override = run(command("-h", "-P", serviceAndType + "/" + name));
+        if (override.isPresent() && override.get().size() == 1) {
+            return Optional.of(override.get().get(0));
+        }
+        return values(name).map(v -> v.get(0));
+    }
+
     private List<String> command(String... options) {
         List<String> c = new ArrayList<>();
         c.add(program);
@@ -103,8 +112,7 @@ public final class Postconf {
             return process.exitValue() == 0
                     ? Optional.of(out.lines().map(String::strip).toList()) : Optional.empty();
         } catch (IOException e) {
-            log.debug("{} failed: {}", command.get(0), e.getMessage());
-            return Optional.empty();
+            return Optional.empty(); // the caller says what is missing
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
