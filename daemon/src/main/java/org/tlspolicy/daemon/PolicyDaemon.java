@@ -59,6 +59,7 @@ public final class PolicyDaemon implements AutoCloseable {
     private final ServiceNotifier notifier;
     private final Optional<MetricsServer> metricsServer;
     private final Optional<ControlServer> control;
+    private final BackgroundPriority background;
     private volatile boolean stopping;
     private volatile DaemonConfig config;
 
@@ -127,7 +128,11 @@ public final class PolicyDaemon implements AutoCloseable {
             }
         }
         this.control = Optional.ofNullable(c);
+        this.background = BackgroundPriority.start(BACKGROUND_SECONDS);
     }
+
+    /** How often threads begun since are looked for (BackgroundPriority). */
+    private static final long BACKGROUND_SECONDS = 5;
 
     /** The actions of the control socket and the status page's search. */
     private CacheControl control() {
@@ -370,6 +375,7 @@ public final class PolicyDaemon implements AutoCloseable {
         notifier.send("STOPPING=1");
         stopping = true; // /health answers 503 while lookups in flight finish
         server.close(config.shutdownGrace());
+        background.close();
         control.ifPresent(ControlServer::close);
         engine.close();
         store.close();

@@ -445,7 +445,10 @@ public final class PolicyEngine implements AutoCloseable {
      * once a day) and none of them blocks it.
      */
     public static EventLoopGroup fetchLoop() {
-        return new NioEventLoopGroup(1, named("policy-fetch"));
+        EventLoopGroup loop = new NioEventLoopGroup(1, named("policy-fetch"));
+        // Its thread now, not at the first fetch: BackgroundPriority lowers it before a burst.
+        loop.next().execute(() -> { });
+        return loop;
     }
 
     /** The DNS client of the configuration: its servers, else those of /etc/resolv.conf. */

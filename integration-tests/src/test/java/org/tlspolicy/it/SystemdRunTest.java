@@ -255,6 +255,15 @@ class SystemdRunTest {
             String journal = run(c, "journalctl -u tlspolicyd --no-pager");
             assertTrue(journal.contains("policy_fetch_tls=\"BoringSSL\""), journal);
             assertFalse(journal.contains("usable hardware address"), journal);
+            // Its background threads below the socketmap loop (issue 32 §3), inside the
+            // sandbox (renice(1), its syscall filter): "NICE NAME" per thread.
+            String threads = awaitOutput(c, "pid=$(systemctl show -p MainPID --value "
+                    + "tlspolicyd); for t in /proc/$pid/task/*; do printf '%s %s\\n' "
+                    + "\"$(sed 's/.*) //' $t/stat | cut -d' ' -f17)\" \"$(cat $t/comm)\"; done",
+                    "10 policy-fetch-1\n");
+            assertTrue(threads.contains("\n0 epollEventLoopG\n"), threads);
+            assertTrue(run(c, "journalctl -u tlspolicyd --no-pager").contains(
+                    "background threads nice=10 (10 below the socketmap loop): "));
             String security = run(c, "systemd-analyze security tlspolicyd.service");
             Matcher m = SystemdUnitTest.EXPOSURE.matcher(security);
             assertTrue(m.find(), security);
