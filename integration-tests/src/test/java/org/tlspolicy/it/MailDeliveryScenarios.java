@@ -1,5 +1,8 @@
 package org.tlspolicy.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -16,6 +19,7 @@ import org.tlspolicy.it.MailWorld.Served;
 import org.tlspolicy.it.MailWorld.Sts;
 import org.tlspolicy.it.MailWorld.Tlsa;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -264,6 +268,14 @@ abstract class MailDeliveryScenarios {
         SentMail.Attempt a = mail.deliver("sts-expired", "dave", "mta-sts enforce, expired "
                 + "certificate");
         mail.assertDeferred(a, "Server certificate not verified");
+        // Twice more, as a relay's day holds many: the sender keeps TLS sessions (Debian's
+        // smtp_tls_session_cache_database), so these may resume the first one's, which
+        // Postfix logs otherwise ("re-using session with untrusted certificate"). Each must
+        // count once, as certificate-expired (tlsrptSenderReportsWhatPostfixLogged).
+        for (String user : List.of("dave2", "dave3")) {
+            mail.assertDeferred(mail.deliver("sts-expired", user, "mta-sts enforce, expired "
+                    + "certificate, again"), "Server certificate not verified");
+        }
     }
 
     @Test
@@ -681,6 +693,22 @@ abstract class MailDeliveryScenarios {
         assertEquals(0, collect.exitCode(), collect.toString());
     }
 
+    /** The report for {@code policyDomain} among the reports {@code json} holds. */
+    static JsonNode report(String json, String policyDomain) throws IOException {
+        try (com.fasterxml.jackson.databind.MappingIterator<JsonNode> reports =
+                     new ObjectMapper().readerFor(JsonNode.class).readValues(json)) {
+            while (reports.hasNext()) {
+                JsonNode r = reports.next();
+                for (JsonNode p : r.path("policies")) {
+                    if (policyDomain.equals(p.path("policy").path("policy-domain").asText())) {
+                        return r;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no report for " + policyDomain + " in\n" + json);
+    }
+
     String todaysReports(String store) throws Exception {
         String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
         DaemonProcess.Result report = tlsrptSender(store, "report", "--day", day,
@@ -715,6 +743,17 @@ abstract class MailDeliveryScenarios {
         }
         // Issue 34, finding 5: the quoted recipient counted for sts-good.test only.
         assertFalse(json.contains("victim.test"), json);
+        // Issue 32 §5: every session with the expired MX counted once, each as
+        // certificate-expired, none as anything else (resumed sessions included).
+        JsonNode expired = report(json, "sts-expired.test");
+        JsonNode summary = expired.get("policies").get(0).get("summary");
+        assertEquals(3, summary.get("total-failure-session-count").asInt(), expired.toString());
+        assertEquals(0, summary.get("total-successful-session-count").asInt(),
+                expired.toString());
+        for (JsonNode f : expired.get("policies").get(0).get("failure-details")) {
+            assertEquals("certificate-expired", f.get("result-type").asText(),
+                    expired.toString());
+        }
         collectSenderLog();
         assertEquals(json, todaysReports("tlsrpt.db"), "a second collect counts nothing twice");
     }

@@ -407,8 +407,9 @@ final class MailWorld implements AutoCloseable {
     /**
      * The main.cf of a sending Postfix of the tests, named {@code myhostname}, before its
      * policy map line: it sends only (loopback), logs to the file the tests read, trusts the
-     * test CA's {@code /config/ca.pem}, and tries each message once. Its TLS log level comes
-     * with the README's lines (postfix-conf/main.cf) that follow.
+     * test CA's {@code /config/ca.pem}, keeps TLS sessions for resumption as Debian's main.cf
+     * does, and tries each message once. Its TLS log level comes with the README's lines
+     * (postfix-conf/main.cf) that follow.
      */
     static String senderMainCf(String myhostname) {
         return """
@@ -420,6 +421,8 @@ final class MailWorld implements AutoCloseable {
                 inet_protocols = ipv4
                 maillog_file = /var/log/postfix/mail.log
                 smtp_tls_CAfile = /config/ca.pem
+                # Debian's main.cf: TLS sessions resumed across smtp(8) processes.
+                smtp_tls_session_cache_database = btree:${data_directory}/smtp_scache
                 smtp_connect_timeout = 5s
                 # One attempt per message while the test runs: no retries of deferred mail,
                 # and a deferral does not suspend delivery to that domain for the next test.

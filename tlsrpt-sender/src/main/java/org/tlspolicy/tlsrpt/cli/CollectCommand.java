@@ -2,10 +2,10 @@ package org.tlspolicy.tlsrpt.cli;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tlspolicy.postfix.Postconf;
 import org.tlspolicy.tlsrpt.collect.Collector;
 import org.tlspolicy.tlsrpt.collect.JournalCollector;
 import org.tlspolicy.tlsrpt.collect.TlsLogging;
-import org.tlspolicy.postfix.Postconf;
 import org.tlspolicy.tlsrpt.datagram.DatagramCollector;
 import org.tlspolicy.tlsrpt.fleet.Forwarder;
 import org.tlspolicy.tlsrpt.policy.DaemonPolicySource;

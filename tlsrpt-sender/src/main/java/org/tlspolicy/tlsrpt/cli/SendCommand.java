@@ -21,6 +21,7 @@ import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
 
+import org.tlspolicy.postfix.Postconf;
 import org.tlspolicy.smtp.Domain;
 import org.tlspolicy.smtp.Mailbox;
 
@@ -101,8 +102,8 @@ final class SendCommand implements Callable<Integer> {
 
     @Option(names = "--check", description = "Check the settings and exit, sending "
             + "nothing: who you are (not the shipped placeholders), the DKIM key (readable, "
-            + "private, valid), the MTA (answers with a greeting), and that Postfix logs its TLS sessions "
-            + "(smtp_tls_loglevel). Exit 0 all ok, 1 a problem. "
+            + "private, valid), the MTA (answers with a greeting), and that Postfix logs its "
+            + "TLS sessions (smtp_tls_loglevel). Exit 0 all ok, 1 a problem. "
             + "The send unit runs this when its timer is enabled or started.")
     boolean check;
 
@@ -116,7 +117,7 @@ final class SendCommand implements Callable<Integer> {
             } else {
                 settings.mta(Main.hostPort("--smtp", smtp));
             }
-            settings.tlsLogging(org.tlspolicy.postfix.Postconf.find(java.util.Optional.empty()));
+            settings.tlsLogging(Postconf.find(Optional.empty()));
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -1,5 +1,7 @@
 package org.tlspolicy.tlsrpt.cli;
 
+import org.tlspolicy.postfix.Postconf;
+import org.tlspolicy.postfix.TlsLogLevel;
 import org.tlspolicy.secret.SecretFile;
 import org.tlspolicy.smtp.Domain;
 import org.tlspolicy.smtp.Mailbox;
@@ -168,12 +170,11 @@ final class SendSettings {
      * Postfix here logs its TLS sessions, which counting from its log needs (a warning only:
      * Postfix 3.10's datagrams need no log, and reports already counted can still go).
      */
-    void tlsLogging(java.util.Optional<org.tlspolicy.postfix.Postconf> postconf) {
+    void tlsLogging(Optional<Postconf> postconf) {
         if (postconf.isEmpty()) {
             return; // no Postfix on this host: its log is collected elsewhere
         }
-        java.util.Optional<String> problem = org.tlspolicy.postfix.TlsLogLevel.problem(
-                postconf.get());
+        Optional<String> problem = TlsLogLevel.problem(postconf.get());
         if (problem.isPresent()) {
             warn("collect --journal/--log counts nothing: " + problem.get());
         } else {
