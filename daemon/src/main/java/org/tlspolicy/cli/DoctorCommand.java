@@ -148,7 +148,9 @@ final class DoctorCommand implements Callable<Integer> {
             if (TlsrptMode.supports(v.get(0))) {
                 checkStsMxPatterns(postconf.get(), config, v.get(0));
             }
-            checkReportSource(postconf.get(), v.get(0), v.get(4));
+            if (checkReportSource(postconf.get(), v.get(0), v.get(4))) {
+                checkTlsLogging(postconf.get());
+            }
         }
         checkListening(config);
         checkOverrides(config);
@@ -460,22 +462,23 @@ final class DoctorCommand implements Callable<Integer> {
      * 3.10 and later built with libtlsrpt send a datagram per TLS session when their TLSRPT
      * client is on, and then the socket must be reachable by the (possibly chrooted) smtp(8)
      * and have a collector (tlsrpt-sender collect --datagram-socket) receiving on it.
+     *
+     * @return whether the reports are to be collected from Postfix's log
      */
-    private void checkReportSource(Postconf postconf, String version, String queueDirectory) {
+    private boolean checkReportSource(Postconf postconf, String version,
+                                      String queueDirectory) {
         String what = "tlsrpt source";
         if (!TlsrptMode.supports(version)) {
             add(Status.OK, what, "Postfix " + version + " only logs TLS outcomes: collect them "
                     + "with tlsrpt-sender collect --journal (or --log FILE)");
-            checkTlsLogging(postconf);
-            return;
+            return true;
         }
         Optional<List<String>> v = postconf.values("smtp_tlsrpt_enable",
                 "smtp_tlsrpt_socket_name", "mail_owner", "daemon_directory", "shlib_directory");
         if (v.isEmpty()) {
             add(Status.WARN, what, "postconf does not know smtp_tlsrpt_enable: collect from "
                     + "the log with tlsrpt-sender collect --journal (or --log FILE)");
-            checkTlsLogging(postconf);
-            return;
+            return true;
         }
         String enable = v.get().get(0);
         String name = v.get().get(1);
@@ -489,19 +492,18 @@ final class DoctorCommand implements Callable<Integer> {
                     + "run/tlsrpt/tlsrpt.sock and tlsrpt-sender collect --datagram-socket "
                     + Path.of(queueDirectory, "run/tlsrpt/tlsrpt.sock")
                     : "(this Postfix is built without libtlsrpt)"));
-            checkTlsLogging(postconf);
-            return;
+            return true;
         }
         if (!linked) {
             add(Status.FAIL, what, "smtp_tlsrpt_enable = yes, but " + smtp + " is built "
                     + "without libtlsrpt: it reports nothing; collect from the log instead "
                     + "(tlsrpt-sender collect --journal) and set smtp_tlsrpt_enable = no");
-            return;
+            return false;
         }
         if (name.isEmpty()) {
             add(Status.FAIL, what, "smtp_tlsrpt_enable = yes without smtp_tlsrpt_socket_name; "
                     + "set smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock");
-            return;
+            return false;
         }
         boolean chroot = postconf.masterEntry("smtp/unix")
                 .map(f -> f.size() > 4 && !f.get(4).equals("n")).orElse(false);
@@ -536,6 +538,7 @@ final class DoctorCommand implements Callable<Integer> {
                 }
             }
         }
+        return false;
     }
 
     /**
